@@ -1,0 +1,28 @@
+//! pgfleet's console, shared by both builds.
+//!
+//! This crate owns what the browser and the server must agree on: the wire
+//! types ([`model`]), the components, and the server functions beside them.
+//! It never reaches the control plane directly: with `ssr` its server
+//! functions find an [`backend::ConsoleBackend`] trait object in Leptos context,
+//! which the server crate provides. That keeps every server-only dependency
+//! out of the WASM build (feature `hydrate`).
+
+pub mod model;
+pub mod names;
+pub mod format;
+#[cfg(feature = "ssr")]
+pub mod backend;
+pub mod api;
+pub mod shell;
+pub mod pages;
+
+pub use shell::{shell, App};
+
+/// The browser's entry point: attaches the interactive app to the HTML the
+/// server rendered.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

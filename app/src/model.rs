@@ -1,0 +1,208 @@
+//! Wire types: what the API, the SSE stream, the CLI and the console
+//! exchange. Both builds compile this module, so it holds data only.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where a database is in its life. Every change of phase is persisted,
+/// logged and published as one event by the control plane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Asked for; its server is being made (data copied, configured, started).
+    Provisioning,
+    /// A follower whose server runs and replays its source's WAL, not yet
+    /// caught up.
+    CatchingUp,
+    /// Running and usable; for a follower, caught up and still following.
+    Available,
+    /// A follower being turned into a standalone, writable database.
+    Promoting,
+    /// Stopped trying; `message` says why in words a person understands.
+    Failed,
+    /// Being stopped and removed.
+    Deleting,
+}
+
+impl Phase {
+    /// Every phase, in the order a database usually meets them.
+    pub const ALL: [Phase; 6] = [
+        Phase::Provisioning,
+        Phase::CatchingUp,
+        Phase::Available,
+        Phase::Promoting,
+        Phase::Failed,
+        Phase::Deleting,
+    ];
+
+    /// The stable identifier used in the API, the store and CSS classes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Provisioning => "provisioning",
+            Phase::CatchingUp => "catching_up",
+            Phase::Available => "available",
+            Phase::Promoting => "promoting",
+            Phase::Failed => "failed",
+            Phase::Deleting => "deleting",
+        }
+    }
+
+    /// How a person reads the phase.
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Provisioning => "provisioning",
+            Phase::CatchingUp => "catching up",
+            Phase::Available => "available",
+            Phase::Promoting => "promoting",
+            Phase::Failed => "failed",
+            Phase::Deleting => "deleting",
+        }
+    }
+
+    /// Parses [`Phase::as_str`]'s output.
+    pub fn parse(s: &str) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
+    /// Whether no more work is expected without a new request.
+    pub fn is_settled(self) -> bool {
+        match self {
+            Phase::Available | Phase::Failed => true,
+            Phase::Provisioning | Phase::CatchingUp | Phase::Promoting | Phase::Deleting => false,
+        }
+    }
+}
+
+/// Whether a database takes writes of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Primary,
+    Follower,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Follower => "follower",
+        }
+    }
+}
+
+/// Bytes copied while a follower or fork is made.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// What the copy is doing, in PostgreSQL's words where it has them.
+    pub step: String,
+    pub bytes_done: u64,
+    /// Unknown until the source has measured itself.
+    pub bytes_total: Option<u64>,
+    pub eta_seconds: Option<f64>,
+}
+
+/// How far a follower is behind its source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Lag {
+    pub bytes: u64,
+    /// Zero when the follower has replayed all the source wrote, even if the
+    /// source has been idle for a long time.
+    pub seconds: f64,
+}
+
+/// What a probe of the running server saw.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Info {
+    pub pg_version: String,
+    pub data_size_bytes: u64,
+    pub tables: u64,
+    pub connections: u64,
+    pub max_connections: u64,
+    pub probed_at: DateTime<Utc>,
+}
+
+/// One database as the console, API and CLI show it (`pg:info`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseView {
+    pub name: String,
+    pub plan: String,
+    pub role: Role,
+    pub following: Option<String>,
+    pub followers: Vec<String>,
+    pub forked_from: Option<String>,
+    pub phase: Phase,
+    pub message: Option<String>,
+    pub progress: Option<Progress>,
+    pub lag: Option<Lag>,
+    pub info: Option<Info>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The answer of `GET /healthz`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    pub uptime_seconds: u64,
+    pub metadata_store: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phase_strings_round_trip_and_match_serde() {
+        for p in Phase::ALL {
+            assert_eq!(Phase::parse(p.as_str()), Some(p));
+            let json = serde_json::to_string(&p).unwrap();
+            assert_eq!(json, format!("\"{}\"", p.as_str()));
+        }
+        assert_eq!(Phase::parse("nope"), None);
+    }
+}
+
+/// The kinds of failure a client can tell apart. The HTTP status follows
+/// from the kind; the message is safe to show to anyone allowed to ask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    Unprocessable,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::Unprocessable => 422,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+/// The one error type clients see. Internal details are logged by the
+/// server, never put in `message`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError { code, message: message.into() }
+    }
+}

@@ -1,0 +1,41 @@
+//! Where pgfleet keeps its files and how it listens. Every setting has an
+//! embedded default so `pgfleet serve` needs no config file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The settings of one running pgfleet.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Everything pgfleet writes lives below this directory.
+    pub home: PathBuf,
+    pub listen: SocketAddr,
+    /// The built console (wasm, js, css, favicon).
+    pub site_root: PathBuf,
+}
+
+impl Config {
+    /// Defaults for a given home: listen on 127.0.0.1:3000, serve the site
+    /// the build script made in this checkout.
+    pub fn new(home: impl Into<PathBuf>) -> Self {
+        Config {
+            home: home.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            site_root: default_site_root(),
+        }
+    }
+
+    /// The SQLite file holding desired and observed state.
+    pub fn metadata_path(&self) -> PathBuf {
+        self.home.join("pgfleet.sqlite3")
+    }
+}
+
+/// `PGFLEET_SITE_ROOT` if set, else `target/site` of the checkout this
+/// binary was built from (where `.ci/build-site` writes).
+pub fn default_site_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PGFLEET_SITE_ROOT") {
+        return PathBuf::from(dir);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target").join("site")
+}

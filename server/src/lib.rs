@@ -1,0 +1,12 @@
+//! pgfleet's server side: configuration, the metadata store, the HTTP app
+//! and (in later modules) the control plane that provisions PostgreSQL.
+//!
+//! The `pgfleet` binary (`main.rs`) is a thin layer over this library so
+//! integration tests can start the very same app on port 0.
+
+pub mod config;
+pub mod console;
+pub mod serve;
+pub mod store;
+pub mod telemetry;
+pub mod web;

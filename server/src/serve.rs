@@ -1,0 +1,111 @@
+//! Running pgfleet: open the store, bind, serve until told to stop, then
+//! drain in-flight requests (graceful shutdown).
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+use crate::web::{self, AppState};
+
+/// Why pgfleet could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("the HTTP server failed: {0}")]
+    Http(std::io::Error),
+    #[error("the HTTP server task panicked")]
+    Panicked,
+}
+
+/// A pgfleet serving in the background of this process.
+pub struct Running {
+    /// Where it listens (the real port when asked for port 0).
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<Result<(), std::io::Error>>,
+}
+
+impl Running {
+    /// Asks the server to stop and waits until in-flight requests finished.
+    pub async fn shutdown(self) -> Result<(), ServeError> {
+        let _ = self.stop.send(true);
+        self.wait().await
+    }
+
+    /// Waits until the server stops by itself or through [`Running::shutdown`].
+    pub async fn wait(self) -> Result<(), ServeError> {
+        match self.task.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(ServeError::Http(e)),
+            Err(_) => Err(ServeError::Panicked),
+        }
+    }
+
+    /// A handle that stops the server when `signal` completes.
+    pub fn stop_on(&self, signal: impl Future<Output = ()> + Send + 'static) {
+        let stop = self.stop.clone();
+        tokio::spawn(async move {
+            signal.await;
+            let _ = stop.send(true);
+        });
+    }
+}
+
+/// Opens the store, binds `config.listen` and starts serving.
+pub async fn start(config: Config) -> Result<Running, ServeError> {
+    std::fs::create_dir_all(&config.home)
+        .map_err(|source| StoreError::Home { path: config.home.clone(), source })?;
+    let store = Store::open(&config.metadata_path()).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Bind { addr: config.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: config.listen, source })?;
+    if !config.site_root.join("pkg").join("pgfleet.wasm").exists() {
+        tracing::warn!(
+            site_root = %config.site_root.display(),
+            "the console's WASM is not built there; pages will render but not hydrate (run `make site`)"
+        );
+    }
+    let app = web::router(AppState::new(&Config { listen: addr, ..config.clone() }, store));
+    let (stop, mut stopped) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    tracing::info!(%addr, home = %config.home.display(), "pgfleet is serving");
+    Ok(Running { addr, stop, task })
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn termination_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,75 @@
+//! Reading databases (spec joined with status) out of the store.
+
+use app::model::{DatabaseView, Phase, Role};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+impl Store {
+    /// Every database with its last observed state, ordered by name.
+    pub async fn list_views(&self) -> Result<Vec<DatabaseView>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.name, d.plan, d.origin, d.source, d.created_at, s.phase, s.message, \
+                    s.progress_json, s.lag_json, s.info_json \
+             FROM databases d LEFT JOIN database_status s ON s.name = d.name \
+             ORDER BY d.name",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut views = Vec::with_capacity(rows.len());
+        for row in &rows {
+            views.push(view_from_row(row)?);
+        }
+        let names: Vec<(String, Option<String>)> =
+            views.iter().map(|v| (v.name.clone(), v.following.clone())).collect();
+        for view in &mut views {
+            view.followers =
+                names.iter().filter(|(_, f)| f.as_deref() == Some(&view.name)).map(|(n, _)| n.clone()).collect();
+        }
+        Ok(views)
+    }
+}
+
+fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DatabaseView, StoreError> {
+    let name: String = row.try_get("name")?;
+    let origin: String = row.try_get("origin")?;
+    let source: Option<String> = row.try_get("source")?;
+    let created_at: String = row.try_get("created_at")?;
+    let phase: Option<String> = row.try_get("phase")?;
+    let phase = match phase {
+        None => Phase::Provisioning,
+        Some(p) => Phase::parse(&p).ok_or_else(|| StoreError::Corrupt(format!("{name}: unknown phase {p:?}")))?,
+    };
+    let (role, following, forked_from) = match origin.as_str() {
+        "follow" => (Role::Follower, source, None),
+        "fork" => (Role::Primary, None, source),
+        _ => (Role::Primary, None, None),
+    };
+    Ok(DatabaseView {
+        plan: row.try_get("plan")?,
+        role,
+        following,
+        followers: Vec::new(),
+        forked_from,
+        phase,
+        message: row.try_get("message")?,
+        progress: json_column(row, &name, "progress_json")?,
+        lag: json_column(row, &name, "lag_json")?,
+        info: json_column(row, &name, "info_json")?,
+        created_at: DateTime::parse_from_rfc3339(&created_at)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| StoreError::Corrupt(format!("{name}.created_at: {e}")))?,
+        name,
+    })
+}
+
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &sqlx::sqlite::SqliteRow,
+    name: &str,
+    column: &str,
+) -> Result<Option<T>, StoreError> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{name}.{column}: {e}"))))
+        .transpose()
+}

@@ -1,0 +1,58 @@
+//! The HTTP app: the console (SSR + hydration + static files), its server
+//! functions, and `/healthz`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use app::backend::SharedBackend;
+use axum::extract::FromRef;
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+use crate::config::Config;
+use crate::console::Console;
+use crate::store::Store;
+
+pub mod health;
+
+/// What every handler can reach.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: Store,
+    pub backend: SharedBackend,
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn new(config: &Config, store: Store) -> Self {
+        let leptos_options = LeptosOptions::builder()
+            .output_name("pgfleet")
+            .site_root(config.site_root.to_string_lossy().into_owned())
+            .site_pkg_dir("pkg")
+            .site_addr(config.listen)
+            .build();
+        let backend: SharedBackend = Arc::new(Console::new(store.clone()));
+        AppState { leptos_options, store, backend, started: Instant::now() }
+    }
+}
+
+/// The whole router, ready to serve.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let backend = state.backend.clone();
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(backend.clone()),
+            move || app::shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,73 @@
+//! Test helpers: a real pgfleet on port 0 with its own home directory. The
+//! home is removed after a passing test and kept (its path printed) after a
+//! failing one, for post-mortem.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use pgfleet::config::Config;
+use pgfleet::serve::Running;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    running: Option<Running>,
+    home: TestHome,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await.expect("pgfleet shut down cleanly");
+        }
+    }
+}
+
+/// Starts pgfleet on 127.0.0.1:0 with a fresh home.
+pub async fn spawn_app() -> TestApp {
+    pgfleet::telemetry::init();
+    let home = TestHome::new();
+    let mut config = Config::new(home.path());
+    config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let running = pgfleet::serve::start(config).await.expect("pgfleet starts");
+    TestApp { addr: running.addr, client: reqwest::Client::new(), running: Some(running), home }
+}
+
+/// A temporary pgfleet home that survives a failed test.
+pub struct TestHome {
+    dir: Option<tempfile::TempDir>,
+    path: PathBuf,
+}
+
+impl TestHome {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new().prefix("pgfleet-test-").tempdir().expect("temp home");
+        let path = dir.path().to_path_buf();
+        TestHome { dir: Some(dir), path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TestHome {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(dir) = self.dir.take() {
+                let kept = dir.keep();
+                eprintln!("test failed; pgfleet home kept for post-mortem at {}", kept.display());
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! `GET /healthz` and start-up of the whole app.
+
+mod common;
+
+use app::model::Health;
+
+#[tokio::test]
+async fn healthz_reports_version_uptime_and_store() {
+    let app = common::spawn_app().await;
+    let response = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let health: Health = response.json().await.unwrap();
+    assert_eq!(health.status, "ok");
+    assert_eq!(health.version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(health.metadata_store, "ok");
+    assert!(app.home().join("pgfleet.sqlite3").exists());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn console_is_server_rendered() {
+    let app = common::spawn_app().await;
+    let response = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("<h1>Databases</h1>"), "{html}");
+    assert!(html.contains("No databases yet"), "{html}");
+    assert!(html.contains("/pkg/pgfleet.wasm"), "hydration scripts are linked: {html}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_be_migrated_stops_start_up() {
+    let home = common::TestHome::new();
+    // A newer pgfleet's migration that this binary does not know.
+    let store = pgfleet::store::Store::open(&home.path().join("pgfleet.sqlite3")).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
+         VALUES (99999, 'from the future', CURRENT_TIMESTAMP, 1, x'00', 0)",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    drop(store);
+
+    let mut config = pgfleet::config::Config::new(home.path());
+    config.listen = ([127, 0, 0, 1], 0).into();
+    let err = match pgfleet::serve::start(config).await {
+        Ok(_) => panic!("start-up must fail"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("could not be migrated"), "{err}");
+    assert!(err.contains("99999"), "{err}");
+}
