@@ -138,6 +138,40 @@ pub struct DatabaseView {
     pub created_at: DateTime<Utc>,
 }
 
+/// What an [`Event`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The database was asked for.
+    Created,
+    /// Its phase changed.
+    Phase,
+    /// Bytes copied while it is made.
+    Progress,
+    /// A follower's lag was measured.
+    Lag,
+    /// Size, tables, connections were measured.
+    Info,
+    /// Its server had stopped and was started again.
+    Restarted,
+    /// It is gone.
+    Deleted,
+}
+
+/// One change, as published on the event bus and streamed to clients.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Monotonic across the life of a pgfleet home (restarts included).
+    pub id: i64,
+    pub database: String,
+    pub kind: EventKind,
+    pub at: DateTime<Utc>,
+    /// Words for people, e.g. why a database failed or was restarted.
+    pub message: Option<String>,
+    /// The database after the change (absent once deleted).
+    pub view: Option<DatabaseView>,
+}
+
 /// The answer of `GET /healthz`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Health {

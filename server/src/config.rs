@@ -4,6 +4,9 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use crate::engine::EngineConfig;
+use crate::provisioner::local::LocalConfig;
+
 /// The settings of one running pgfleet.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -12,16 +15,22 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The built console (wasm, js, css, favicon).
     pub site_root: PathBuf,
+    /// How databases are run on this machine.
+    pub local: LocalConfig,
+    pub engine: EngineConfig,
 }
 
 impl Config {
     /// Defaults for a given home: listen on 127.0.0.1:3000, serve the site
     /// the build script made in this checkout.
     pub fn new(home: impl Into<PathBuf>) -> Self {
+        let home = home.into();
         Config {
-            home: home.into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             site_root: default_site_root(),
+            local: LocalConfig::new(&home),
+            engine: EngineConfig::default(),
+            home,
         }
     }
 

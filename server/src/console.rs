@@ -2,27 +2,24 @@
 //! [`app::backend::ConsoleBackend`].
 
 use app::backend::ConsoleBackend;
-use app::model::{ApiError, DatabaseView, ErrorCode};
+use app::model::{ApiError, DatabaseView};
 
-use crate::store::Store;
+use crate::engine::Engine;
 
-/// Answers the console's server functions from the metadata store.
+/// Answers the console's server functions through the engine.
 pub struct Console {
-    store: Store,
+    engine: Engine,
 }
 
 impl Console {
-    pub fn new(store: Store) -> Self {
-        Console { store }
+    pub fn new(engine: Engine) -> Self {
+        Console { engine }
     }
 }
 
 #[async_trait::async_trait]
 impl ConsoleBackend for Console {
     async fn list_databases(&self) -> Result<Vec<DatabaseView>, ApiError> {
-        self.store.list_views().await.map_err(|e| {
-            tracing::error!(error = %e, "listing databases failed");
-            ApiError::new(ErrorCode::Unavailable, "the metadata store is not answering")
-        })
+        self.engine.list().await.map_err(ApiError::from)
     }
 }

@@ -6,6 +6,8 @@
 
 pub mod config;
 pub mod console;
+pub mod engine;
+pub mod provisioner;
 pub mod serve;
 pub mod store;
 pub mod telemetry;

@@ -8,7 +8,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use std::sync::Arc;
+
 use crate::config::Config;
+use crate::engine::Engine;
+use crate::provisioner::local::LocalProvisioner;
+use crate::provisioner::ProvisionError;
 use crate::store::{Store, StoreError};
 use crate::web::{self, AppState};
 
@@ -17,6 +22,8 @@ use crate::web::{self, AppState};
 pub enum ServeError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot run PostgreSQL: {0}")]
+    Provisioner(#[from] ProvisionError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("the HTTP server failed: {0}")]
@@ -31,6 +38,7 @@ pub struct Running {
     pub addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: JoinHandle<Result<(), std::io::Error>>,
+    engine: Engine,
 }
 
 impl Running {
@@ -42,7 +50,10 @@ impl Running {
 
     /// Waits until the server stops by itself or through [`Running::shutdown`].
     pub async fn wait(self) -> Result<(), ServeError> {
-        match self.task.await {
+        let served = self.task.await;
+        // Databases keep running; only the control plane stops.
+        self.engine.shutdown().await;
+        match served {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(ServeError::Http(e)),
             Err(_) => Err(ServeError::Panicked),
@@ -64,17 +75,19 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     std::fs::create_dir_all(&config.home)
         .map_err(|source| StoreError::Home { path: config.home.clone(), source })?;
     let store = Store::open(&config.metadata_path()).await?;
+    let provisioner = Arc::new(LocalProvisioner::new(config.local.clone())?);
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Bind { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: config.listen, source })?;
+    let engine = Engine::start(store.clone(), provisioner, config.engine.clone());
     if !config.site_root.join("pkg").join("pgfleet.wasm").exists() {
         tracing::warn!(
             site_root = %config.site_root.display(),
             "the console's WASM is not built there; pages will render but not hydrate (run `make site`)"
         );
     }
-    let app = web::router(AppState::new(&Config { listen: addr, ..config.clone() }, store));
+    let app = web::router(AppState::new(&Config { listen: addr, ..config.clone() }, store, engine.clone()));
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -84,7 +97,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             .await
     });
     tracing::info!(%addr, home = %config.home.display(), "pgfleet is serving");
-    Ok(Running { addr, stop, task })
+    Ok(Running { addr, stop, task, engine })
 }
 
 /// Resolves on SIGINT or SIGTERM.

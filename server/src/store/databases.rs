@@ -7,10 +7,15 @@ use sqlx::Row;
 use super::{Store, StoreError};
 
 impl Store {
+    /// One database with its last observed state.
+    pub async fn view(&self, name: &str) -> Result<Option<DatabaseView>, StoreError> {
+        Ok(self.list_views().await?.into_iter().find(|v| v.name == name))
+    }
+
     /// Every database with its last observed state, ordered by name.
     pub async fn list_views(&self) -> Result<Vec<DatabaseView>, StoreError> {
         let rows = sqlx::query(
-            "SELECT d.name, d.plan, d.origin, d.source, d.created_at, s.phase, s.message, \
+            "SELECT d.name, d.plan, d.origin, d.source, d.created_at, s.phase, s.message, s.following, \
                     s.progress_json, s.lag_json, s.info_json \
              FROM databases d LEFT JOIN database_status s ON s.name = d.name \
              ORDER BY d.name",
@@ -41,11 +46,9 @@ fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DatabaseView, StoreErr
         None => Phase::Provisioning,
         Some(p) => Phase::parse(&p).ok_or_else(|| StoreError::Corrupt(format!("{name}: unknown phase {p:?}")))?,
     };
-    let (role, following, forked_from) = match origin.as_str() {
-        "follow" => (Role::Follower, source, None),
-        "fork" => (Role::Primary, None, source),
-        _ => (Role::Primary, None, None),
-    };
+    let following: Option<String> = row.try_get("following")?;
+    let role = if following.is_some() { Role::Follower } else { Role::Primary };
+    let forked_from = if origin == "fork" { source } else { None };
     Ok(DatabaseView {
         plan: row.try_get("plan")?,
         role,

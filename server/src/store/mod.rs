@@ -9,6 +9,9 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub mod databases;
+pub mod events;
+pub mod specs;
+pub mod status;
 
 /// Why the store could not be opened or used.
 #[derive(Debug, thiserror::Error)]

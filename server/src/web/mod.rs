@@ -13,6 +13,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 use crate::config::Config;
 use crate::console::Console;
+use crate::engine::Engine;
 use crate::store::Store;
 
 pub mod health;
@@ -22,20 +23,21 @@ pub mod health;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
+    pub engine: Engine,
     pub backend: SharedBackend,
     pub started: Instant,
 }
 
 impl AppState {
-    pub fn new(config: &Config, store: Store) -> Self {
+    pub fn new(config: &Config, store: Store, engine: Engine) -> Self {
         let leptos_options = LeptosOptions::builder()
             .output_name("pgfleet")
             .site_root(config.site_root.to_string_lossy().into_owned())
             .site_pkg_dir("pkg")
             .site_addr(config.listen)
             .build();
-        let backend: SharedBackend = Arc::new(Console::new(store.clone()));
-        AppState { leptos_options, store, backend, started: Instant::now() }
+        let backend: SharedBackend = Arc::new(Console::new(engine.clone()));
+        AppState { leptos_options, store, engine, backend, started: Instant::now() }
     }
 }
 

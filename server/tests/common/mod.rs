@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -33,9 +35,16 @@ impl TestApp {
     }
 }
 
+/// Test logs go to the test's captured output, at `RUST_LOG` or warn.
+pub fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,pgfleet=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+}
+
 /// Starts pgfleet on 127.0.0.1:0 with a fresh home.
 pub async fn spawn_app() -> TestApp {
-    pgfleet::telemetry::init();
+    init_logs();
     let home = TestHome::new();
     let mut config = Config::new(home.path());
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));

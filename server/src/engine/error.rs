@@ -1,0 +1,60 @@
+//! Why the engine refused a request. Each variant maps to one public
+//! [`ApiError`] with a message safe to show.
+
+use app::model::{ApiError, ErrorCode, Phase};
+use app::names::NameError;
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("invalid name: {0}")]
+    InvalidName(#[from] NameError),
+    #[error("the name {0} is taken")]
+    NameTaken(String),
+    #[error("there is no database named {0}")]
+    NotFound(String),
+    #[error("there is no database named {0} to {1}")]
+    UnknownSource(String, &'static str),
+    #[error("{name} is {phase}; it can be followed or forked once it is available", phase = phase.label())]
+    SourceNotAvailable { name: String, phase: Phase },
+    #[error("{0} is being deleted")]
+    SourceDeleting(String),
+    #[error("unknown plan {plan}; the plans are {known}")]
+    UnknownPlan { plan: String, known: String },
+    #[error("a database can follow or fork another, not both")]
+    FollowAndFork,
+    #[error("{0} is not a follower; only followers can be promoted")]
+    NotAFollower(String),
+    #[error("{name} is {phase}; wait until it is available", phase = phase.label())]
+    Busy { name: String, phase: Phase },
+    #[error("{name} has followers ({followers}); destroy them first or ask to take them too")]
+    HasFollowers { name: String, followers: String },
+    #[error("no free port in {0}-{1}")]
+    NoFreePort(u16, u16),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> ApiError {
+        let code = match &e {
+            EngineError::InvalidName(_) | EngineError::FollowAndFork => ErrorCode::BadRequest,
+            EngineError::NotFound(_) => ErrorCode::NotFound,
+            EngineError::NameTaken(_)
+            | EngineError::SourceDeleting(_)
+            | EngineError::HasFollowers { .. }
+            | EngineError::Busy { .. }
+            | EngineError::SourceNotAvailable { .. } => ErrorCode::Conflict,
+            EngineError::UnknownSource(..) | EngineError::UnknownPlan { .. } | EngineError::NotAFollower(_) => {
+                ErrorCode::Unprocessable
+            }
+            EngineError::NoFreePort(..) => ErrorCode::Unavailable,
+            EngineError::Store(inner) => {
+                tracing::error!(error = %inner, "metadata store failed");
+                return ApiError::new(ErrorCode::Unavailable, "the metadata store is not answering");
+            }
+        };
+        ApiError::new(code, e.to_string())
+    }
+}

@@ -1,0 +1,303 @@
+//! The control plane: turns requests into desired state and drives every
+//! database towards it.
+//!
+//! Requests ([`Engine::create`], [`Engine::promote`], [`Engine::destroy`])
+//! only validate and write the spec, then wake the [`reconciler`]. The
+//! reconciler compares desired with observed state and takes idempotent
+//! steps through a [`Provisioner`]; every observed change goes through the
+//! [`recorder::Recorder`]. Nothing else changes a database, so pgfleet can
+//! be killed at any moment and pick up where it was.
+
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::model::{DatabaseView, Event, Phase};
+use chrono::Utc;
+use rand::distr::{Alphanumeric, SampleString};
+use tokio::sync::{broadcast, Mutex, Notify};
+
+use self::bus::Bus;
+use self::recorder::Recorder;
+use self::spec::{Desired, Origin, Spec};
+use crate::provisioner::Provisioner;
+use crate::store::Store;
+
+pub mod bus;
+pub mod error;
+pub mod plans;
+pub mod reconciler;
+pub mod recorder;
+pub mod spec;
+
+pub use error::EngineError;
+
+/// How the engine runs.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Ports handed to databases.
+    pub ports: RangeInclusive<u16>,
+    /// How often the reconciler looks without being woken.
+    pub tick: Duration,
+    /// How often available databases are probed for size and connections.
+    pub info_every: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { ports: 54320..=54999, tick: Duration::from_secs(1), info_every: Duration::from_secs(5) }
+    }
+}
+
+/// A request for a new database.
+#[derive(Clone, Debug, Default)]
+pub struct CreateRequest {
+    pub name: Option<String>,
+    pub plan: Option<String>,
+    pub follow: Option<String>,
+    pub fork: Option<String>,
+    /// The same key twice makes one database.
+    pub idempotency_key: Option<String>,
+}
+
+/// The running control plane; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    provisioner: Arc<dyn Provisioner>,
+    recorder: Recorder,
+    config: EngineConfig,
+    wake: Arc<Notify>,
+    /// Serialises requests that allocate names and ports.
+    admission: Mutex<()>,
+    reconciler: reconciler::Handle,
+}
+
+impl Engine {
+    /// Starts the reconciler over `store` with `provisioner`.
+    pub fn start(store: Store, provisioner: Arc<dyn Provisioner>, config: EngineConfig) -> Engine {
+        let recorder = Recorder::new(store.clone(), Bus::default());
+        let wake = Arc::new(Notify::new());
+        let reconciler = reconciler::spawn(reconciler::Reconciler::new(
+            store.clone(),
+            provisioner.clone(),
+            recorder.clone(),
+            config.clone(),
+            wake.clone(),
+        ));
+        Engine {
+            inner: Arc::new(Inner {
+                store,
+                provisioner,
+                recorder,
+                config,
+                wake,
+                admission: Mutex::new(()),
+                reconciler,
+            }),
+        }
+    }
+
+    /// Stops the reconciler; the database servers keep running.
+    pub async fn shutdown(&self) {
+        self.inner.reconciler.shutdown().await;
+    }
+
+    /// Stops the reconciler without waiting, for sync contexts such as a
+    /// test's Drop.
+    pub fn abort(&self) {
+        self.inner.reconciler.abort();
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn provisioner(&self) -> &Arc<dyn Provisioner> {
+        &self.inner.provisioner
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.inner.recorder.bus().subscribe()
+    }
+
+    pub async fn list(&self) -> Result<Vec<DatabaseView>, EngineError> {
+        Ok(self.inner.store.list_views().await?)
+    }
+
+    pub async fn get(&self, name: &str) -> Result<DatabaseView, EngineError> {
+        self.inner.store.view(name).await?.ok_or_else(|| EngineError::NotFound(name.to_string()))
+    }
+
+    /// The URL to connect with.
+    pub async fn credentials(&self, name: &str) -> Result<String, EngineError> {
+        let spec = self.spec(name).await?;
+        Ok(self.inner.provisioner.connection_url(&spec))
+    }
+
+    async fn spec(&self, name: &str) -> Result<Spec, EngineError> {
+        self.inner.store.spec(name).await?.ok_or_else(|| EngineError::NotFound(name.to_string()))
+    }
+
+    /// Asks for a new database; answers at once with it `provisioning`.
+    pub async fn create(&self, req: CreateRequest) -> Result<DatabaseView, EngineError> {
+        let store = &self.inner.store;
+        let _admitted = self.inner.admission.lock().await;
+        if let Some(key) = req.idempotency_key.as_deref() {
+            if let Some(name) = store.name_for_idempotency_key(key).await? {
+                return self.get(&name).await;
+            }
+        }
+        let plan = req.plan.clone().unwrap_or_else(|| plans::DEFAULT_PLAN.to_string());
+        if plans::find(&plan).is_none() {
+            return Err(EngineError::UnknownPlan { plan, known: plans::names() });
+        }
+        let specs = store.specs().await?;
+        let name = match req.name.clone() {
+            Some(name) => {
+                app::names::validate(&name)?;
+                if specs.iter().any(|s| s.name == name) {
+                    return Err(EngineError::NameTaken(name));
+                }
+                name
+            }
+            None => app::names::free_name(|n| specs.iter().any(|s| s.name == n)),
+        };
+        let (origin, source) = match (&req.follow, &req.fork) {
+            (Some(_), Some(_)) => return Err(EngineError::FollowAndFork),
+            (Some(src), None) => (Origin::Follow, Some(self.usable_source(src, "follow").await?)),
+            (None, Some(src)) => (Origin::Fork, Some(self.usable_source(src, "fork").await?)),
+            (None, None) => (Origin::Empty, None),
+        };
+        let port = self.free_port(&specs)?;
+        let (pg_user, pg_database, pg_password, replication_password) = match (&source, origin) {
+            // A follower replicates its source's roles, passwords included.
+            (Some(src), Origin::Follow) => {
+                (src.pg_user.clone(), src.pg_database.clone(), src.pg_password.clone(), src.replication_password.clone())
+            }
+            // A fork keeps the names but gets passwords of its own.
+            (Some(src), _) => (src.pg_user.clone(), src.pg_database.clone(), secret(), secret()),
+            (None, _) => (format!("u{}", token(10)), format!("d{}", token(10)), secret(), secret()),
+        };
+        let spec = Spec {
+            name: name.clone(),
+            plan,
+            origin,
+            source: source.map(|s| s.name),
+            port,
+            pg_user,
+            pg_password,
+            pg_database,
+            replication_password,
+            desired: Desired::Running,
+            take_followers: false,
+            promote: false,
+            created_at: Utc::now(),
+        };
+        store.insert_spec(&spec, req.idempotency_key.as_deref()).await?;
+        self.inner
+            .recorder
+            .note(&name, app::model::EventKind::Created, format!("{name} was requested"))
+            .await?;
+        self.inner.wake.notify_one();
+        self.get(&name).await
+    }
+
+    /// A follower stops following and becomes writable.
+    pub async fn promote(&self, name: &str) -> Result<DatabaseView, EngineError> {
+        let spec = self.spec(name).await?;
+        let phase = self.phase(name).await?;
+        if spec.desired == Desired::Deleted {
+            return Err(EngineError::SourceDeleting(name.to_string()));
+        }
+        if spec.origin != Origin::Follow || spec.promote {
+            return Err(EngineError::NotAFollower(name.to_string()));
+        }
+        match phase {
+            Phase::Available | Phase::CatchingUp => {}
+            Phase::Provisioning | Phase::Promoting | Phase::Failed | Phase::Deleting => {
+                return Err(EngineError::Busy { name: name.to_string(), phase })
+            }
+        }
+        self.inner.store.request_promotion(name).await?;
+        self.inner.wake.notify_one();
+        self.get(name).await
+    }
+
+    /// Stops and removes a database (and, if asked, its followers).
+    pub async fn destroy(&self, name: &str, take_followers: bool) -> Result<(), EngineError> {
+        let _admitted = self.inner.admission.lock().await;
+        let spec = self.spec(name).await?;
+        if spec.desired == Desired::Deleted {
+            return Ok(());
+        }
+        let followers: Vec<String> = self
+            .inner
+            .store
+            .specs()
+            .await?
+            .into_iter()
+            .filter(|s| s.follows() == Some(name) && s.desired == Desired::Running)
+            .map(|s| s.name)
+            .collect();
+        if !followers.is_empty() && !take_followers {
+            return Err(EngineError::HasFollowers { name: name.to_string(), followers: followers.join(", ") });
+        }
+        let mut names = followers;
+        names.push(name.to_string());
+        self.inner.store.request_deletion(&names, take_followers).await?;
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    async fn phase(&self, name: &str) -> Result<Phase, EngineError> {
+        Ok(self.inner.store.phase_of(name).await?.unwrap_or(Phase::Provisioning))
+    }
+
+    async fn usable_source(&self, name: &str, verb: &'static str) -> Result<Spec, EngineError> {
+        let spec = self
+            .inner
+            .store
+            .spec(name)
+            .await?
+            .ok_or_else(|| EngineError::UnknownSource(name.to_string(), verb))?;
+        if spec.desired == Desired::Deleted {
+            return Err(EngineError::SourceDeleting(name.to_string()));
+        }
+        let phase = self.phase(name).await?;
+        match phase {
+            Phase::Available => Ok(spec),
+            Phase::Deleting => Err(EngineError::SourceDeleting(name.to_string())),
+            Phase::Provisioning | Phase::CatchingUp | Phase::Promoting | Phase::Failed => {
+                Err(EngineError::SourceNotAvailable { name: name.to_string(), phase })
+            }
+        }
+    }
+
+    fn free_port(&self, specs: &[Spec]) -> Result<u16, EngineError> {
+        let range = self.inner.config.ports.clone();
+        for port in range.clone() {
+            if specs.iter().any(|s| s.port == port) {
+                continue;
+            }
+            // Something else on the machine may hold it.
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return Ok(port);
+            }
+        }
+        Err(EngineError::NoFreePort(*range.start(), *range.end()))
+    }
+}
+
+fn secret() -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), 32)
+}
+
+/// Lowercase letters and digits, for role and database names.
+fn token(len: usize) -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), len * 2).to_lowercase().chars().take(len).collect()
+}

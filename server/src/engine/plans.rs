@@ -1,0 +1,30 @@
+//! Plans: named sizes that set PostgreSQL settings. A small table in code,
+//! like Heroku's plan names.
+
+/// One plan's PostgreSQL settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub name: &'static str,
+    pub max_connections: u32,
+    pub shared_buffers: &'static str,
+    pub work_mem: &'static str,
+}
+
+/// Every plan, smallest first.
+pub const PLANS: &[Plan] = &[
+    Plan { name: "mini", max_connections: 20, shared_buffers: "32MB", work_mem: "2MB" },
+    Plan { name: "standard", max_connections: 100, shared_buffers: "128MB", work_mem: "4MB" },
+    Plan { name: "premium", max_connections: 200, shared_buffers: "512MB", work_mem: "8MB" },
+];
+
+/// The plan used when a request names none.
+pub const DEFAULT_PLAN: &str = "mini";
+
+pub fn find(name: &str) -> Option<&'static Plan> {
+    PLANS.iter().find(|p| p.name == name)
+}
+
+/// The plans' names, for error messages.
+pub fn names() -> String {
+    PLANS.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,500 @@
+//! The reconcile loop: one loop, woken by a timer and by a notify after
+//! each request, that compares each database's spec with its observed
+//! phase and starts the step that moves it on.
+//!
+//! Steps that take a while (copying, promoting, deleting) run as one task
+//! per database, so a long copy never delays supervision of the others; the
+//! loop never runs two tasks for one database. Every step is idempotent and
+//! starts by looking at what is really there (files, processes, slots), so
+//! a pgfleet killed at any moment resumes correctly: a half-made copy is
+//! discarded and made again, a running server is adopted, a promotion or
+//! deletion is finished.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::model::{EventKind, Phase, Progress};
+use tokio::sync::{watch, Notify};
+use tokio::task::{AbortHandle, JoinHandle, JoinSet};
+
+use super::recorder::Recorder;
+use super::spec::{Desired, Origin, Spec};
+use super::EngineConfig;
+use crate::provisioner::{slot_name, ProgressSink, ProvisionError, Provisioner};
+use crate::store::{Store, StoreError};
+
+/// A follower this close to its source (in WAL bytes) has caught up.
+pub const CAUGHT_UP_BYTES: u64 = 1024 * 1024;
+/// Restarts of a stopped server tried before it is declared failed.
+const RESTART_ATTEMPTS: u32 = 3;
+const SLOT_GC_EVERY: Duration = Duration::from_secs(30);
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// What one task is doing for a database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Work {
+    Provision,
+    CatchUp,
+    Promote,
+    Delete,
+    Supervise,
+}
+
+/// Everything a step needs; cheap to clone into a task.
+#[derive(Clone)]
+struct Ctx {
+    store: Store,
+    provisioner: Arc<dyn Provisioner>,
+    recorder: Recorder,
+    restart_failures: Arc<std::sync::Mutex<HashMap<String, u32>>>,
+}
+
+pub struct Reconciler {
+    ctx: Ctx,
+    config: EngineConfig,
+    wake: Arc<Notify>,
+    /// Dropping the set (when the loop ends or is aborted) aborts them all.
+    join: JoinSet<()>,
+    tasks: HashMap<String, (Work, AbortHandle)>,
+    last_info: HashMap<String, Instant>,
+    last_gc: Option<Instant>,
+    gc_task: Option<AbortHandle>,
+    last_prune: Instant,
+}
+
+/// Stops the loop.
+pub struct Handle {
+    stop: watch::Sender<bool>,
+    task: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Handle {
+    /// Stops the loop and its tasks (copies in progress are killed and will
+    /// be redone after a restart).
+    pub async fn shutdown(&self) {
+        let _ = self.stop.send(true);
+        let task = self.task.lock().expect("reconciler handle lock").take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    /// Stops the loop and its tasks without waiting (from sync code).
+    pub fn abort(&self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.lock().expect("reconciler handle lock").take() {
+            task.abort();
+        }
+    }
+}
+
+pub fn spawn(reconciler: Reconciler) -> Handle {
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(reconciler.run(stopped));
+    Handle { stop, task: std::sync::Mutex::new(Some(task)) }
+}
+
+impl Reconciler {
+    pub fn new(
+        store: Store,
+        provisioner: Arc<dyn Provisioner>,
+        recorder: Recorder,
+        config: EngineConfig,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Reconciler {
+            ctx: Ctx { store, provisioner, recorder, restart_failures: Default::default() },
+            config,
+            wake,
+            join: JoinSet::new(),
+            tasks: HashMap::new(),
+            last_info: HashMap::new(),
+            last_gc: None,
+            gc_task: None,
+            last_prune: Instant::now(),
+        }
+    }
+
+    async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        let prepare = self.ctx.provisioner.clone();
+        tokio::spawn(async move {
+            if let Err(e) = prepare.prepare().await {
+                tracing::error!(error = %e, "the provisioner could not prepare");
+            }
+        });
+        let mut tick = tokio::time::interval(self.config.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = self.wake.notified() => {}
+                _ = stop.wait_for(|s| *s) => break,
+            }
+            if let Err(e) = self.pass().await {
+                tracing::error!(error = %e, "reconcile pass failed");
+            }
+        }
+        self.join.shutdown().await;
+    }
+
+    async fn pass(&mut self) -> Result<(), StoreError> {
+        while self.join.try_join_next().is_some() {}
+        self.tasks.retain(|_, (_, task)| !task.is_finished());
+        let specs = self.ctx.store.specs().await?;
+        for spec in &specs {
+            let phase = self.ctx.store.phase_of(&spec.name).await?.unwrap_or(Phase::Provisioning);
+            let running = self.tasks.get(&spec.name).map(|(work, _)| *work);
+            if spec.desired == Desired::Deleted {
+                match running {
+                    Some(Work::Delete) => {}
+                    Some(_) => {
+                        // Whatever it was doing (a copy, say) is moot now.
+                        if let Some((_, task)) = self.tasks.remove(&spec.name) {
+                            task.abort();
+                            while !task.is_finished() {
+                                tokio::task::yield_now().await;
+                            }
+                        }
+                        self.spawn(spec, Work::Delete);
+                    }
+                    None => self.spawn(spec, Work::Delete),
+                }
+                continue;
+            }
+            if running.is_some() {
+                continue;
+            }
+            match phase {
+                Phase::Failed | Phase::Deleting => {}
+                Phase::Provisioning => self.spawn(spec, Work::Provision),
+                Phase::CatchingUp if spec.promote => self.spawn(spec, Work::Promote),
+                Phase::CatchingUp => self.spawn(spec, Work::CatchUp),
+                Phase::Promoting => self.spawn(spec, Work::Promote),
+                Phase::Available if spec.origin == Origin::Follow && spec.promote => {
+                    let following = self.ctx.store.view(&spec.name).await?.and_then(|v| v.following);
+                    if following.is_some() {
+                        self.spawn(spec, Work::Promote);
+                    } else {
+                        self.spawn(spec, Work::Supervise);
+                    }
+                }
+                Phase::Available => self.spawn(spec, Work::Supervise),
+            }
+        }
+        self.last_info.retain(|name, _| specs.iter().any(|s| &s.name == name));
+
+        if self.last_gc.is_none_or(|t| t.elapsed() >= SLOT_GC_EVERY)
+            && self.gc_task.as_ref().is_none_or(|t| t.is_finished())
+        {
+            self.last_gc = Some(Instant::now());
+            let ctx = self.ctx.clone();
+            self.gc_task = Some(self.join.spawn(async move { collect_slots(&ctx).await }));
+        }
+        if self.last_prune.elapsed() >= PRUNE_EVERY {
+            self.last_prune = Instant::now();
+            self.ctx.store.prune_events().await?;
+        }
+        Ok(())
+    }
+
+    fn spawn(&mut self, spec: &Spec, work: Work) {
+        let ctx = self.ctx.clone();
+        let spec = spec.clone();
+        let name = spec.name.clone();
+        let probe_info = match work {
+            Work::Supervise => {
+                let due = self.last_info.get(&name).is_none_or(|t| t.elapsed() >= self.config.info_every);
+                if due {
+                    self.last_info.insert(name.clone(), Instant::now());
+                }
+                due
+            }
+            _ => false,
+        };
+        let task = self.join.spawn(async move {
+            let result = match work {
+                Work::Provision => provision(&ctx, &spec).await,
+                Work::CatchUp => catch_up(&ctx, &spec).await,
+                Work::Promote => promote(&ctx, &spec).await,
+                Work::Delete => delete(&ctx, &spec).await,
+                Work::Supervise => supervise(&ctx, &spec, probe_info).await,
+            };
+            if let Err(e) = result {
+                tracing::error!(db = %spec.name, ?work, error = %e, "reconcile step could not record its outcome");
+            }
+        });
+        self.tasks.insert(name, (work, task));
+    }
+}
+
+/// The database a spec follows or forked from, if it still exists.
+async fn source_of(ctx: &Ctx, spec: &Spec) -> Result<Option<Spec>, StoreError> {
+    match &spec.source {
+        Some(src) => ctx.store.spec(src).await,
+        None => Ok(None),
+    }
+}
+
+/// Forwards copy progress to the recorder without making the copy wait.
+struct ProgressForwarder {
+    latest: watch::Sender<Option<Progress>>,
+}
+
+impl ProgressSink for ProgressForwarder {
+    fn progress(&self, progress: Progress) {
+        let _ = self.latest.send(Some(progress));
+    }
+}
+
+async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
+    let prov = &ctx.provisioner;
+    let source = source_of(ctx, spec).await?;
+    let made = match prov.is_made(spec).await {
+        Ok(made) => made,
+        Err(e) => return fail(ctx, spec, format!("cannot inspect its files: {e}")).await,
+    };
+    if !made {
+        let (sender, mut latest) = watch::channel(None);
+        let forwarder = {
+            let recorder = ctx.recorder.clone();
+            let name = spec.name.clone();
+            tokio::spawn(async move {
+                while latest.changed().await.is_ok() {
+                    let progress = latest.borrow_and_update().clone();
+                    if recorder.progress(&name, progress).await.is_err() {
+                        break;
+                    }
+                }
+            })
+        };
+        let sink = ProgressForwarder { latest: sender };
+        let made = match (spec.origin, &source) {
+            (Origin::Empty, _) => prov.make_empty(spec).await,
+            (Origin::Follow, Some(src)) => prov.make_follower(spec, src, &sink).await,
+            (Origin::Fork, Some(src)) => prov.make_fork(spec, src, &sink).await,
+            (Origin::Follow | Origin::Fork, None) => {
+                Err(ProvisionError::Invalid(format!("its source {} no longer exists", spec.source.as_deref().unwrap_or("?"))))
+            }
+        };
+        drop(sink);
+        let _ = forwarder.await;
+        if let Err(e) = made {
+            if let Err(cleanup) = prov.discard_partial(spec).await {
+                tracing::warn!(db = %spec.name, error = %cleanup, "could not remove a partial copy");
+            }
+            if let (Origin::Follow, Some(src)) = (spec.origin, &source) {
+                let _ = prov.drop_slot(src, &slot_name(&spec.name)).await;
+            }
+            let what = match (spec.origin, &spec.source) {
+                (Origin::Empty, _) | (_, None) => "could not create the database".to_string(),
+                (Origin::Follow, Some(src)) => format!("could not copy {src} to follow it"),
+                (Origin::Fork, Some(src)) => format!("could not copy {src} to fork it"),
+            };
+            return fail(ctx, spec, format!("{what}: {e}")).await;
+        }
+    }
+    let start_source = if spec.follows().is_some() { source.as_ref() } else { None };
+    if let Err(e) = prov.start(spec, start_source).await {
+        return fail(ctx, spec, e.to_string()).await;
+    }
+    if spec.follows().is_some() {
+        ctx.recorder.transition(&spec.name, Phase::CatchingUp, None).await?;
+        return catch_up(ctx, spec).await;
+    }
+    if spec.origin == Origin::Fork {
+        if let Err(e) = wait_for_promotion(ctx, spec).await {
+            return fail(ctx, spec, e).await;
+        }
+    }
+    if let Err(e) = prov.set_up_owner(spec).await {
+        return fail(ctx, spec, format!("could not set up its owner: {e}")).await;
+    }
+    ctx.recorder.transition(&spec.name, Phase::Available, None).await?;
+    probe_info(ctx, spec).await
+}
+
+/// A fork recovers to its copy's consistent point and then promotes itself.
+async fn wait_for_promotion(ctx: &Ctx, spec: &Spec) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        match ctx.provisioner.replica_state(spec, None).await {
+            Ok(state) if !state.in_recovery => return Ok(()),
+            Ok(_) => {}
+            Err(e) if Instant::now() > deadline => return Err(format!("it did not finish recovery: {e}")),
+            Err(_) => {}
+        }
+        if Instant::now() > deadline {
+            let log = ctx.provisioner.log_tail(spec).await;
+            return Err(format!("it did not finish recovery within 10 minutes: {log}"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn catch_up(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
+    let Some(source) = source_of(ctx, spec).await? else {
+        return fail(ctx, spec, format!("its source {} is gone", spec.source.as_deref().unwrap_or("?"))).await;
+    };
+    if !ctx.provisioner.is_running(spec).await.unwrap_or(false) {
+        if let Err(e) = ctx.provisioner.start(spec, Some(&source)).await {
+            return fail(ctx, spec, e.to_string()).await;
+        }
+    }
+    // Look often for a few seconds, then let the next pass take over.
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        match ctx.provisioner.replica_state(spec, Some(&source)).await {
+            Ok(state) => {
+                ctx.recorder.lag(&spec.name, state.lag.clone()).await?;
+                if state.lag.as_ref().is_some_and(|l| l.bytes <= CAUGHT_UP_BYTES) {
+                    ctx.recorder.transition(&spec.name, Phase::Available, None).await?;
+                    return probe_info(ctx, spec).await;
+                }
+            }
+            Err(e) => tracing::debug!(db = %spec.name, error = %e, "follower not answering yet"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+async fn promote(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
+    if ctx.store.phase_of(&spec.name).await? != Some(Phase::Promoting) {
+        ctx.recorder.transition(&spec.name, Phase::Promoting, None).await?;
+    }
+    let prov = &ctx.provisioner;
+    let source = source_of(ctx, spec).await?;
+    if !prov.is_running(spec).await.unwrap_or(false) {
+        if let Err(e) = prov.start(spec, None).await {
+            return fail(ctx, spec, e.to_string()).await;
+        }
+    }
+    if let Err(e) = prov.promote(spec).await {
+        return fail(ctx, spec, format!("could not promote: {e}")).await;
+    }
+    if let Some(src) = &source {
+        // Left behind, the slot would hold WAL on the source for ever; the
+        // slot collector retries if the source is unreachable now.
+        if let Err(e) = prov.drop_slot(src, &slot_name(&spec.name)).await {
+            tracing::warn!(db = %spec.name, source = %src.name, error = %e, "could not drop the slot yet");
+        }
+    }
+    ctx.recorder.following(&spec.name, None).await?;
+    ctx.recorder.transition(&spec.name, Phase::Available, Some("promoted: no longer following".into())).await?;
+    probe_info(ctx, spec).await
+}
+
+async fn delete(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
+    if ctx.store.phase_of(&spec.name).await? != Some(Phase::Deleting) {
+        ctx.recorder.transition(&spec.name, Phase::Deleting, None).await?;
+    }
+    let prov = &ctx.provisioner;
+    if let Err(e) = prov.stop(spec).await {
+        return keep_trying(ctx, spec, format!("could not stop the server: {e}")).await;
+    }
+    if spec.origin == Origin::Follow && !spec.promote {
+        if let Some(src) = source_of(ctx, spec).await? {
+            if prov.is_running(&src).await.unwrap_or(false) {
+                if let Err(e) = prov.drop_slot(&src, &slot_name(&spec.name)).await {
+                    tracing::warn!(db = %spec.name, error = %e, "could not drop the slot yet");
+                }
+            }
+        }
+    }
+    if let Err(e) = prov.remove(spec).await {
+        return keep_trying(ctx, spec, format!("could not remove its files: {e}")).await;
+    }
+    ctx.store.delete_spec(&spec.name).await?;
+    ctx.restart_failures.lock().expect("restart counter lock").remove(&spec.name);
+    ctx.recorder.deleted(&spec.name).await
+}
+
+async fn supervise(ctx: &Ctx, spec: &Spec, with_info: bool) -> Result<(), StoreError> {
+    let prov = &ctx.provisioner;
+    if !prov.is_running(spec).await.unwrap_or(true) {
+        let source = source_of(ctx, spec).await?;
+        let start_source = if spec.follows().is_some() { source.as_ref() } else { None };
+        match prov.start(spec, start_source).await {
+            Ok(()) => {
+                ctx.restart_failures.lock().expect("restart counter lock").remove(&spec.name);
+                ctx.recorder
+                    .note(&spec.name, EventKind::Restarted, "the server had stopped; it was restarted".into())
+                    .await?;
+            }
+            Err(e) => {
+                let attempts = {
+                    let mut failures = ctx.restart_failures.lock().expect("restart counter lock");
+                    let n = failures.entry(spec.name.clone()).or_insert(0);
+                    *n += 1;
+                    *n
+                };
+                tracing::warn!(db = %spec.name, attempts, error = %e, "restart failed");
+                if attempts >= RESTART_ATTEMPTS {
+                    return fail(ctx, spec, format!("the server stopped and could not be restarted: {e}")).await;
+                }
+            }
+        }
+        return Ok(());
+    }
+    if spec.follows().is_some() {
+        if let Some(source) = source_of(ctx, spec).await? {
+            match prov.replica_state(spec, Some(&source)).await {
+                Ok(state) => ctx.recorder.lag(&spec.name, state.lag).await?,
+                Err(e) => tracing::debug!(db = %spec.name, error = %e, "lag probe failed"),
+            }
+        }
+    }
+    if with_info {
+        probe_info(ctx, spec).await?;
+    }
+    Ok(())
+}
+
+async fn probe_info(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
+    match ctx.provisioner.info(spec).await {
+        Ok(info) => ctx.recorder.info(&spec.name, info).await,
+        Err(e) => {
+            tracing::debug!(db = %spec.name, error = %e, "info probe failed");
+            Ok(())
+        }
+    }
+}
+
+async fn fail(ctx: &Ctx, spec: &Spec, reason: String) -> Result<(), StoreError> {
+    ctx.recorder.progress(&spec.name, None).await?;
+    ctx.recorder.transition(&spec.name, Phase::Failed, Some(reason)).await
+}
+
+/// Deletion does not give up: it says what blocks it and is tried again.
+async fn keep_trying(ctx: &Ctx, spec: &Spec, reason: String) -> Result<(), StoreError> {
+    let view = ctx.store.view(&spec.name).await?;
+    if view.and_then(|v| v.message).as_deref() != Some(reason.as_str()) {
+        ctx.recorder.transition(&spec.name, Phase::Deleting, Some(reason)).await?;
+    }
+    Ok(())
+}
+
+/// Drops pgfleet slots no follower uses any more (a promoted or deleted
+/// follower whose source was unreachable at the time, or a crash between
+/// creating a slot and recording its follower).
+async fn collect_slots(ctx: &Ctx) {
+    let Ok(specs) = ctx.store.specs().await else { return };
+    for source in specs.iter().filter(|s| s.desired == Desired::Running) {
+        if !ctx.provisioner.is_running(source).await.unwrap_or(false) {
+            continue;
+        }
+        let Ok(slots) = ctx.provisioner.list_slots(source).await else { continue };
+        for slot in slots {
+            let wanted = specs.iter().any(|f| {
+                f.follows() == Some(source.name.as_str()) && f.desired == Desired::Running && slot_name(&f.name) == slot
+            });
+            if !wanted {
+                match ctx.provisioner.drop_slot(source, &slot).await {
+                    Ok(()) => tracing::info!(source = %source.name, %slot, "dropped an unused replication slot"),
+                    Err(e) => tracing::warn!(source = %source.name, %slot, error = %e, "could not drop an unused slot"),
+                }
+            }
+        }
+    }
+}

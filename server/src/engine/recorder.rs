@@ -1,0 +1,76 @@
+//! The one way observed state changes: [`Recorder`] persists the change,
+//! appends it to the event log, logs it, and publishes it on the bus, in
+//! that order, so what clients see is always what the store holds.
+
+use app::model::{Event, EventKind, Info, Lag, Phase, Progress};
+use chrono::Utc;
+
+use super::bus::Bus;
+use crate::store::status::Observation;
+use crate::store::{Store, StoreError};
+
+#[derive(Clone)]
+pub struct Recorder {
+    store: Store,
+    bus: Bus,
+}
+
+impl Recorder {
+    pub fn new(store: Store, bus: Bus) -> Self {
+        Recorder { store, bus }
+    }
+
+    pub fn bus(&self) -> &Bus {
+        &self.bus
+    }
+
+    /// Moves `name` to `phase`. Every phase change goes through here.
+    pub async fn transition(&self, name: &str, phase: Phase, message: Option<String>) -> Result<(), StoreError> {
+        let before = self.store.phase_of(name).await?;
+        self.store.observe(name, &Observation::Phase { phase, message: message.clone() }).await?;
+        match phase {
+            Phase::Failed => tracing::warn!(db = name, from = ?before, reason = message.as_deref().unwrap_or(""), "database failed"),
+            _ => tracing::info!(db = name, from = ?before, to = phase.as_str(), "phase change"),
+        }
+        self.publish(name, EventKind::Phase, message).await
+    }
+
+    pub async fn progress(&self, name: &str, progress: Option<Progress>) -> Result<(), StoreError> {
+        self.store.observe(name, &Observation::Progress(progress)).await?;
+        self.publish(name, EventKind::Progress, None).await
+    }
+
+    pub async fn lag(&self, name: &str, lag: Option<Lag>) -> Result<(), StoreError> {
+        self.store.observe(name, &Observation::Lag(lag)).await?;
+        self.publish(name, EventKind::Lag, None).await
+    }
+
+    pub async fn info(&self, name: &str, info: Info) -> Result<(), StoreError> {
+        self.store.observe(name, &Observation::Info(info)).await?;
+        self.publish(name, EventKind::Info, None).await
+    }
+
+    pub async fn following(&self, name: &str, source: Option<String>) -> Result<(), StoreError> {
+        self.store.observe(name, &Observation::Following(source)).await
+    }
+
+    /// Something happened worth telling people that is not a phase change.
+    pub async fn note(&self, name: &str, kind: EventKind, message: String) -> Result<(), StoreError> {
+        tracing::info!(db = name, kind = ?kind, %message, "event");
+        self.publish(name, kind, Some(message)).await
+    }
+
+    /// `name` is gone from the store.
+    pub async fn deleted(&self, name: &str) -> Result<(), StoreError> {
+        tracing::info!(db = name, "database deleted");
+        self.publish(name, EventKind::Deleted, None).await
+    }
+
+    async fn publish(&self, name: &str, kind: EventKind, message: Option<String>) -> Result<(), StoreError> {
+        let view = self.store.view(name).await?;
+        let event = Event { id: 0, database: name.to_string(), kind, at: Utc::now(), message, view };
+        let event = self.store.append_event(event).await?;
+        self.bus.publish(event);
+        Ok(())
+    }
+}

@@ -1,0 +1,92 @@
+//! Desired state: what users asked for, one row per database in the
+//! `databases` table. Requests write it; the reconciler reads it and never
+//! writes observations here (those live in `database_status`).
+
+use chrono::{DateTime, Utc};
+
+/// How a database's data is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A fresh, empty database.
+    Empty,
+    /// A streaming replica of `source`.
+    Follow,
+    /// A copy of `source` as it was at one moment.
+    Fork,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Empty => "empty",
+            Origin::Follow => "follow",
+            Origin::Fork => "fork",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Origin> {
+        match s {
+            "empty" => Some(Origin::Empty),
+            "follow" => Some(Origin::Follow),
+            "fork" => Some(Origin::Fork),
+            _ => None,
+        }
+    }
+}
+
+/// Whether the database should exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Desired {
+    Running,
+    Deleted,
+}
+
+impl Desired {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Desired::Running => "running",
+            Desired::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Desired> {
+        match s {
+            "running" => Some(Desired::Running),
+            "deleted" => Some(Desired::Deleted),
+            _ => None,
+        }
+    }
+}
+
+/// One database's spec.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spec {
+    pub name: String,
+    pub plan: String,
+    pub origin: Origin,
+    /// The database followed or forked.
+    pub source: Option<String>,
+    pub port: u16,
+    /// The owner role and its database inside the server.
+    pub pg_user: String,
+    pub pg_password: String,
+    pub pg_database: String,
+    /// The password of the role followers stream as.
+    pub replication_password: String,
+    pub desired: Desired,
+    /// With `Desired::Deleted`: followers go too.
+    pub take_followers: bool,
+    /// A follower asked to become a standalone primary.
+    pub promote: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Spec {
+    /// Whether the database should be streaming from its source now.
+    pub fn follows(&self) -> Option<&str> {
+        match (self.origin, self.promote) {
+            (Origin::Follow, false) => self.source.as_deref(),
+            _ => None,
+        }
+    }
+}

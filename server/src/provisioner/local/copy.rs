@@ -1,0 +1,195 @@
+//! Making data dirs: the template an empty database is copied from, and
+//! `pg_basebackup` copies of a running source (followers and forks) with
+//! progress read from the source's `pg_stat_progress_basebackup`.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use app::model::Progress;
+use sqlx::Row;
+
+use super::os::{self, OsUser};
+use super::sql;
+use crate::provisioner::{ProgressSink, ProvisionError};
+
+/// Host-based rules of every pgfleet server: the superuser only through the
+/// private socket, everyone else by password (scram-sha-256).
+pub const PG_HBA: &str = "\
+# Written by pgfleet.
+# The socket dir is private to PostgreSQL's OS user (and root): trust there.
+local   all             all                                     trust
+local   replication     all                                     trust
+# Over TCP: passwords only, and never for the superuser.
+host    all             pgfleet         0.0.0.0/0               reject
+host    all             pgfleet         ::/0                    reject
+host    all             all             0.0.0.0/0               scram-sha-256
+host    all             all             ::/0                    scram-sha-256
+host    replication     all             0.0.0.0/0               scram-sha-256
+host    replication     all             ::/0                    scram-sha-256
+";
+
+/// Makes the template data dir at `dir` unless it exists: initdb once, so
+/// each new database is a copy plus a start (well under a second).
+pub async fn ensure_template(bin: &Path, user: &OsUser, dir: &Path) -> Result<(), ProvisionError> {
+    if dir.join("PG_VERSION").exists() {
+        return Ok(());
+    }
+    let partial = dir.with_extension("partial");
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial)?;
+    }
+    std::fs::create_dir_all(partial.parent().unwrap_or(Path::new(".")))?;
+    let mut cmd = os::tool(bin, "initdb", user);
+    cmd.arg("-D")
+        .arg(&partial)
+        .args(["-U", sql::SUPERUSER, "--auth-local=trust", "--auth-host=scram-sha-256"])
+        .args(["-E", "UTF8", "--locale=C.UTF-8", "--data-checksums", "--no-sync", "--no-instructions"]);
+    os::run("initdb", cmd).await?;
+    std::fs::write(partial.join("pg_hba.conf"), PG_HBA)?;
+    user.own(&partial.join("pg_hba.conf"))?;
+    // initdb ran with --no-sync; sync once here instead of for every copy.
+    let mut sync = tokio::process::Command::new("sync");
+    sync.arg("-f").arg(&partial);
+    os::run("sync", sync).await?;
+    std::fs::rename(&partial, dir)?;
+    Ok(())
+}
+
+/// What to ask of `pg_basebackup`.
+pub struct BaseBackup<'a> {
+    pub bin: &'a Path,
+    pub user: &'a OsUser,
+    pub source_run: &'a Path,
+    pub source_port: u16,
+    pub target: &'a Path,
+    /// A permanent slot to create for a follower.
+    pub slot: Option<&'a str>,
+    pub label: &'a str,
+}
+
+/// Copies a running source with `pg_basebackup -X stream -c fast`, reporting
+/// progress until it ends.
+pub async fn base_backup(b: BaseBackup<'_>, sink: &dyn ProgressSink) -> Result<(), ProvisionError> {
+    let app_name = format!("pgfleet_copy_{}", std::process::id()) + &b.label.replace([' ', '-'], "_");
+    let conninfo = format!(
+        "host={} port={} user={} application_name={}",
+        b.source_run.display(),
+        b.source_port,
+        sql::SUPERUSER,
+        app_name
+    );
+    let mut cmd = os::tool(b.bin, "pg_basebackup", b.user);
+    cmd.arg("-d")
+        .arg(&conninfo)
+        .arg("-D")
+        .arg(b.target)
+        // A fast checkpoint: the default spread one can wait minutes under
+        // load before copying a byte.
+        .args(["-X", "stream", "-c", "fast", "--no-manifest", "--no-sync", "-l", b.label]);
+    if let Some(slot) = b.slot {
+        cmd.args(["-C", "-S", slot]);
+    }
+    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| ProvisionError::Tool { tool: "pg_basebackup", reason: e.to_string() })?;
+    let mut stderr = child.stderr.take();
+    let stderr_task = tokio::spawn(async move {
+        let mut text = String::new();
+        if let Some(s) = stderr.as_mut() {
+            use tokio::io::AsyncReadExt;
+            let _ = s.read_to_string(&mut text).await;
+        }
+        text
+    });
+
+    let started = Instant::now();
+    let mut streaming_since: Option<(Instant, u64)> = None;
+    let mut ticker = tokio::time::interval(Duration::from_millis(250));
+    let mut monitor = None;
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status,
+            _ = ticker.tick() => {
+                if monitor.is_none() {
+                    monitor = sql::connect(b.source_run, b.source_port, "postgres").await.ok();
+                }
+                if let Some(conn) = monitor.as_mut() {
+                    match read_progress(conn, &app_name).await {
+                        Ok(Some((step, done, total))) => {
+                            let eta = eta(&mut streaming_since, done, total);
+                            sink.progress(Progress { step, bytes_done: done, bytes_total: total, eta_seconds: eta });
+                        }
+                        Ok(None) => {}
+                        Err(_) => monitor = None,
+                    }
+                }
+            }
+        }
+    };
+    let status = status.map_err(|e| ProvisionError::Tool { tool: "pg_basebackup", reason: e.to_string() })?;
+    let output = stderr_task.await.unwrap_or_default();
+    if !status.success() {
+        return Err(ProvisionError::Tool { tool: "pg_basebackup", reason: os::last_lines(&output, 3) });
+    }
+    let size = dir_size(b.target);
+    sink.progress(Progress {
+        step: "copied".into(),
+        bytes_done: size,
+        bytes_total: Some(size),
+        eta_seconds: Some(0.0),
+    });
+    tracing::debug!(target = %b.target.display(), elapsed = ?started.elapsed(), "base backup done");
+    Ok(())
+}
+
+async fn read_progress(
+    conn: &mut sqlx::PgConnection,
+    app_name: &str,
+) -> Result<Option<(String, u64, Option<u64>)>, ProvisionError> {
+    let row = sqlx::query(
+        "SELECT p.phase, p.backup_streamed, p.backup_total \
+         FROM pg_stat_progress_basebackup p JOIN pg_stat_activity a ON a.pid = p.pid \
+         WHERE a.application_name = $1",
+    )
+    .bind(app_name)
+    .fetch_optional(conn)
+    .await
+    .map_err(sql::sql_err)?;
+    Ok(match row {
+        None => None,
+        Some(row) => {
+            let phase: String = row.try_get("phase").map_err(sql::sql_err)?;
+            let done: i64 = row.try_get("backup_streamed").map_err(sql::sql_err)?;
+            let total: Option<i64> = row.try_get("backup_total").map_err(sql::sql_err)?;
+            Some((phase, done.max(0) as u64, total.map(|t| t.max(0) as u64)))
+        }
+    })
+}
+
+/// Estimates the seconds left from the rate since streaming began.
+fn eta(since: &mut Option<(Instant, u64)>, done: u64, total: Option<u64>) -> Option<f64> {
+    let total = total?;
+    let (start, start_bytes) = *since.get_or_insert((Instant::now(), done));
+    let elapsed = start.elapsed().as_secs_f64();
+    let copied = done.saturating_sub(start_bytes) as f64;
+    if elapsed < 0.2 || copied <= 0.0 {
+        return None;
+    }
+    Some(total.saturating_sub(done) as f64 / (copied / elapsed))
+}
+
+/// Apparent size of a tree, in bytes (reflinked copies would fool `du`).
+pub fn dir_size(path: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            match entry.metadata() {
+                Ok(m) if m.is_dir() => stack.push(entry.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}

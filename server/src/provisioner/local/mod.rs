@@ -1,0 +1,478 @@
+//! The local provisioner: each database is a PostgreSQL server process on
+//! this machine, run as an unprivileged OS user, with its files under the
+//! pgfleet home (see [`layout`]).
+//!
+//! Servers are started with `pg_ctl` and so outlive pgfleet: a restart of
+//! pgfleet adopts them through their pidfiles instead of starting them
+//! twice. Copies (`pg_basebackup`, `cp`) are children that die with pgfleet.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use app::model::{Info, Lag};
+use chrono::Utc;
+use sqlx::Row;
+
+use self::layout::Layout;
+use self::os::OsUser;
+use crate::engine::plans;
+use crate::engine::spec::{Origin, Spec};
+use crate::provisioner::{slot_name, ProgressSink, ProvisionError, Provisioner, ReplicaState};
+
+pub mod copy;
+pub mod layout;
+pub mod os;
+pub mod sql;
+
+/// How the local provisioner is set up.
+#[derive(Clone, Debug)]
+pub struct LocalConfig {
+    pub home: PathBuf,
+    /// PostgreSQL's binaries; found automatically when `None`.
+    pub pg_bin: Option<PathBuf>,
+    /// The OS user to run PostgreSQL as when pgfleet is root.
+    pub pg_user: Option<String>,
+    /// PostgreSQL's `listen_addresses` for every server.
+    pub listen_addresses: String,
+    /// The host name put in connection URLs.
+    pub public_host: String,
+}
+
+impl LocalConfig {
+    pub fn new(home: impl Into<PathBuf>) -> Self {
+        LocalConfig {
+            home: home.into(),
+            pg_bin: None,
+            pg_user: None,
+            listen_addresses: "127.0.0.1".into(),
+            public_host: "127.0.0.1".into(),
+        }
+    }
+}
+
+pub struct LocalProvisioner {
+    bin: PathBuf,
+    user: OsUser,
+    layout: Layout,
+    template: PathBuf,
+    listen_addresses: String,
+    public_host: String,
+    /// One template build at a time.
+    template_lock: tokio::sync::Mutex<()>,
+}
+
+impl LocalProvisioner {
+    pub fn new(config: LocalConfig) -> Result<Self, ProvisionError> {
+        let bin = os::find_pg_bin(config.pg_bin.as_deref())?;
+        let user = OsUser::resolve(config.pg_user.as_deref())?;
+        let home = config.home.to_string_lossy();
+        if home.contains(['\'', '"', '\\']) {
+            return Err(ProvisionError::Invalid(format!("the pgfleet home {home:?} has a quote or backslash in its path")));
+        }
+        Ok(LocalProvisioner {
+            bin,
+            user,
+            layout: Layout::new(&config.home),
+            template: config.home.join("templates").join("data"),
+            listen_addresses: config.listen_addresses,
+            public_host: config.public_host,
+            template_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    pub fn pg_bin(&self) -> &Path {
+        &self.bin
+    }
+
+    pub fn os_user(&self) -> &OsUser {
+        &self.user
+    }
+
+    /// A directory only PostgreSQL's user can enter.
+    fn private_dir(&self, path: &Path) -> Result<(), ProvisionError> {
+        std::fs::create_dir_all(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+        self.user.own(path)
+    }
+
+    /// A file only PostgreSQL's user can read.
+    fn private_file(&self, path: &Path, contents: &str) -> Result<(), ProvisionError> {
+        std::fs::write(path, contents)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        self.user.own(path)
+    }
+
+    /// Lets PostgreSQL's user reach the databases dir through the home.
+    fn ensure_root(&self) -> Result<(), ProvisionError> {
+        let root = self.layout.root();
+        std::fs::create_dir_all(root)?;
+        if self.user.switch {
+            for dir in [root.parent().unwrap_or(root), root] {
+                let mode = std::fs::metadata(dir)?.permissions().mode();
+                if mode & 0o001 == 0 {
+                    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode | 0o711))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The host a follower dials to reach its source.
+    fn replication_host(&self) -> String {
+        let first = self.listen_addresses.split(',').next().unwrap_or("").trim();
+        match first {
+            "" | "*" | "0.0.0.0" | "localhost" => "127.0.0.1".into(),
+            "::" => "::1".into(),
+            other => other.into(),
+        }
+    }
+
+    fn server_options(&self, db: &Spec, source: Option<&Spec>) -> Result<String, ProvisionError> {
+        let plan = plans::find(&db.plan)
+            .ok_or_else(|| ProvisionError::Invalid(format!("unknown plan {}", db.plan)))?;
+        let mut opts = vec![
+            format!("-p {}", db.port),
+            format!("-k '{}'", self.layout.run(&db.name).display()),
+            format!("-c listen_addresses='{}'", self.listen_addresses),
+            "-c unix_socket_permissions=0700".into(),
+            format!("-c max_connections={}", plan.max_connections),
+            format!("-c shared_buffers={}", plan.shared_buffers),
+            format!("-c work_mem={}", plan.work_mem),
+            "-c wal_level=replica".into(),
+            "-c max_wal_senders=10".into(),
+            "-c max_replication_slots=10".into(),
+            // A forgotten slot must not fill the disk.
+            "-c max_slot_wal_keep_size=4GB".into(),
+            "-c hot_standby=on".into(),
+            "-c hot_standby_feedback=on".into(),
+            "-c archive_mode=off".into(),
+            // Startup after a copy syncs the file system once, not file by file.
+            "-c recovery_init_sync_method=syncfs".into(),
+            format!("-c cluster_name='pgfleet-{}'", db.name),
+            "-c password_encryption=scram-sha-256".into(),
+        ];
+        if let (Some(_), Some(src)) = (db.follows(), source) {
+            let conninfo = format!(
+                "host={} port={} user={} passfile={} application_name={}",
+                self.replication_host(),
+                src.port,
+                sql::REPLICATION_ROLE,
+                self.layout.pgpass(&db.name).display(),
+                db.name
+            );
+            opts.push(format!("-c primary_conninfo='{conninfo}'"));
+            opts.push(format!("-c primary_slot_name={}", slot_name(&db.name)));
+        }
+        if self.layout.data(&db.name).join("recovery.signal").exists() {
+            // A fork: recover to the copy's consistent point, then become a
+            // primary on a timeline of its own.
+            opts.push("-c recovery_target=immediate".into());
+            opts.push("-c recovery_target_action=promote".into());
+        }
+        Ok(opts.join(" "))
+    }
+
+    fn postmaster_pid(&self, name: &str) -> Option<i32> {
+        let text = std::fs::read_to_string(self.layout.data(name).join("postmaster.pid")).ok()?;
+        text.lines().next()?.trim().parse().ok()
+    }
+
+    async fn make_copy(
+        &self,
+        db: &Spec,
+        source: &Spec,
+        slot: Option<&str>,
+        sink: &dyn ProgressSink,
+    ) -> Result<PathBuf, ProvisionError> {
+        self.ensure_root()?;
+        self.discard_partial(db).await?;
+        let partial = self.layout.partial(&db.name);
+        self.private_dir(&partial)?;
+        let label = format!("pgfleet {} of {}", db.origin.as_str(), source.name);
+        copy::base_backup(
+            copy::BaseBackup {
+                bin: &self.bin,
+                user: &self.user,
+                source_run: &self.layout.run(&source.name),
+                source_port: source.port,
+                target: &partial.join("data"),
+                slot,
+                label: &label,
+            },
+            sink,
+        )
+        .await?;
+        Ok(partial)
+    }
+
+    fn commit_partial(&self, db: &Spec) -> Result<(), ProvisionError> {
+        let partial = self.layout.partial(&db.name);
+        let dir = self.layout.dir(&db.name);
+        self.private_dir(&partial.join("run"))?;
+        std::fs::rename(&partial, &dir)
+            .map_err(|e| ProvisionError::Io(format!("cannot move {} into place: {e}", partial.display())))
+    }
+}
+
+#[async_trait::async_trait]
+impl Provisioner for LocalProvisioner {
+    async fn prepare(&self) -> Result<(), ProvisionError> {
+        let _one_at_a_time = self.template_lock.lock().await;
+        self.ensure_root()?;
+        let templates = self.template.parent().unwrap_or(&self.template).to_path_buf();
+        std::fs::create_dir_all(&templates)?;
+        self.user.own(&templates)?;
+        copy::ensure_template(&self.bin, &self.user, &self.template).await
+    }
+
+    async fn is_made(&self, db: &Spec) -> Result<bool, ProvisionError> {
+        Ok(self.layout.data(&db.name).join("PG_VERSION").exists())
+    }
+
+    async fn make_empty(&self, db: &Spec) -> Result<(), ProvisionError> {
+        self.prepare().await?;
+        self.discard_partial(db).await?;
+        let partial = self.layout.partial(&db.name);
+        self.private_dir(&partial)?;
+        os::copy_tree(&self.template, &partial.join("data")).await?;
+        self.commit_partial(db)
+    }
+
+    async fn make_follower(&self, db: &Spec, source: &Spec, sink: &dyn ProgressSink) -> Result<(), ProvisionError> {
+        let slot = slot_name(&db.name);
+        // A slot from an interrupted attempt would make `-C` fail.
+        self.drop_slot(source, &slot).await?;
+        let partial = self.make_copy(db, source, Some(&slot), sink).await?;
+        self.private_file(&partial.join("data").join("standby.signal"), "")?;
+        // The password goes in a private passfile, never into the data dir's
+        // config (which forks and backups would carry along).
+        let pgpass = format!("*:*:*:{}:{}\n", sql::REPLICATION_ROLE, source.replication_password);
+        self.private_file(&partial.join("replication.pgpass"), &pgpass)?;
+        self.commit_partial(db)
+    }
+
+    async fn make_fork(&self, db: &Spec, source: &Spec, sink: &dyn ProgressSink) -> Result<(), ProvisionError> {
+        let partial = self.make_copy(db, source, None, sink).await?;
+        self.private_file(&partial.join("data").join("recovery.signal"), "")?;
+        self.commit_partial(db)
+    }
+
+    async fn discard_partial(&self, db: &Spec) -> Result<(), ProvisionError> {
+        let partial = self.layout.partial(&db.name);
+        if partial.exists() {
+            tokio::fs::remove_dir_all(&partial).await?;
+        }
+        Ok(())
+    }
+
+    async fn is_running(&self, db: &Spec) -> Result<bool, ProvisionError> {
+        Ok(self.postmaster_pid(&db.name).is_some_and(os::process_alive))
+    }
+
+    async fn start(&self, db: &Spec, source: Option<&Spec>) -> Result<(), ProvisionError> {
+        self.start_server(db, source).await
+    }
+
+    async fn stop(&self, db: &Spec) -> Result<(), ProvisionError> {
+        if !self.is_running(db).await? {
+            return Ok(());
+        }
+        let mut cmd = os::tool(&self.bin, "pg_ctl", &self.user);
+        cmd.arg("stop").arg("-D").arg(self.layout.data(&db.name)).args(["-m", "fast", "-w", "-t", "60", "-s"]);
+        match os::run("pg_ctl stop", cmd).await {
+            Ok(_) => Ok(()),
+            Err(e) if !self.is_running(db).await? => {
+                tracing::debug!(db = %db.name, error = %e, "pg_ctl stop complained, but the server is gone");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn remove(&self, db: &Spec) -> Result<(), ProvisionError> {
+        let dir = self.layout.dir(&db.name);
+        let deleting = self.layout.deleting(&db.name);
+        if dir.exists() {
+            if deleting.exists() {
+                tokio::fs::remove_dir_all(&deleting).await?;
+            }
+            std::fs::rename(&dir, &deleting)?;
+        }
+        if deleting.exists() {
+            tokio::fs::remove_dir_all(&deleting).await?;
+        }
+        self.discard_partial(db).await
+    }
+
+    async fn set_up_owner(&self, db: &Spec) -> Result<(), ProvisionError> {
+        let mut conn = sql::connect(&self.layout.run(&db.name), db.port, "postgres").await?;
+        if sql::in_recovery(&mut conn).await? {
+            // A follower: its roles are its source's, replicated.
+            return Ok(());
+        }
+        sql::upsert_role(&mut conn, &db.pg_user, &db.pg_password, false).await?;
+        sql::upsert_role(&mut conn, sql::REPLICATION_ROLE, &db.replication_password, true).await?;
+        sql::ensure_database(&mut conn, &db.pg_database, &db.pg_user).await
+    }
+
+    async fn promote(&self, db: &Spec) -> Result<(), ProvisionError> {
+        let mut conn = sql::connect(&self.layout.run(&db.name), db.port, "postgres").await?;
+        if !sql::in_recovery(&mut conn).await? {
+            return Ok(());
+        }
+        let promoted: bool = sqlx::query_scalar("SELECT pg_promote(true, 60)")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(sql::sql_err)?;
+        if !promoted || sql::in_recovery(&mut conn).await? {
+            return Err(ProvisionError::Sql("the server did not leave recovery within 60 s".into()));
+        }
+        Ok(())
+    }
+
+    async fn drop_slot(&self, source: &Spec, slot: &str) -> Result<(), ProvisionError> {
+        let mut conn = sql::connect(&self.layout.run(&source.name), source.port, "postgres").await?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let active: Option<bool> =
+                sqlx::query_scalar("SELECT active FROM pg_replication_slots WHERE slot_name = $1")
+                    .bind(slot)
+                    .fetch_optional(&mut conn)
+                    .await
+                    .map_err(sql::sql_err)?;
+            match active {
+                None => return Ok(()),
+                Some(false) => {
+                    let dropped = sqlx::query("SELECT pg_drop_replication_slot($1)").bind(slot).execute(&mut conn).await;
+                    match dropped {
+                        Ok(_) => return Ok(()),
+                        // It became active again, or vanished: look again.
+                        Err(e) if tokio::time::Instant::now() < deadline => {
+                            tracing::debug!(%slot, error = %e, "retrying slot drop");
+                        }
+                        Err(e) => return Err(sql::sql_err(e)),
+                    }
+                }
+                // Its user (a follower being stopped or promoted) has not let go yet.
+                Some(true) if tokio::time::Instant::now() < deadline => {}
+                Some(true) => {
+                    return Err(ProvisionError::Sql(format!("slot {slot} on {} is still in use", source.name)))
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn list_slots(&self, source: &Spec) -> Result<Vec<String>, ProvisionError> {
+        let mut conn = sql::connect(&self.layout.run(&source.name), source.port, "postgres").await?;
+        sqlx::query_scalar("SELECT slot_name::text FROM pg_replication_slots WHERE slot_name LIKE 'pgfleet\\_%'")
+            .fetch_all(&mut conn)
+            .await
+            .map_err(sql::sql_err)
+    }
+
+    async fn replica_state(&self, db: &Spec, source: Option<&Spec>) -> Result<ReplicaState, ProvisionError> {
+        // The source first: the follower must reach where the source was.
+        let source_pos = match source {
+            Some(src) => {
+                let mut conn = sql::connect(&self.layout.run(&src.name), src.port, "postgres").await?;
+                Some(sql::wal_position(&mut conn).await?)
+            }
+            None => None,
+        };
+        let mut conn = sql::connect(&self.layout.run(&db.name), db.port, "postgres").await?;
+        let in_recovery = sql::in_recovery(&mut conn).await?;
+        let lag = match (source_pos, in_recovery) {
+            (Some(src_pos), true) => {
+                let replayed = sql::wal_position(&mut conn).await?;
+                let bytes = src_pos.saturating_sub(replayed);
+                let seconds = if bytes == 0 {
+                    0.0
+                } else {
+                    sql::replay_age_seconds(&mut conn).await?.unwrap_or(0.0).max(0.0)
+                };
+                Some(Lag { bytes, seconds })
+            }
+            _ => None,
+        };
+        Ok(ReplicaState { in_recovery, lag })
+    }
+
+    async fn info(&self, db: &Spec) -> Result<Info, ProvisionError> {
+        let mut conn = sql::connect(&self.layout.run(&db.name), db.port, &db.pg_database).await?;
+        let row = sqlx::query(
+            "SELECT current_setting('server_version') AS version, \
+                    (SELECT sum(pg_database_size(datname))::int8 FROM pg_database) AS size, \
+                    (SELECT count(*) FROM pg_stat_user_tables)::int8 AS tables, \
+                    (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' \
+                        AND application_name <> 'pgfleet')::int8 AS connections, \
+                    current_setting('max_connections')::int8 AS max_connections",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .map_err(sql::sql_err)?;
+        let get = |col: &str| -> Result<i64, ProvisionError> {
+            row.try_get::<Option<i64>, _>(col).map(|v| v.unwrap_or(0)).map_err(sql::sql_err)
+        };
+        Ok(Info {
+            pg_version: row.try_get("version").map_err(sql::sql_err)?,
+            data_size_bytes: get("size")?.max(0) as u64,
+            tables: get("tables")?.max(0) as u64,
+            connections: get("connections")?.max(0) as u64,
+            max_connections: get("max_connections")?.max(0) as u64,
+            probed_at: Utc::now(),
+        })
+    }
+
+    fn connection_url(&self, db: &Spec) -> String {
+        format!(
+            "postgres://{}:{}@{}:{}/{}",
+            db.pg_user, db.pg_password, self.public_host, db.port, db.pg_database
+        )
+    }
+
+    async fn log_tail(&self, db: &Spec) -> String {
+        let text = tokio::fs::read_to_string(self.layout.log(&db.name)).await.unwrap_or_default();
+        let important: Vec<&str> =
+            text.lines().filter(|l| l.contains("FATAL") || l.contains("PANIC") || l.contains("ERROR")).collect();
+        if let Some(last) = important.last() {
+            return last.trim().to_string();
+        }
+        os::last_lines(&text, 2)
+    }
+}
+
+impl LocalProvisioner {
+    async fn start_server(&self, db: &Spec, source: Option<&Spec>) -> Result<(), ProvisionError> {
+        if self.is_running(db).await? {
+            return Ok(());
+        }
+        let data = self.layout.data(&db.name);
+        if !data.join("PG_VERSION").exists() {
+            return Err(ProvisionError::Start(format!("{} has no data dir", db.name)));
+        }
+        if db.origin == Origin::Follow && db.follows().is_some() && source.is_none() {
+            return Err(ProvisionError::Start(format!("{} follows a database that is gone", db.name)));
+        }
+        self.private_dir(&self.layout.run(&db.name))?;
+        let log = self.layout.log(&db.name);
+        let options = self.server_options(db, source)?;
+        // The postmaster must outlive pgfleet, so pg_ctl runs detached.
+        let mut cmd = os::detached_tool(&self.bin, "pg_ctl", &self.user);
+        cmd.arg("start")
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(&log)
+            .args(["-w", "-t", "300", "-s", "-o", &options]);
+        match os::run("pg_ctl start", cmd).await {
+            Ok(_) => Ok(()),
+            Err(_) => Err(ProvisionError::Start(self.log_tail(db).await)),
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Talking to a local server as its superuser over the unix socket. The
+//! socket dir is 0700 and owned by PostgreSQL's user, so only that user and
+//! root can reach it; pg_hba trusts local connections for exactly that
+//! reason, and nothing else is trusted.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Row};
+
+use crate::provisioner::ProvisionError;
+
+/// The superuser initdb creates in every pgfleet server.
+pub const SUPERUSER: &str = "pgfleet";
+/// The role followers stream as.
+pub const REPLICATION_ROLE: &str = "pgfleet_replication";
+
+pub async fn connect(run_dir: &Path, port: u16, database: &str) -> Result<PgConnection, ProvisionError> {
+    let options = PgConnectOptions::new()
+        .socket(run_dir)
+        .port(port)
+        .username(SUPERUSER)
+        .database(database)
+        .application_name("pgfleet")
+        .disable_statement_logging();
+    tokio::time::timeout(Duration::from_secs(10), options.connect())
+        .await
+        .map_err(|_| ProvisionError::Connect("timed out connecting".into()))?
+        .map_err(|e| ProvisionError::Connect(e.to_string()))
+}
+
+pub fn sql_err(e: sqlx::Error) -> ProvisionError {
+    match e {
+        sqlx::Error::Database(db) => ProvisionError::Sql(db.message().to_string()),
+        other => ProvisionError::Sql(other.to_string()),
+    }
+}
+
+/// Quotes an identifier. Names pgfleet generates are plain, but quoting
+/// keeps that an implementation detail rather than a safety property.
+pub fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Quotes a string literal.
+pub fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Creates or updates a login role with a password (and replication).
+pub async fn upsert_role(
+    conn: &mut PgConnection,
+    role: &str,
+    password: &str,
+    replication: bool,
+) -> Result<(), ProvisionError> {
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+        .bind(role)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(sql_err)?;
+    let verb = if exists { "ALTER" } else { "CREATE" };
+    let repl = if replication { " REPLICATION" } else { "" };
+    let stmt = format!("{verb} ROLE {} WITH LOGIN{repl} PASSWORD {}", ident(role), literal(password));
+    sqlx::query(&stmt).execute(&mut *conn).await.map_err(sql_err)?;
+    Ok(())
+}
+
+/// Creates `database` owned by `owner` unless it exists.
+pub async fn ensure_database(conn: &mut PgConnection, database: &str, owner: &str) -> Result<(), ProvisionError> {
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(database)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(sql_err)?;
+    if !exists {
+        let stmt = format!("CREATE DATABASE {} OWNER {}", ident(database), ident(owner));
+        sqlx::query(&stmt).execute(&mut *conn).await.map_err(sql_err)?;
+    }
+    Ok(())
+}
+
+pub async fn in_recovery(conn: &mut PgConnection) -> Result<bool, ProvisionError> {
+    sqlx::query_scalar("SELECT pg_is_in_recovery()").fetch_one(conn).await.map_err(sql_err)
+}
+
+/// The WAL position a server has reached: written on a primary, replayed
+/// on a standby.
+pub async fn wal_position(conn: &mut PgConnection) -> Result<u64, ProvisionError> {
+    let lsn: Option<String> = sqlx::query_scalar(
+        "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text",
+    )
+    .fetch_one(conn)
+    .await
+    .map_err(sql_err)?;
+    Ok(lsn.as_deref().and_then(parse_lsn).unwrap_or(0))
+}
+
+/// Seconds since the last replayed transaction was committed on the source.
+pub async fn replay_age_seconds(conn: &mut PgConnection) -> Result<Option<f64>, ProvisionError> {
+    let row = sqlx::query("SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS age")
+        .fetch_one(conn)
+        .await
+        .map_err(sql_err)?;
+    row.try_get::<Option<f64>, _>("age").map_err(sql_err)
+}
+
+/// `"16/B374D848"` → a byte position.
+pub fn parse_lsn(s: &str) -> Option<u64> {
+    let (hi, lo) = s.split_once('/')?;
+    Some((u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lsns_parse_as_byte_positions() {
+        assert_eq!(parse_lsn("0/0"), Some(0));
+        assert_eq!(parse_lsn("1/10"), Some((1 << 32) + 16));
+        assert_eq!(parse_lsn("16/B374D848"), Some(0x16_B374_D848));
+        assert_eq!(parse_lsn("nope"), None);
+    }
+
+    #[test]
+    fn quoting_doubles_quotes() {
+        assert_eq!(ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(literal("it's"), "'it''s'");
+    }
+}

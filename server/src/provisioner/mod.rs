@@ -1,0 +1,101 @@
+//! Provisioner backends: what makes, runs and removes PostgreSQL servers.
+//!
+//! The reconciler speaks only to the [`Provisioner`] trait, so a backend for
+//! another platform (e.g. CloudNativePG clusters on Kubernetes) can be added
+//! without touching it. Every method is idempotent: the reconciler may call
+//! it again after a crash of pgfleet at any point.
+
+use app::model::{Info, Lag, Progress};
+
+use crate::engine::spec::Spec;
+
+pub mod local;
+
+/// Why a provisioner step failed. Messages are for people; they end up as a
+/// database's `message` when it fails.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("{tool} failed: {reason}")]
+    Tool { tool: &'static str, reason: String },
+    #[error("the server did not start: {0}")]
+    Start(String),
+    #[error("cannot reach the server: {0}")]
+    Connect(String),
+    #[error("{0}")]
+    Sql(String),
+    #[error("file system: {0}")]
+    Io(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<std::io::Error> for ProvisionError {
+    fn from(e: std::io::Error) -> Self {
+        ProvisionError::Io(e.to_string())
+    }
+}
+
+/// Receives progress while a copy runs.
+pub trait ProgressSink: Send + Sync {
+    fn progress(&self, progress: Progress);
+}
+
+/// What a follower's server reports about following.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplicaState {
+    pub in_recovery: bool,
+    pub lag: Option<Lag>,
+}
+
+/// A platform that runs PostgreSQL servers for pgfleet.
+#[async_trait::async_trait]
+pub trait Provisioner: Send + Sync + 'static {
+    /// Gets ready to make databases quickly (e.g. a template data dir).
+    async fn prepare(&self) -> Result<(), ProvisionError>;
+
+    /// Whether `db`'s data exists completely (a half-made copy does not count).
+    async fn is_made(&self, db: &Spec) -> Result<bool, ProvisionError>;
+    /// Makes an empty database's data.
+    async fn make_empty(&self, db: &Spec) -> Result<(), ProvisionError>;
+    /// Makes a follower of `source`: a streaming replica with its own slot.
+    async fn make_follower(&self, db: &Spec, source: &Spec, sink: &dyn ProgressSink) -> Result<(), ProvisionError>;
+    /// Makes a fork of `source`: a consistent copy of it at one moment.
+    async fn make_fork(&self, db: &Spec, source: &Spec, sink: &dyn ProgressSink) -> Result<(), ProvisionError>;
+    /// Removes whatever a failed or interrupted make left behind.
+    async fn discard_partial(&self, db: &Spec) -> Result<(), ProvisionError>;
+
+    /// Whether `db`'s server process runs.
+    async fn is_running(&self, db: &Spec) -> Result<bool, ProvisionError>;
+    /// Starts `db`'s server if it is not running; waits until it accepts
+    /// connections. A follower needs its `source` to know where to stream
+    /// from.
+    async fn start(&self, db: &Spec, source: Option<&Spec>) -> Result<(), ProvisionError>;
+    /// Stops `db`'s server if it runs.
+    async fn stop(&self, db: &Spec) -> Result<(), ProvisionError>;
+    /// Removes all of `db`'s files. Only called for a database being deleted.
+    async fn remove(&self, db: &Spec) -> Result<(), ProvisionError>;
+
+    /// Creates (or, for a fork, re-keys) the owner role and database so the
+    /// generated credentials work and no one else's do.
+    async fn set_up_owner(&self, db: &Spec) -> Result<(), ProvisionError>;
+    /// Ends recovery on a follower or fork, making it writable.
+    async fn promote(&self, db: &Spec) -> Result<(), ProvisionError>;
+    /// Drops the replication slot `slot` on `source`, if it exists.
+    async fn drop_slot(&self, source: &Spec, slot: &str) -> Result<(), ProvisionError>;
+    /// The pgfleet slots that exist on `source`.
+    async fn list_slots(&self, source: &Spec) -> Result<Vec<String>, ProvisionError>;
+
+    /// Recovery state and lag of `db` behind `source`.
+    async fn replica_state(&self, db: &Spec, source: Option<&Spec>) -> Result<ReplicaState, ProvisionError>;
+    /// Version, size, tables and connections.
+    async fn info(&self, db: &Spec) -> Result<Info, ProvisionError>;
+    /// The URL a client connects with.
+    fn connection_url(&self, db: &Spec) -> String;
+    /// The last lines of the server's log, to explain a failure.
+    async fn log_tail(&self, db: &Spec) -> String;
+}
+
+/// The slot a follower uses on its source.
+pub fn slot_name(follower: &str) -> String {
+    format!("pgfleet_{}", follower.replace('-', "_"))
+}

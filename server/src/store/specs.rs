@@ -1,0 +1,126 @@
+//! Desired state rows (`databases`): written by requests, read by the
+//! reconciler.
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Store, StoreError};
+use crate::engine::spec::{Desired, Origin, Spec};
+
+const COLUMNS: &str = "name, plan, origin, source, port, pg_user, pg_password, pg_database, \
+                       replication_password, desired, take_followers, promote, created_at";
+
+impl Store {
+    /// Inserts a new spec with its first status (`provisioning`) in one
+    /// transaction. Fails with a unique violation on a taken name or port.
+    pub async fn insert_spec(&self, spec: &Spec, idempotency_key: Option<&str>) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO databases (name, plan, origin, source, port, pg_user, pg_password, pg_database, \
+             replication_password, desired, take_followers, promote, idempotency_key, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&spec.name)
+        .bind(&spec.plan)
+        .bind(spec.origin.as_str())
+        .bind(&spec.source)
+        .bind(spec.port as i64)
+        .bind(&spec.pg_user)
+        .bind(&spec.pg_password)
+        .bind(&spec.pg_database)
+        .bind(&spec.replication_password)
+        .bind(spec.desired.as_str())
+        .bind(spec.take_followers)
+        .bind(spec.promote)
+        .bind(idempotency_key)
+        .bind(spec.created_at.to_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO database_status (name, phase, following, updated_at) VALUES (?, 'provisioning', ?, ?)")
+            .bind(&spec.name)
+            .bind(spec.follows())
+            .bind(Utc::now().to_rfc3339())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn spec(&self, name: &str) -> Result<Option<Spec>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM databases WHERE name = ?"))
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(spec_from_row).transpose()
+    }
+
+    /// The name of the database an idempotency key already made.
+    pub async fn name_for_idempotency_key(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT name FROM databases WHERE idempotency_key = ?")
+            .bind(key)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    pub async fn specs(&self) -> Result<Vec<Spec>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM databases ORDER BY created_at, name"))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(spec_from_row).collect()
+    }
+
+    pub async fn used_ports(&self) -> Result<Vec<u16>, StoreError> {
+        let ports: Vec<i64> = sqlx::query_scalar("SELECT port FROM databases").fetch_all(self.pool()).await?;
+        Ok(ports.into_iter().map(|p| p as u16).collect())
+    }
+
+    /// Marks databases for deletion (one request may take followers too).
+    pub async fn request_deletion(&self, names: &[String], take_followers: bool) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for name in names {
+            sqlx::query("UPDATE databases SET desired = 'deleted', take_followers = ? WHERE name = ?")
+                .bind(take_followers)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn request_promotion(&self, name: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE databases SET promote = 1 WHERE name = ?").bind(name).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// Forgets a database whose files are gone (its status goes with it).
+    pub async fn delete_spec(&self, name: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM databases WHERE name = ?").bind(name).execute(self.pool()).await?;
+        Ok(())
+    }
+}
+
+fn spec_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Spec, StoreError> {
+    let name: String = row.try_get("name")?;
+    let origin: String = row.try_get("origin")?;
+    let desired: String = row.try_get("desired")?;
+    let created_at: String = row.try_get("created_at")?;
+    let port: i64 = row.try_get("port")?;
+    Ok(Spec {
+        origin: Origin::parse(&origin).ok_or_else(|| StoreError::Corrupt(format!("{name}: origin {origin:?}")))?,
+        desired: Desired::parse(&desired).ok_or_else(|| StoreError::Corrupt(format!("{name}: desired {desired:?}")))?,
+        plan: row.try_get("plan")?,
+        source: row.try_get("source")?,
+        port: u16::try_from(port).map_err(|_| StoreError::Corrupt(format!("{name}: port {port}")))?,
+        pg_user: row.try_get("pg_user")?,
+        pg_password: row.try_get("pg_password")?,
+        pg_database: row.try_get("pg_database")?,
+        replication_password: row.try_get("replication_password")?,
+        take_followers: row.try_get("take_followers")?,
+        promote: row.try_get("promote")?,
+        created_at: DateTime::parse_from_rfc3339(&created_at)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| StoreError::Corrupt(format!("{name}.created_at: {e}")))?,
+        name,
+    })
+}

@@ -1,0 +1,65 @@
+//! Observed state rows (`database_status`): written only by the engine's
+//! recorder.
+
+use app::model::{Info, Lag, Phase, Progress};
+use chrono::Utc;
+
+use super::{Store, StoreError};
+
+/// One change to a database's observed state.
+#[derive(Clone, Debug)]
+pub enum Observation {
+    Phase { phase: Phase, message: Option<String> },
+    Progress(Option<Progress>),
+    Lag(Option<Lag>),
+    Info(Info),
+    Following(Option<String>),
+}
+
+impl Store {
+    pub async fn phase_of(&self, name: &str) -> Result<Option<Phase>, StoreError> {
+        let phase: Option<String> = sqlx::query_scalar("SELECT phase FROM database_status WHERE name = ?")
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await?;
+        phase
+            .map(|p| Phase::parse(&p).ok_or_else(|| StoreError::Corrupt(format!("{name}: phase {p:?}"))))
+            .transpose()
+    }
+
+    pub async fn observe(&self, name: &str, observation: &Observation) -> Result<(), StoreError> {
+        let now = Utc::now().to_rfc3339();
+        let query = match observation {
+            Observation::Phase { phase, message } => {
+                // Leaving a copy behind: its progress no longer describes anything.
+                let clear_progress = !matches!(phase, Phase::Provisioning);
+                sqlx::query(
+                    "UPDATE database_status SET phase = ?, message = ?, \
+                     progress_json = CASE WHEN ? THEN NULL ELSE progress_json END, updated_at = ? WHERE name = ?",
+                )
+                .bind(phase.as_str())
+                .bind(message)
+                .bind(clear_progress)
+            }
+            Observation::Progress(p) => {
+                sqlx::query("UPDATE database_status SET progress_json = ?, updated_at = ? WHERE name = ?")
+                    .bind(p.as_ref().map(|p| json(p)))
+            }
+            Observation::Lag(l) => sqlx::query("UPDATE database_status SET lag_json = ?, updated_at = ? WHERE name = ?")
+                .bind(l.as_ref().map(|l| json(l))),
+            Observation::Info(i) => {
+                sqlx::query("UPDATE database_status SET info_json = ?, updated_at = ? WHERE name = ?").bind(json(i))
+            }
+            Observation::Following(f) => {
+                sqlx::query("UPDATE database_status SET following = ?, lag_json = NULL, updated_at = ? WHERE name = ?")
+                    .bind(f.clone())
+            }
+        };
+        query.bind(now).bind(name).execute(self.pool()).await?;
+        Ok(())
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("wire types serialise")
+}
