@@ -27,7 +27,7 @@ use crate::store::{Store, StoreError};
 /// A follower this close to its source (in WAL bytes) has caught up.
 pub const CAUGHT_UP_BYTES: u64 = 1024 * 1024;
 /// Restarts of a stopped server tried before it is declared failed.
-const RESTART_ATTEMPTS: u32 = 3;
+const RESTART_ATTEMPTS: u32 = 5;
 const SLOT_GC_EVERY: Duration = Duration::from_secs(30);
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 

@@ -173,6 +173,8 @@ impl LocalProvisioner {
             // primary on a timeline of its own.
             opts.push("-c recovery_target=immediate".into());
             opts.push("-c recovery_target_action=promote".into());
+            // Everything needed is in pg_wal already; there is no archive.
+            opts.push("-c restore_command=false".into());
         }
         Ok(opts.join(" "))
     }
@@ -438,12 +440,19 @@ impl Provisioner for LocalProvisioner {
 
     async fn log_tail(&self, db: &Spec) -> String {
         let text = tokio::fs::read_to_string(self.layout.log(&db.name)).await.unwrap_or_default();
-        let important: Vec<&str> =
-            text.lines().filter(|l| l.contains("FATAL") || l.contains("PANIC") || l.contains("ERROR")).collect();
-        if let Some(last) = important.last() {
-            return last.trim().to_string();
-        }
-        os::last_lines(&text, 2)
+        let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        // The last fatal line, with what PostgreSQL logged just before it
+        // (which usually names the actual culprit).
+        let Some(fatal) = lines.iter().rposition(|l| l.contains("FATAL:") || l.contains("PANIC:")) else {
+            return os::last_lines(&text, 2);
+        };
+        let from = fatal.saturating_sub(2);
+        lines[from..=fatal]
+            .iter()
+            .filter(|l| ["LOG:", "ERROR:", "FATAL:", "PANIC:", "DETAIL:", "HINT:"].iter().any(|k| l.contains(k)))
+            .map(|l| l.split_once("] ").map(|(_, rest)| rest).unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join(" / ")
     }
 }
 
@@ -458,6 +467,20 @@ impl LocalProvisioner {
         }
         if db.origin == Origin::Follow && db.follows().is_some() && source.is_none() {
             return Err(ProvisionError::Start(format!("{} follows a database that is gone", db.name)));
+        }
+        // A postmaster that was killed leaves its pidfile; if its pid is a
+        // zombie nobody reaped (or was reused), postgres would refuse to
+        // start, so the stale file goes.
+        let pidfile = data.join("postmaster.pid");
+        if pidfile.exists() && !self.postmaster_pid(&db.name).is_some_and(os::process_alive) {
+            tracing::info!(db = %db.name, "removing a stale postmaster.pid and socket lock");
+            let _ = std::fs::remove_file(&pidfile);
+            // The socket dir is this database's alone.
+            for entry in std::fs::read_dir(self.layout.run(&db.name)).into_iter().flatten().flatten() {
+                if entry.file_name().to_string_lossy().starts_with(".s.PGSQL.") {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
         }
         self.private_dir(&self.layout.run(&db.name))?;
         let log = self.layout.log(&db.name);
