@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Where a database is in its life. Every change of phase is persisted,
 /// logged and published as one event by the control plane.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Asked for; its server is being made (data copied, configured, started).
@@ -75,6 +76,7 @@ impl Phase {
 
 /// Whether a database takes writes of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Primary,
@@ -92,6 +94,7 @@ impl Role {
 
 /// Bytes copied while a follower or fork is made.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Progress {
     /// What the copy is doing, in PostgreSQL's words where it has them.
     pub step: String,
@@ -103,6 +106,7 @@ pub struct Progress {
 
 /// How far a follower is behind its source.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Lag {
     pub bytes: u64,
     /// Zero when the follower has replayed all the source wrote, even if the
@@ -112,6 +116,7 @@ pub struct Lag {
 
 /// What a probe of the running server saw.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Info {
     pub pg_version: String,
     pub data_size_bytes: u64,
@@ -123,6 +128,7 @@ pub struct Info {
 
 /// One database as the console, API and CLI show it (`pg:info`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DatabaseView {
     pub name: String,
     pub plan: String,
@@ -140,6 +146,7 @@ pub struct DatabaseView {
 
 /// What an [`Event`] reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// The database was asked for.
@@ -160,6 +167,7 @@ pub enum EventKind {
 
 /// One change, as published on the event bus and streamed to clients.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Event {
     /// Monotonic across the life of a pgfleet home (restarts included).
     pub id: i64,
@@ -174,6 +182,7 @@ pub struct Event {
 
 /// The answer of `GET /healthz`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: String,
     pub version: String,
@@ -199,6 +208,7 @@ mod tests {
 /// The kinds of failure a client can tell apart. The HTTP status follows
 /// from the kind; the message is safe to show to anyone allowed to ask.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     BadRequest,
@@ -229,6 +239,7 @@ impl ErrorCode {
 /// The one error type clients see. Internal details are logged by the
 /// server, never put in `message`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[error("{message}")]
 pub struct ApiError {
     pub code: ErrorCode,

@@ -4,6 +4,9 @@
 //! The `pgfleet` binary (`main.rs`) is a thin layer over this library so
 //! integration tests can start the very same app on port 0.
 
+pub mod api;
+pub mod cli;
+pub mod client;
 pub mod config;
 pub mod console;
 pub mod engine;

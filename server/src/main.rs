@@ -1,10 +1,15 @@
-//! The `pgfleet` command: `pgfleet serve` runs the console and control plane.
+//! The `pgfleet` command: `pgfleet serve` runs the console and control
+//! plane; the other commands talk to a running pgfleet over its API.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use pgfleet::api::databases::CreateBody;
+use pgfleet::cli::{self, WaitOutcome};
+use pgfleet::client::Client;
 use pgfleet::config::Config;
 
 #[derive(Parser)]
@@ -13,6 +18,9 @@ struct Cli {
     /// Where pgfleet keeps its metadata and databases.
     #[arg(long, global = true, env = "PGFLEET_HOME", default_value = ".pgfleet")]
     home: PathBuf,
+    /// The pgfleet to talk to (client commands).
+    #[arg(long, global = true, env = "PGFLEET_URL", default_value = "http://127.0.0.1:3000")]
+    url: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -27,24 +35,161 @@ enum Command {
         /// The built console; defaults to this checkout's target/site.
         #[arg(long, env = "PGFLEET_SITE_ROOT")]
         site_root: Option<PathBuf>,
+        /// PostgreSQL's bin directory (default: the newest under /usr/lib/postgresql).
+        #[arg(long, env = "PGFLEET_PG_BIN")]
+        pg_bin: Option<PathBuf>,
+        /// The OS user PostgreSQL runs as when pgfleet runs as root.
+        #[arg(long, env = "PGFLEET_PG_USER")]
+        pg_user: Option<String>,
+        /// PostgreSQL's listen_addresses for every database.
+        #[arg(long, env = "PGFLEET_PG_LISTEN", default_value = "127.0.0.1")]
+        pg_listen: String,
+        /// The host name put in connection URLs.
+        #[arg(long, env = "PGFLEET_PUBLIC_HOST", default_value = "127.0.0.1")]
+        public_host: String,
     },
+    /// Create a database, a follower (--follow) or a fork (--fork).
+    Create {
+        name: Option<String>,
+        #[arg(long)]
+        plan: Option<String>,
+        #[arg(long, conflicts_with = "fork")]
+        follow: Option<String>,
+        #[arg(long)]
+        fork: Option<String>,
+        /// Wait until it is available.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// List databases.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show everything about a database.
+    Info {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Wait until databases (default: all) are available, live.
+    Wait {
+        names: Vec<String>,
+        /// Give up after this many seconds (exit 2).
+        #[arg(long)]
+        timeout: Option<u64>,
+        /// One JSON event per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a follower a standalone, writable database.
+    Promote { name: String },
+    /// Destroy a database.
+    Destroy {
+        name: String,
+        /// The name again, to confirm.
+        #[arg(long)]
+        confirm: String,
+        /// Destroy its followers too.
+        #[arg(long)]
+        take_followers: bool,
+    },
+    /// Print a database's connection URL.
+    Credentials { name: String },
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
     let cli = Cli::parse();
-    pgfleet::telemetry::init();
-    match cli.command {
-        Command::Serve { listen, site_root } => {
-            let mut config = Config::new(cli.home);
-            config.listen = listen;
-            if let Some(dir) = site_root {
-                config.site_root = dir;
-            }
-            let running = pgfleet::serve::start(config).await.context("pgfleet could not start")?;
-            running.stop_on(pgfleet::serve::termination_signal());
-            running.wait().await.context("pgfleet stopped with an error")?;
+    let code = match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
         }
+    };
+    std::process::exit(code);
+}
+
+async fn run(cli: Cli) -> anyhow::Result<i32> {
+    if let Command::Serve { listen, site_root, pg_bin, pg_user, pg_listen, public_host } = cli.command {
+        pgfleet::telemetry::init();
+        let mut config = Config::new(&cli.home);
+        config.listen = listen;
+        if let Some(dir) = site_root {
+            config.site_root = dir;
+        }
+        config.local.pg_bin = pg_bin;
+        config.local.pg_user = pg_user;
+        config.local.listen_addresses = pg_listen;
+        config.local.public_host = public_host;
+        let running = pgfleet::serve::start(config).await.context("pgfleet could not start")?;
+        running.stop_on(pgfleet::serve::termination_signal());
+        running.wait().await.context("pgfleet stopped with an error")?;
+        return Ok(0);
     }
-    Ok(())
+    let client = Client::new(&cli.url, token(&cli.home));
+    match cli.command {
+        Command::Serve { .. } => unreachable!("handled above"),
+        Command::Create { name, plan, follow, fork, wait } => {
+            let db = client.create(&CreateBody { name, plan, follow, fork }).await?;
+            println!("Creating {}…", db.name);
+            if wait {
+                return finish_wait(cli::wait(&client, &[db.name], None, false).await?);
+            }
+            println!("Run `pgfleet wait {}` to follow it.", db.name);
+        }
+        Command::List { json } => {
+            let list = client.list().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else if list.is_empty() {
+                println!("No databases yet. Create one with `pgfleet create`.");
+            } else {
+                for db in list {
+                    println!("{}", cli::describe(&db));
+                }
+            }
+        }
+        Command::Info { name, json } => {
+            let db = client.get(&name).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&db)?);
+            } else {
+                print!("{}", cli::info_text(&db));
+            }
+        }
+        Command::Wait { names, timeout, json } => {
+            let outcome = cli::wait(&client, &names, timeout.map(Duration::from_secs), json).await?;
+            return finish_wait(outcome);
+        }
+        Command::Promote { name } => {
+            client.promote(&name).await?;
+            println!("Promoting {name}; `pgfleet wait {name}` follows it.");
+        }
+        Command::Destroy { name, confirm, take_followers } => {
+            if confirm != name {
+                bail!("--confirm {confirm} does not match {name}; nothing was destroyed");
+            }
+            client.destroy(&name, take_followers).await?;
+            println!("Destroying {name}.");
+        }
+        Command::Credentials { name } => println!("{}", client.credentials(&name).await?),
+    }
+    Ok(0)
+}
+
+fn finish_wait(outcome: WaitOutcome) -> anyhow::Result<i32> {
+    match &outcome {
+        WaitOutcome::Ready => println!("ready"),
+        WaitOutcome::Failed(reason) | WaitOutcome::TimedOut(reason) => eprintln!("error: {reason}"),
+    }
+    Ok(outcome.exit_code())
+}
+
+/// `PGFLEET_TOKEN`, else the admin token pgfleet wrote on this host.
+fn token(home: &Path) -> Option<String> {
+    std::env::var("PGFLEET_TOKEN").ok().filter(|t| !t.is_empty()).or_else(|| {
+        std::fs::read_to_string(home.join(pgfleet::api::auth::ADMIN_TOKEN_FILE)).ok().map(|t| t.trim().to_string())
+    })
 }

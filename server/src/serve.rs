@@ -42,6 +42,10 @@ pub struct Running {
 }
 
 impl Running {
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// Asks the server to stop and waits until in-flight requests finished.
     pub async fn shutdown(self) -> Result<(), ServeError> {
         let _ = self.stop.send(true);
@@ -87,8 +91,10 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             "the console's WASM is not built there; pages will render but not hydrate (run `make site`)"
         );
     }
-    let app = web::router(AppState::new(&Config { listen: addr, ..config.clone() }, store, engine.clone()));
+    crate::api::auth::ensure_admin_token(&store, &config.home).await?;
     let (stop, mut stopped) = watch::channel(false);
+    let state = AppState::new(&Config { listen: addr, ..config.clone() }, store, engine.clone(), stop.subscribe());
+    let app = web::router(state);
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

@@ -12,6 +12,7 @@ pub mod databases;
 pub mod events;
 pub mod specs;
 pub mod status;
+pub mod tokens;
 
 /// Why the store could not be opened or used.
 #[derive(Debug, thiserror::Error)]

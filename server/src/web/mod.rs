@@ -26,10 +26,12 @@ pub struct AppState {
     pub engine: Engine,
     pub backend: SharedBackend,
     pub started: Instant,
+    /// Becomes true when the server shuts down, so endless streams end.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 impl AppState {
-    pub fn new(config: &Config, store: Store, engine: Engine) -> Self {
+    pub fn new(config: &Config, store: Store, engine: Engine, shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
         let leptos_options = LeptosOptions::builder()
             .output_name("pgfleet")
             .site_root(config.site_root.to_string_lossy().into_owned())
@@ -37,7 +39,7 @@ impl AppState {
             .site_addr(config.listen)
             .build();
         let backend: SharedBackend = Arc::new(Console::new(engine.clone()));
-        AppState { leptos_options, store, engine, backend, started: Instant::now() }
+        AppState { leptos_options, store, engine, backend, started: Instant::now(), shutdown }
     }
 }
 
@@ -48,6 +50,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(health::healthz))
+        .nest("/api/v1", crate::api::router(state.clone()))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -33,6 +33,27 @@ impl TestApp {
             running.shutdown().await.expect("pgfleet shut down cleanly");
         }
     }
+
+    pub fn token(&self) -> String {
+        std::fs::read_to_string(self.home().join("admin-token")).expect("admin token written").trim().to_string()
+    }
+
+    pub fn api(&self) -> pgfleet::client::Client {
+        pgfleet::client::Client::new(format!("http://{}", self.addr), Some(self.token()))
+    }
+
+    pub fn authed(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(self.token())
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(running) = &self.running {
+            running.engine().abort();
+        }
+        pg::stop_all_servers(self.home.path());
+    }
 }
 
 /// Test logs go to the test's captured output, at `RUST_LOG` or warn.
@@ -48,6 +69,7 @@ pub async fn spawn_app() -> TestApp {
     let home = TestHome::new();
     let mut config = Config::new(home.path());
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.engine = pg::test_engine_config();
     let running = pgfleet::serve::start(config).await.expect("pgfleet starts");
     TestApp { addr: running.addr, client: reqwest::Client::new(), running: Some(running), home }
 }

@@ -20,6 +20,13 @@ use super::TestHome;
 /// Each engine in this test binary gets ports of its own.
 static NEXT_PORT_BLOCK: AtomicU16 = AtomicU16::new(0);
 
+/// A fast-ticking engine with ports no other engine of this binary uses.
+pub fn test_engine_config() -> EngineConfig {
+    let block = NEXT_PORT_BLOCK.fetch_add(1, Ordering::SeqCst);
+    let base = 55_000 + (std::process::id() as u16 % 40) * 200 + block * 20;
+    EngineConfig { ports: base..=base + 19, tick: Duration::from_millis(200), info_every: Duration::from_secs(1) }
+}
+
 pub struct TestEngine {
     pub engine: Engine,
     pub store: Store,
@@ -32,15 +39,7 @@ pub struct TestEngine {
 impl TestEngine {
     pub async fn start() -> TestEngine {
         super::init_logs();
-        let home = TestHome::new();
-        let block = NEXT_PORT_BLOCK.fetch_add(1, Ordering::SeqCst);
-        let base = 55_000 + (std::process::id() as u16 % 40) * 200 + block * 20;
-        let config = EngineConfig {
-            ports: base..=base + 19,
-            tick: Duration::from_millis(200),
-            info_every: Duration::from_secs(1),
-        };
-        Self::start_in(home, config).await
+        Self::start_in(TestHome::new(), test_engine_config()).await
     }
 
     /// A new engine over the same home (as after a restart of pgfleet).

@@ -1,0 +1,256 @@
+//! `cargo bench --bench provision`: how long pgfleet takes to make an empty
+//! database, a fork and a follower, next to the same thing done by hand
+//! with PostgreSQL's own tools in the same run, as ratios.
+//!
+//! The source is made with `pgbench -i -s $PGFLEET_BENCH_SCALE` (default 70,
+//! about 1 GB) and kept under `pgbench` write load while forks and
+//! followers are made. Targets: fork and follower within 1.1x of by hand,
+//! an empty database in under a second.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::model::Phase;
+use pgfleet::engine::{CreateRequest, Engine, EngineConfig};
+use pgfleet::provisioner::local::os::OsUser;
+use pgfleet::provisioner::local::{LocalConfig, LocalProvisioner};
+use pgfleet::store::Store;
+use tokio::process::Command;
+
+const ROUNDS: usize = 3;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let scale: u32 = std::env::var("PGFLEET_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(70);
+    let home = tempfile::Builder::new().prefix("pgfleet-bench-").tempdir()?;
+    let result = run(home.path(), scale).await;
+    stop_servers(home.path());
+    result
+}
+
+async fn run(home: &Path, scale: u32) -> anyhow::Result<()> {
+    let store = Store::open(&home.join("pgfleet.sqlite3")).await?;
+    let provisioner = Arc::new(LocalProvisioner::new(LocalConfig::new(home))?);
+    let config = EngineConfig { tick: Duration::from_millis(100), ..EngineConfig::default() };
+    let engine = Engine::start(store.clone(), provisioner.clone(), config);
+    let bin = provisioner.pg_bin().to_path_buf();
+    let user = provisioner.os_user().clone();
+
+    engine.create(named("src")).await?;
+    wait(&engine, "src").await?;
+    let url = engine.credentials("src").await?;
+    eprintln!("making a source of pgbench scale {scale}…");
+    let init = Command::new(bin.join("pgbench")).args(["-i", "-q", "-s", &scale.to_string(), &url]).output().await?;
+    anyhow::ensure!(init.status.success(), "pgbench -i failed: {}", String::from_utf8_lossy(&init.stderr));
+    let size = provisioner.layout().data("src");
+    eprintln!("source data dir: {:.2} GB", dir_size(&size) as f64 / 1e9);
+    let mut load = Command::new(bin.join("pgbench"))
+        .args(["-n", "-c", "2", "-T", "3600", &url])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+
+    let by_hand_dir = home.join("by-hand");
+    std::fs::create_dir_all(&by_hand_dir)?;
+    user.own(&by_hand_dir)?;
+    let src = store.spec("src").await?.expect("src spec");
+    let src_socket = provisioner.layout().run("src");
+    let mut hand_port = 56_900;
+
+    let mut rows = Vec::new();
+    for (label, kind) in [("empty database", 0), ("fork (under load)", 1), ("follower (under load)", 2)] {
+        let mut ours = Vec::new();
+        let mut theirs = Vec::new();
+        for round in 0..ROUNDS {
+            let name = format!("b{kind}-{round}");
+            let started = Instant::now();
+            let req = match kind {
+                0 => named(&name),
+                1 => CreateRequest { name: Some(name.clone()), fork: Some("src".into()), ..Default::default() },
+                _ => CreateRequest { name: Some(name.clone()), follow: Some("src".into()), ..Default::default() },
+            };
+            engine.create(req).await?;
+            wait(&engine, &name).await?;
+            ours.push(started.elapsed());
+            engine.destroy(&name, false).await?;
+
+            hand_port += 1;
+            let dir = by_hand_dir.join(&name);
+            let started = Instant::now();
+            by_hand(&bin, &user, kind, &dir, hand_port, &src_socket, src.port, &name).await?;
+            theirs.push(started.elapsed());
+            pg_ctl_stop(&bin, &user, &dir).await;
+            std::fs::remove_dir_all(&dir)?;
+            if kind == 2 {
+                drop_slot(&bin, &user, &src_socket, src.port, &format!("hand_{}", name.replace('-', "_"))).await;
+            }
+        }
+        rows.push((label, median(ours), median(theirs)));
+    }
+    let _ = load.kill().await;
+    engine.shutdown().await;
+
+    println!();
+    println!("pgfleet vs by hand, median of {ROUNDS}, source pgbench scale {scale} under write load");
+    println!("{:<24} {:>10} {:>10} {:>7}", "operation", "pgfleet", "by hand", "ratio");
+    for (label, ours, theirs) in rows {
+        println!(
+            "{:<24} {:>9.2}s {:>9.2}s {:>6.2}x",
+            label,
+            ours.as_secs_f64(),
+            theirs.as_secs_f64(),
+            ours.as_secs_f64() / theirs.as_secs_f64()
+        );
+    }
+    println!("by hand: empty = initdb + pg_ctl start -w; fork = pg_basebackup -X stream -c fast + start until writable;");
+    println!("         follower = pg_basebackup -R -C -S -c fast + start + replay caught up with the source");
+    Ok(())
+}
+
+fn named(name: &str) -> CreateRequest {
+    CreateRequest { name: Some(name.into()), ..Default::default() }
+}
+
+async fn wait(engine: &Engine, name: &str) -> anyhow::Result<()> {
+    let mut events = engine.subscribe();
+    loop {
+        let view = engine.get(name).await?;
+        match view.phase {
+            Phase::Available => return Ok(()),
+            Phase::Failed => anyhow::bail!("{name} failed: {:?}", view.message),
+            _ => {}
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(200), events.recv()).await;
+    }
+}
+
+fn tool(bin: &Path, name: &str, user: &OsUser) -> Command {
+    let mut cmd = Command::new(bin.join(name));
+    if user.switch {
+        cmd.uid(user.uid).gid(user.gid);
+    }
+    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+    cmd
+}
+
+async fn ok(mut cmd: Command, what: &str) -> anyhow::Result<()> {
+    let out = cmd.output().await?;
+    anyhow::ensure!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn by_hand(
+    bin: &Path,
+    user: &OsUser,
+    kind: u8,
+    dir: &Path,
+    port: u16,
+    src_socket: &Path,
+    src_port: u16,
+    name: &str,
+) -> anyhow::Result<()> {
+    let socket_opts = format!("-p {port} -k {} -c listen_addresses=''", dir.parent().unwrap().display());
+    let src_conn = format!("host={} port={src_port} user=pgfleet dbname=postgres", src_socket.display());
+    match kind {
+        0 => {
+            let mut initdb = tool(bin, "initdb", user);
+            initdb.arg("-D").arg(dir).args(["-U", "pgfleet", "-A", "trust"]);
+            ok(initdb, "initdb").await?;
+        }
+        _ => {
+            let mut bb = tool(bin, "pg_basebackup", user);
+            bb.arg("-d").arg(&src_conn).arg("-D").arg(dir).args(["-X", "stream", "-c", "fast"]);
+            if kind == 2 {
+                bb.args(["-R", "-C", "-S", &format!("hand_{}", name.replace('-', "_"))]);
+            }
+            ok(bb, "pg_basebackup").await?;
+        }
+    }
+    let mut opts = socket_opts.clone();
+    if kind == 1 {
+        std::fs::write(dir.join("recovery.signal"), "")?;
+        opts.push_str(" -c recovery_target=immediate -c recovery_target_action=promote -c restore_command=false");
+    }
+    let mut start = tool(bin, "pg_ctl", user);
+    start.arg("start").arg("-D").arg(dir).arg("-l").arg(dir.join("log")).args(["-w", "-s", "-o", &opts]);
+    ok(start, "pg_ctl start").await?;
+    let psql = |sql: &str| {
+        let mut cmd = tool(bin, "psql", user);
+        cmd.args(["-h", &dir.parent().unwrap().to_string_lossy(), "-p", &port.to_string(), "-U", "pgfleet", "-d", "postgres", "-Atc", sql]);
+        cmd.stdout(std::process::Stdio::piped());
+        cmd
+    };
+    match kind {
+        1 => loop {
+            let out = psql("SELECT pg_is_in_recovery()").output().await?;
+            if String::from_utf8_lossy(&out.stdout).trim() == "f" {
+                break;
+            }
+        },
+        2 => {
+            let mut src = tool(bin, "psql", user);
+            src.arg("-d").arg(&src_conn).args(["-Atc", "SELECT pg_current_wal_lsn()"]).stdout(std::process::Stdio::piped());
+            let out = src.output().await?;
+            anyhow::ensure!(out.status.success(), "psql on the source: {}", String::from_utf8_lossy(&out.stderr));
+            let target = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            loop {
+                let out = psql(&format!("SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn")).output().await?;
+                if String::from_utf8_lossy(&out.stdout).trim() == "t" {
+                    break;
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn pg_ctl_stop(bin: &Path, user: &OsUser, dir: &Path) {
+    let mut stop = tool(bin, "pg_ctl", user);
+    stop.arg("stop").arg("-D").arg(dir).args(["-m", "immediate", "-w", "-s"]);
+    let _ = stop.output().await;
+}
+
+async fn drop_slot(bin: &Path, user: &OsUser, socket: &Path, port: u16, slot: &str) {
+    let mut cmd = tool(bin, "psql", user);
+    cmd.args(["-h", &socket.to_string_lossy(), "-p", &port.to_string(), "-U", "pgfleet", "-d", "postgres", "-Atc"])
+        .arg(format!("SELECT pg_drop_replication_slot('{slot}')"));
+    let _ = cmd.output().await;
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn dir_size(path: &Path) -> u64 {
+    let mut total = 0;
+    let mut stack: Vec<PathBuf> = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            match entry.metadata() {
+                Ok(m) if m.is_dir() => stack.push(entry.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+/// Stops every server the bench started, whatever happened.
+fn stop_servers(home: &Path) {
+    for root in [home.join("databases"), home.join("by-hand")] {
+        for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let pidfile = entry.path().join("data").join("postmaster.pid");
+            let pidfile = if pidfile.exists() { pidfile } else { entry.path().join("postmaster.pid") };
+            if let Some(pid) = std::fs::read_to_string(&pidfile).ok().and_then(|t| t.lines().next()?.trim().parse::<i32>().ok()) {
+                // SAFETY: signalling a postmaster this bench started.
+                unsafe { libc::kill(pid, libc::SIGQUIT) };
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! `/api/v1/databases`: list, show, create (follow, fork), promote,
+//! destroy, credentials.
+
+use app::model::{DatabaseView, ErrorCode};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::error::{rejection, ErrorBody, Failure};
+use crate::engine::CreateRequest;
+use crate::web::AppState;
+
+/// What `POST /api/v1/databases` accepts.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    /// `[a-z][a-z0-9-]{0,62}`; a free colour name when absent.
+    pub name: Option<String>,
+    /// `mini` (default), `standard` or `premium`.
+    pub plan: Option<String>,
+    /// Make a follower of this database.
+    pub follow: Option<String>,
+    /// Make a fork of this database.
+    pub fork: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DestroyQuery {
+    /// Also destroy the database's followers (otherwise refused with 409).
+    #[serde(default)]
+    pub take_followers: bool,
+}
+
+/// The connection URL of a database.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Credentials {
+    pub url: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/databases", tag = "databases",
+    responses((status = 200, body = Vec<DatabaseView>), (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<DatabaseView>>, Failure> {
+    Ok(Json(state.engine.list().await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/databases/{name}", tag = "databases",
+    params(("name" = String, Path)),
+    responses((status = 200, body = DatabaseView), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<DatabaseView>, Failure> {
+    Ok(Json(state.engine.get(&name).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/databases", tag = "databases",
+    request_body = CreateBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "the same key twice makes one database")),
+    responses(
+        (status = 202, body = DatabaseView, description = "accepted; it is provisioning"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<CreateBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<DatabaseView>), Failure> {
+    let Json(body) = body.map_err(rejection)?;
+    let idempotency_key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 200)
+                .ok_or_else(|| Failure::new(ErrorCode::BadRequest, "Idempotency-Key must be 1-200 visible characters"))?
+                .to_string(),
+        ),
+    };
+    let view = state
+        .engine
+        .create(CreateRequest { name: body.name, plan: body.plan, follow: body.follow, fork: body.fork, idempotency_key })
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(view)))
+}
+
+#[utoipa::path(post, path = "/api/v1/databases/{name}/promote", tag = "databases",
+    params(("name" = String, Path)),
+    responses((status = 202, body = DatabaseView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn promote(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<(StatusCode, Json<DatabaseView>), Failure> {
+    Ok((StatusCode::ACCEPTED, Json(state.engine.promote(&name).await?)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/databases/{name}", tag = "databases",
+    params(("name" = String, Path), DestroyQuery),
+    responses((status = 202, description = "deletion started"), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn destroy(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    query: Result<Query<DestroyQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<StatusCode, Failure> {
+    let Query(query) = query.map_err(|e| Failure::new(ErrorCode::BadRequest, e.body_text()))?;
+    state.engine.destroy(&name, query.take_followers).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[utoipa::path(get, path = "/api/v1/databases/{name}/credentials", tag = "databases",
+    params(("name" = String, Path)),
+    responses((status = 200, body = Credentials), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn credentials(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<Credentials>, Failure> {
+    Ok(Json(Credentials { url: state.engine.credentials(&name).await? }))
+}

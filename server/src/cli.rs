@@ -1,0 +1,213 @@
+//! The `pgfleet` commands other than `serve`: a Heroku-style client of the
+//! API. `wait` follows the event stream live rather than polling.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use app::format;
+use app::model::{DatabaseView, Event, Phase};
+
+use crate::api::events::Snapshot;
+use crate::client::{Client, ClientError, SseMessage};
+
+/// How `wait` ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WaitOutcome {
+    Ready,
+    Failed(String),
+    TimedOut(String),
+}
+
+impl WaitOutcome {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            WaitOutcome::Ready => 0,
+            WaitOutcome::Failed(_) => 1,
+            WaitOutcome::TimedOut(_) => 2,
+        }
+    }
+}
+
+/// One line a person reads about a database.
+pub fn describe(db: &DatabaseView) -> String {
+    let mut line = format!("{}: {}", db.name, db.phase.label());
+    match db.phase {
+        Phase::Provisioning => {
+            if let Some(p) = &db.progress {
+                line.push_str(&format!(", {}", progress_bar(p.bytes_done, p.bytes_total, p.eta_seconds, &p.step)));
+            }
+        }
+        Phase::CatchingUp => {
+            if let Some(lag) = &db.lag {
+                line.push_str(&format!(", {} behind", format::bytes(lag.bytes)));
+            }
+        }
+        Phase::Failed => {
+            if let Some(m) = &db.message {
+                line.push_str(&format!(": {m}"));
+            }
+        }
+        Phase::Available | Phase::Promoting | Phase::Deleting => {}
+    }
+    line
+}
+
+fn progress_bar(done: u64, total: Option<u64>, eta: Option<f64>, step: &str) -> String {
+    match total.filter(|t| *t > 0) {
+        Some(total) => {
+            let ratio = (done as f64 / total as f64).clamp(0.0, 1.0);
+            let filled = (ratio * 20.0).round() as usize;
+            let eta = eta.map(|s| format!(", ETA {}", format::duration(s))).unwrap_or_default();
+            format!(
+                "[{}{}] {:>3.0}% {} / {}{eta}",
+                "#".repeat(filled),
+                " ".repeat(20 - filled),
+                ratio * 100.0,
+                format::bytes(done),
+                format::bytes(total)
+            )
+        }
+        None => step.to_string(),
+    }
+}
+
+/// Waits until every database in `names` (all when empty) is available.
+pub async fn wait(client: &Client, names: &[String], timeout: Option<Duration>, json: bool) -> Result<WaitOutcome, ClientError> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let mut targets: Vec<String> = names.to_vec();
+    let mut state: BTreeMap<String, DatabaseView> = BTreeMap::new();
+    let mut shown: BTreeMap<String, String> = BTreeMap::new();
+    let mut outcome: Option<WaitOutcome> = None;
+    let mut first_snapshot = true;
+    let tty = std::io::stdout().is_terminal() && !json;
+    let mut stdout = std::io::stdout();
+
+    let follow = client.follow_events(
+        |message: SseMessage| {
+            match message.event.as_str() {
+                "snapshot" => {
+                    let Ok(snapshot) = serde_json::from_str::<Snapshot>(&message.data) else { return true };
+                    state = snapshot.databases.into_iter().map(|d| (d.name.clone(), d)).collect();
+                    if first_snapshot && targets.is_empty() {
+                        targets = state.keys().cloned().collect();
+                    }
+                    if first_snapshot {
+                        if let Some(missing) = targets.iter().find(|t| !state.contains_key(*t)) {
+                            outcome = Some(WaitOutcome::Failed(format!("there is no database named {missing}")));
+                            return false;
+                        }
+                    }
+                    first_snapshot = false;
+                }
+                _ => {
+                    let Ok(event) = serde_json::from_str::<Event>(&message.data) else { return true };
+                    if json && targets.contains(&event.database) {
+                        let _ = writeln!(stdout, "{}", message.data);
+                    }
+                    match event.view {
+                        Some(view) => {
+                            state.insert(view.name.clone(), view);
+                        }
+                        None => {
+                            if targets.contains(&event.database) {
+                                outcome = Some(WaitOutcome::Failed(format!("{} was destroyed", event.database)));
+                                return false;
+                            }
+                        }
+                    }
+                }
+            }
+            for name in &targets {
+                let Some(db) = state.get(name) else { continue };
+                let line = describe(db);
+                if !json && shown.get(name) != Some(&line) {
+                    let is_progress = db.phase == Phase::Provisioning && db.progress.is_some();
+                    if tty && is_progress {
+                        let _ = write!(stdout, "\r\x1b[2K{line}");
+                    } else {
+                        let _ = writeln!(stdout, "{}{line}", if tty { "\r\x1b[2K" } else { "" });
+                    }
+                    let _ = stdout.flush();
+                    shown.insert(name.clone(), line);
+                }
+                if db.phase == Phase::Failed {
+                    outcome = Some(WaitOutcome::Failed(describe(db)));
+                    return false;
+                }
+            }
+            if targets.iter().all(|t| state.get(t).is_some_and(|d| d.phase == Phase::Available)) {
+                outcome = Some(WaitOutcome::Ready);
+                return false;
+            }
+            true
+        },
+        |err| {
+            if !json {
+                eprintln!("connection lost ({err}); reconnecting…");
+            }
+        },
+    );
+    let result = match deadline {
+        Some(deadline) => match tokio::time::timeout_at(deadline.into(), follow).await {
+            Ok(r) => r,
+            Err(_) => {
+                let pending: Vec<String> = targets
+                    .iter()
+                    .filter_map(|t| state.get(t).filter(|d| d.phase != Phase::Available).map(describe))
+                    .collect();
+                return Ok(WaitOutcome::TimedOut(format!("timed out; still waiting for {}", pending.join("; "))));
+            }
+        },
+        None => follow.await,
+    };
+    result?;
+    Ok(outcome.unwrap_or(WaitOutcome::Ready))
+}
+
+/// `pgfleet info` as text.
+pub fn info_text(db: &DatabaseView) -> String {
+    let mut out = String::new();
+    let mut row = |k: &str, v: String| out.push_str(&format!("{k:<14} {v}\n"));
+    row("Name:", db.name.clone());
+    row("Plan:", db.plan.clone());
+    row("Role:", db.role.as_str().to_string());
+    row("Status:", db.phase.label().to_string());
+    if let Some(m) = &db.message {
+        row("Message:", m.clone());
+    }
+    if let Some(f) = &db.following {
+        row("Following:", f.clone());
+    }
+    if !db.followers.is_empty() {
+        row("Followers:", db.followers.join(", "));
+    }
+    if let Some(f) = &db.forked_from {
+        row("Forked from:", f.clone());
+    }
+    if let Some(lag) = &db.lag {
+        row("Behind by:", format!("{} ({})", format::bytes(lag.bytes), format::duration(lag.seconds)));
+    }
+    if let Some(p) = &db.progress {
+        row("Progress:", progress_bar(p.bytes_done, p.bytes_total, p.eta_seconds, &p.step));
+    }
+    if let Some(i) = &db.info {
+        row("PG version:", i.pg_version.clone());
+        row("Data size:", format::bytes(i.data_size_bytes));
+        row("Tables:", i.tables.to_string());
+        row("Connections:", format!("{}/{}", i.connections, i.max_connections));
+    }
+    row("Created:", db.created_at.format("%Y-%m-%d %H:%M UTC").to_string());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_reads_for_people() {
+        assert_eq!(progress_bar(50, Some(100), Some(3.0), "x"), "[##########          ]  50% 50 B / 100 B, ETA 3s");
+        assert_eq!(progress_bar(0, None, None, "waiting for checkpoint to finish"), "waiting for checkpoint to finish");
+    }
+}

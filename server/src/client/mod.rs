@@ -1,0 +1,171 @@
+//! The API's client, used by the CLI (and the tests): JSON calls and a
+//! reconnecting reader of the event stream.
+
+use std::time::Duration;
+
+use app::model::{ApiError, DatabaseView, ErrorCode};
+use futures::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::api::databases::{CreateBody, Credentials};
+
+pub mod sse;
+
+pub use sse::{SseMessage, SseParser};
+
+/// Why a call failed, in words for the person at the terminal.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach pgfleet at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("{0}")]
+    Api(ApiError),
+    #[error("unexpected answer from pgfleet: {0}")]
+    Protocol(String),
+}
+
+impl ClientError {
+    /// Whether trying again later may work (connection trouble).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ClientError::Unreachable { .. })
+            || matches!(self, ClientError::Api(e) if e.code == ErrorCode::Unavailable)
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(base: impl Into<String>, token: Option<String>) -> Self {
+        Client { base: base.into().trim_end_matches('/').to_string(), token, http: reqwest::Client::new() }
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        req
+    }
+
+    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, ClientError> {
+        let response = req.send().await.map_err(|e| self.unreachable(e))?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(|e| self.unreachable(e))?;
+        if status.is_success() {
+            let body = if body.is_empty() { &b"null"[..] } else { &body[..] };
+            return serde_json::from_slice(body).map_err(|e| ClientError::Protocol(e.to_string()));
+        }
+        #[derive(serde::Deserialize)]
+        struct Body {
+            error: ApiError,
+        }
+        match serde_json::from_slice::<Body>(&body) {
+            Ok(b) => Err(ClientError::Api(b.error)),
+            Err(_) => Err(ClientError::Protocol(format!("HTTP {status}"))),
+        }
+    }
+
+    fn unreachable(&self, e: reqwest::Error) -> ClientError {
+        ClientError::Unreachable { url: self.base.clone(), reason: e.to_string() }
+    }
+
+    pub async fn list(&self) -> Result<Vec<DatabaseView>, ClientError> {
+        self.send(self.request(reqwest::Method::GET, "/api/v1/databases")).await
+    }
+
+    pub async fn get(&self, name: &str) -> Result<DatabaseView, ClientError> {
+        self.send(self.request(reqwest::Method::GET, &format!("/api/v1/databases/{name}"))).await
+    }
+
+    pub async fn create(&self, body: &CreateBody) -> Result<DatabaseView, ClientError> {
+        self.send(self.request(reqwest::Method::POST, "/api/v1/databases").json(body)).await
+    }
+
+    pub async fn promote(&self, name: &str) -> Result<DatabaseView, ClientError> {
+        self.send(self.request(reqwest::Method::POST, &format!("/api/v1/databases/{name}/promote"))).await
+    }
+
+    pub async fn destroy(&self, name: &str, take_followers: bool) -> Result<(), ClientError> {
+        let path = format!("/api/v1/databases/{name}?take_followers={take_followers}");
+        self.send::<Option<()>>(self.request(reqwest::Method::DELETE, &path)).await.map(|_| ())
+    }
+
+    pub async fn credentials(&self, name: &str) -> Result<String, ClientError> {
+        let c: Credentials =
+            self.send(self.request(reqwest::Method::GET, &format!("/api/v1/databases/{name}/credentials"))).await?;
+        Ok(c.url)
+    }
+
+    /// Opens the event stream (all databases) and hands each event to
+    /// `on_event` until it returns `false`. Reconnects with `Last-Event-ID`
+    /// through dropped connections.
+    pub async fn follow_events(
+        &self,
+        mut on_event: impl FnMut(SseMessage) -> bool,
+        mut on_reconnect: impl FnMut(&ClientError),
+    ) -> Result<(), ClientError> {
+        let mut last_id: Option<String> = None;
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            let mut req = self.request(reqwest::Method::GET, "/api/v1/events").header("accept", "text/event-stream");
+            if let Some(id) = &last_id {
+                req = req.header("last-event-id", id);
+            }
+            let response = match req.send().await {
+                Ok(r) if r.status().is_success() => r,
+                Ok(r) => {
+                    let status = r.status();
+                    let text = r.text().await.unwrap_or_default();
+                    #[derive(serde::Deserialize)]
+                    struct Body {
+                        error: ApiError,
+                    }
+                    return Err(match serde_json::from_str::<Body>(&text) {
+                        Ok(b) => ClientError::Api(b.error),
+                        Err(_) => ClientError::Protocol(format!("HTTP {status}")),
+                    });
+                }
+                Err(e) => {
+                    let err = self.unreachable(e);
+                    on_reconnect(&err);
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+            };
+            backoff = Duration::from_millis(200);
+            let mut parser = SseParser::default();
+            let mut body = response.bytes_stream();
+            loop {
+                match body.next().await {
+                    Some(Ok(chunk)) => {
+                        for message in parser.push(&chunk) {
+                            if message.id.is_some() {
+                                last_id = message.id.clone();
+                            }
+                            if !on_event(message) {
+                                return Ok(());
+                            }
+                        }
+                    }
+                    Some(Err(e)) => {
+                        on_reconnect(&self.unreachable(e));
+                        break;
+                    }
+                    None => {
+                        on_reconnect(&ClientError::Unreachable {
+                            url: self.base.clone(),
+                            reason: "the event stream ended".into(),
+                        });
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
