@@ -247,7 +247,9 @@ impl Provisioner for LocalProvisioner {
 
     async fn make_follower(&self, db: &Spec, source: &Spec, sink: &dyn ProgressSink) -> Result<(), ProvisionError> {
         let slot = slot_name(&db.name);
-        // A slot from an interrupted attempt would make `-C` fail.
+        // An interrupted attempt may have left a copy running (holding the
+        // slot) and the slot itself, which would make `-C` fail.
+        self.discard_partial(db).await?;
         self.drop_slot(source, &slot).await?;
         let partial = self.make_copy(db, source, Some(&slot), sink).await?;
         self.private_file(&partial.join("data").join("standby.signal"), "")?;
@@ -267,6 +269,7 @@ impl Provisioner for LocalProvisioner {
     async fn discard_partial(&self, db: &Spec) -> Result<(), ProvisionError> {
         let partial = self.layout.partial(&db.name);
         if partial.exists() {
+            os::kill_processes_using(&partial).await;
             tokio::fs::remove_dir_all(&partial).await?;
         }
         Ok(())

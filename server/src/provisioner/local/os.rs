@@ -182,3 +182,38 @@ pub async fn copy_tree(from: &Path, to: &Path) -> Result<(), ProvisionError> {
     cmd.arg("-a").arg("--reflink=auto").arg(from).arg(to).kill_on_drop(true);
     run("cp", cmd).await.map(|_| ())
 }
+
+/// Kills every process whose command line mentions `path` (a copy left
+/// running by a pgfleet that died: pg_basebackup's WAL-streaming child is
+/// not its direct child, so the parent-death signal does not reach it) and
+/// waits until they are gone.
+pub async fn kill_processes_using(path: &Path) {
+    let needle = path.to_string_lossy().to_string();
+    let find = || -> Vec<i32> {
+        let own = std::process::id() as i32;
+        std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| *pid != own && process_alive(*pid))
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .map(|c| c.split(|b| *b == 0).any(|arg| String::from_utf8_lossy(arg).contains(&needle)))
+                    .unwrap_or(false)
+            })
+            .collect()
+    };
+    for _ in 0..200 {
+        let pids = find();
+        if pids.is_empty() {
+            return;
+        }
+        for pid in pids {
+            tracing::warn!(pid, path = %path.display(), "killing a process left over from an interrupted copy");
+            // SAFETY: signalling a process that works on pgfleet's own partial copy.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}

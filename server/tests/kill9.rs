@@ -1,0 +1,200 @@
+//! Restart safety with the real binary: `pgfleet serve` is killed with
+//! SIGKILL mid-fork, mid-follow, right after a promote and right after a
+//! destroy; each time a new `pgfleet serve` on the same home finishes the
+//! work, with no copy left running, no server running twice, no slot left
+//! behind and no data dir lost.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use app::model::{DatabaseView, EventKind, Phase};
+use pgfleet::api::databases::CreateBody;
+use pgfleet::client::Client;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+struct Server {
+    child: Child,
+    client: Client,
+}
+
+async fn serve(home: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pgfleet"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--home"])
+        .arg(home)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("pgfleet starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            eprintln!("[pgfleet] {line}");
+            if let Some(rest) = line.split("pgfleet is serving addr=").nth(1) {
+                return rest.split_whitespace().next().unwrap().to_string();
+            }
+        }
+        panic!("pgfleet exited before serving");
+    })
+    .await
+    .expect("pgfleet reports its address");
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("[pgfleet] {line}");
+        }
+    });
+    let token = std::fs::read_to_string(home.join("admin-token")).unwrap().trim().to_string();
+    Server { child, client: Client::new(format!("http://{addr}"), Some(token)) }
+}
+
+impl Server {
+    async fn kill9(mut self) {
+        self.child.start_kill().unwrap();
+        self.child.wait().await.unwrap();
+    }
+}
+
+async fn wait_until(client: &Client, name: &str, what: &str, ok: impl Fn(&DatabaseView) -> bool) -> DatabaseView {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        if let Ok(db) = client.get(name).await {
+            assert!(db.phase != Phase::Failed, "{name} failed: {:?}", db.message);
+            if ok(&db) {
+                return db;
+            }
+        }
+        assert!(Instant::now() < deadline, "{name} never {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits for a copy of `name` to be under way, from the event stream.
+async fn copy_under_way(client: &Client, name: &str) {
+    let mut found = false;
+    let watch = client.follow_events(
+        |m| {
+            if let Ok(event) = serde_json::from_str::<app::model::Event>(&m.data) {
+                found = event.database == name
+                    && event.kind == EventKind::Progress
+                    && event.view.and_then(|v| v.progress).is_some_and(|p| p.bytes_done > 0 && p.step != "copied");
+            }
+            !found
+        },
+        |_| {},
+    );
+    tokio::time::timeout(Duration::from_secs(120), watch).await.expect("a copy started").unwrap();
+}
+
+fn processes_mentioning(home: &Path, program: &str) -> Vec<i32> {
+    let home = home.to_string_lossy().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| common::pg::alive(*pid))
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let args: Vec<String> = cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            args.first().is_some_and(|a| a.ends_with(program)) && args.iter().any(|a| a.contains(&home))
+        })
+        .collect()
+}
+
+/// Stops every server under the home when the test ends, however it ends.
+struct Cleanup<'a>(&'a Path);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        common::pg::stop_all_servers(self.0);
+    }
+}
+
+const INVARIANT: &str = "SELECT ((SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(tbalance) FROM pgbench_tellers) \
+     AND (SELECT sum(tbalance) FROM pgbench_tellers) = (SELECT sum(bbalance) FROM pgbench_branches))::int::int8";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_any_step_ends_available_with_nothing_leaked() {
+    common::init_logs();
+    let home = common::TestHome::new();
+    let _cleanup = Cleanup(home.path());
+    let available = |db: &DatabaseView| db.phase == Phase::Available;
+
+    let server = serve(home.path()).await;
+    server.client.create(&CreateBody { name: Some("prod".into()), ..Default::default() }).await.unwrap();
+    wait_until(&server.client, "prod", "available", available).await;
+    let url = server.client.credentials("prod").await.unwrap();
+    let pgbench = pgfleet::provisioner::local::os::find_pg_bin(None).unwrap().join("pgbench");
+    let init = Command::new(&pgbench).args(["-i", "-q", "-s", "30", &url]).output().await.unwrap();
+    assert!(init.status.success());
+    let _load = Command::new(&pgbench)
+        .args(["-n", "-c", "2", "-T", "900", &url])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+
+    // Mid-fork.
+    server.client.create(&CreateBody { name: Some("trial".into()), fork: Some("prod".into()), ..Default::default() }).await.unwrap();
+    copy_under_way(&server.client, "trial").await;
+    server.kill9().await;
+    let server = serve(home.path()).await;
+    wait_until(&server.client, "trial", "available", available).await;
+    assert!(processes_mentioning(home.path(), "pg_basebackup").is_empty(), "no copy is left running");
+    let mut fork = sqlx::Connection::connect(&server.client.credentials("trial").await.unwrap()).await.unwrap();
+    assert_eq!(common::pg::scalar(&mut fork, INVARIANT).await, 1);
+
+    // Mid-follow.
+    server.client.create(&CreateBody { name: Some("reader".into()), follow: Some("prod".into()), ..Default::default() }).await.unwrap();
+    copy_under_way(&server.client, "reader").await;
+    server.kill9().await;
+    let server = serve(home.path()).await;
+    wait_until(&server.client, "reader", "available", available).await;
+
+    // Right after a promote and a destroy.
+    server.client.promote("reader").await.unwrap();
+    server.client.destroy("trial", false).await.unwrap();
+    server.kill9().await;
+    let server = serve(home.path()).await;
+    wait_until(&server.client, "reader", "promoted", |db| available(db) && db.following.is_none()).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while server.client.get("trial").await.is_ok() {
+        assert!(Instant::now() < deadline, "trial was not destroyed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // What is left: two databases, each served once, no slot, no stray dirs.
+    let names: Vec<String> = server.client.list().await.unwrap().into_iter().map(|d| d.name).collect();
+    assert_eq!(names, vec!["prod".to_string(), "reader".to_string()]);
+    assert_eq!(processes_mentioning(home.path(), "postgres").len() >= 2, true);
+    for name in ["prod", "reader"] {
+        let data = home.path().join("databases").join(name).join("data");
+        let pid: i32 = std::fs::read_to_string(data.join("postmaster.pid")).unwrap().lines().next().unwrap().parse().unwrap();
+        assert!(common::pg::alive(pid), "{name} runs");
+    }
+    let dirs: Vec<String> = std::fs::read_dir(home.path().join("databases"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut dirs = dirs;
+    dirs.sort();
+    assert_eq!(dirs, vec!["prod".to_string(), "reader".to_string()]);
+    let mut admin = sqlx::postgres::PgConnectOptions::new()
+        .socket(home.path().join("databases").join("prod").join("run"))
+        .port(url.rsplit(':').next().unwrap().split('/').next().unwrap().parse().unwrap())
+        .username("pgfleet")
+        .database("postgres");
+    admin = admin.application_name("test");
+    let mut admin = sqlx::ConnectOptions::connect(&admin).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while common::pg::scalar(&mut admin, "SELECT count(*) FROM pg_replication_slots").await != 0 {
+        assert!(Instant::now() < deadline, "a slot was left on prod");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.kill9().await;
+}
