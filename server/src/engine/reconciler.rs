@@ -328,7 +328,7 @@ async fn wait_for_promotion(ctx: &Ctx, spec: &Spec) -> Result<(), String> {
             let log = ctx.provisioner.log_tail(spec).await;
             return Err(format!("it did not finish recovery within 10 minutes: {log}"));
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -354,7 +354,7 @@ async fn catch_up(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
             }
             Err(e) => tracing::debug!(db = %spec.name, error = %e, "follower not answering yet"),
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(())
 }

@@ -490,15 +490,57 @@ impl LocalProvisioner {
         let options = self.server_options(db, source)?;
         // The postmaster must outlive pgfleet, so pg_ctl runs detached.
         let mut cmd = os::detached_tool(&self.bin, "pg_ctl", &self.user);
-        cmd.arg("start")
-            .arg("-D")
-            .arg(&data)
-            .arg("-l")
-            .arg(&log)
-            .args(["-w", "-t", "300", "-s", "-o", &options]);
-        match os::run("pg_ctl start", cmd).await {
-            Ok(_) => Ok(()),
-            Err(_) => Err(ProvisionError::Start(self.log_tail(db).await)),
+        // Without -w: pg_ctl polls only every 100 ms; the postmaster's own
+        // status line is read here far more often.
+        cmd.arg("start").arg("-D").arg(&data).arg("-l").arg(&log).args(["-s", "-o", &options]);
+        let log_before = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+        if let Err(e) = os::run("pg_ctl start", cmd).await {
+            return Err(ProvisionError::Start(format!("{e}; {}", self.log_tail(db).await)));
+        }
+        self.wait_until_accepting(db, log_before).await
+    }
+
+    /// Whether the log got a fatal line after byte `from`.
+    fn fatal_logged_since(&self, db: &Spec, from: u64) -> bool {
+        use std::io::{Read, Seek, SeekFrom};
+        let Ok(mut file) = std::fs::File::open(self.layout.log(&db.name)) else { return false };
+        let mut text = String::new();
+        if file.seek(SeekFrom::Start(from)).is_err() || file.read_to_string(&mut text).is_err() {
+            return false;
+        }
+        text.contains("FATAL:") || text.contains("PANIC:")
+    }
+
+    /// Polls the postmaster's pidfile until it says `ready` or `standby`.
+    async fn wait_until_accepting(&self, db: &Spec, log_before: u64) -> Result<(), ProvisionError> {
+        let pidfile = self.layout.data(&db.name).join("postmaster.pid");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+        let mut seen_pid = false;
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&pidfile) {
+                let lines: Vec<&str> = text.lines().collect();
+                let pid = lines.first().and_then(|l| l.trim().parse::<i32>().ok());
+                seen_pid |= pid.is_some();
+                match lines.get(7).map(|l| l.trim()) {
+                    Some("ready") | Some("standby") => return Ok(()),
+                    Some("stopping") => return Err(ProvisionError::Start(self.log_tail(db).await)),
+                    _ => {}
+                }
+                if pid.is_some_and(|p| !os::process_alive(p)) {
+                    return Err(ProvisionError::Start(self.log_tail(db).await));
+                }
+            } else if seen_pid
+                || self.fatal_logged_since(db, log_before)
+                || tokio::time::Instant::now() + Duration::from_secs(290) < deadline
+            {
+                // The pidfile vanished (the postmaster exited) or never
+                // appeared within 10 s: it did not start.
+                return Err(ProvisionError::Start(self.log_tail(db).await));
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(ProvisionError::Start(format!("not ready within 5 minutes: {}", self.log_tail(db).await)));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 }
