@@ -49,6 +49,34 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     await exited;
     clearTimeout(killer);
     log.end();
+    // Databases outlive pgfleet by design; the test run stops them.
+    await stopDatabases(home);
     fs.rmSync(home, { recursive: true, force: true });
   };
+}
+
+/** Stops every PostgreSQL server under `home` (fast shutdown, then kill). */
+async function stopDatabases(home: string): Promise<void> {
+  const root = path.join(home, "databases");
+  if (!fs.existsSync(root)) return;
+  const pids: number[] = [];
+  for (const name of fs.readdirSync(root)) {
+    const pidfile = path.join(root, name, "data", "postmaster.pid");
+    if (!fs.existsSync(pidfile)) continue;
+    const pid = Number(fs.readFileSync(pidfile, "utf8").split("\n")[0]);
+    if (pid > 0) pids.push(pid);
+  }
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      return !/\) Z/.test(stat);
+    } catch {
+      return false;
+    }
+  };
+  for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGINT");
+  const deadline = Date.now() + 20_000;
+  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
 }
