@@ -7,13 +7,19 @@
 
 use std::sync::Arc;
 
-use crate::model::{ApiError, DatabaseView};
+use crate::model::{ApiError, NewDatabase, DatabaseView};
 
 /// What the console asks of the control plane.
 #[async_trait::async_trait]
 pub trait ConsoleBackend: Send + Sync + 'static {
     /// Every database, ordered by name.
     async fn list_databases(&self) -> Result<Vec<DatabaseView>, ApiError>;
+    /// A new database, follower (`follow`) or fork (`fork`).
+    async fn create_database(&self, request: NewDatabase) -> Result<DatabaseView, ApiError>;
+    async fn promote_database(&self, name: String) -> Result<DatabaseView, ApiError>;
+    async fn destroy_database(&self, name: String, take_followers: bool) -> Result<(), ApiError>;
+    /// The connection URL.
+    async fn credentials(&self, name: String) -> Result<String, ApiError>;
 }
 
 /// The form in which the backend travels through Leptos context.

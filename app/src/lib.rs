@@ -6,6 +6,7 @@
 //! functions find an [`backend::ConsoleBackend`] trait object in Leptos context,
 //! which the server crate provides. That keeps every server-only dependency
 //! out of the WASM build (feature `hydrate`).
+#![recursion_limit = "256"]
 
 pub mod model;
 pub mod names;
@@ -13,8 +14,10 @@ pub mod format;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod api;
-pub mod shell;
+pub mod components;
+pub mod live;
 pub mod pages;
+pub mod shell;
 
 pub use shell::{shell, App};
 

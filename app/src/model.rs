@@ -180,6 +180,15 @@ pub struct Event {
     pub view: Option<DatabaseView>,
 }
 
+/// What the console asks for when it creates, follows or forks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewDatabase {
+    pub name: Option<String>,
+    pub plan: Option<String>,
+    pub follow: Option<String>,
+    pub fork: Option<String>,
+}
+
 /// The answer of `GET /healthz`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

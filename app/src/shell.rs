@@ -4,10 +4,12 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    StaticSegment,
+    ParamSegment, StaticSegment,
 };
 
+use crate::live::provide_live;
 use crate::pages::databases::DatabasesPage;
+use crate::pages::detail::DetailPage;
 
 /// The whole page the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -33,6 +35,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     mark_hydrated();
+    let live = provide_live();
 
     view! {
         <Stylesheet id="pgfleet" href="/pkg/pgfleet.css"/>
@@ -43,10 +46,14 @@ pub fn App() -> impl IntoView {
                     <span class="brand-mark" aria-hidden="true">"◆"</span>
                     " pgfleet"
                 </A>
+                <span class="stream" role="status" data-testid="stream-status">
+                    {move || if live.connected.get() { "● live" } else { "○ reconnecting…" }}
+                </span>
             </header>
             <main class="content">
                 <Routes fallback=|| view! { <p class="notice">"This page does not exist."</p> }>
                     <Route path=StaticSegment("") view=DatabasesPage/>
+                    <Route path=(StaticSegment("databases"), ParamSegment("name")) view=DetailPage/>
                 </Routes>
             </main>
         </Router>

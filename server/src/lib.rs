@@ -3,6 +3,8 @@
 //!
 //! The `pgfleet` binary (`main.rs`) is a thin layer over this library so
 //! integration tests can start the very same app on port 0.
+// Leptos view types of the console nest deeply.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod cli;

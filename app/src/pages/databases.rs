@@ -1,29 +1,39 @@
-//! The databases page: every database at a glance.
+//! The databases page: every database at a glance, with Follow and Fork.
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 
-use crate::api::list_databases;
+use crate::components::badge::PhaseBadge;
+use crate::components::create_dialog::{CreateDialog, CreateMode};
+use crate::components::progress::ProgressBar;
+use crate::components::seeded::Seeded;
 use crate::format;
+use crate::live::use_live;
 use crate::model::{DatabaseView, Phase};
 
 #[component]
 pub fn DatabasesPage() -> impl IntoView {
-    let databases = Resource::new(|| (), |_| list_databases());
     let (show_help, set_show_help) = signal(false);
+    let dialog = RwSignal::new(None::<CreateMode>);
 
     view! {
         <section class="page">
             <div class="page-head">
                 <h1>"Databases"</h1>
-                <button
-                    class="button secondary"
-                    data-testid="help-toggle"
-                    aria-expanded=move || show_help.get().to_string()
-                    aria-controls="help"
-                    on:click=move |_| set_show_help.update(|v| *v = !*v)
-                >
-                    {move || if show_help.get() { "Hide help" } else { "How pgfleet works" }}
-                </button>
+                <div class="head-actions">
+                    <button
+                        class="button secondary"
+                        data-testid="help-toggle"
+                        aria-expanded=move || show_help.get().to_string()
+                        aria-controls="help"
+                        on:click=move |_| set_show_help.update(|v| *v = !*v)
+                    >
+                        {move || if show_help.get() { "Hide help" } else { "How pgfleet works" }}
+                    </button>
+                    <button class="button" data-testid="create-database" on:click=move |_| dialog.set(Some(CreateMode::Empty))>
+                        "Create database"
+                    </button>
+                </div>
             </div>
             <Show when=move || show_help.get()>
                 <div id="help" class="help" data-testid="help">
@@ -36,92 +46,95 @@ pub fn DatabasesPage() -> impl IntoView {
                     </p>
                 </div>
             </Show>
-            <Suspense fallback=|| view! { <p class="notice">"Loading databases…"</p> }>
-                {move || Suspend::new(async move {
-                    match databases.await {
-                        Ok(list) if list.is_empty() => view! { <EmptyState/> }.into_any(),
-                        Ok(list) => view! { <DatabaseTable list/> }.into_any(),
-                        Err(e) => view! {
-                            <p class="error" role="alert">{format!("Could not load databases: {e}")}</p>
-                        }
-                        .into_any(),
-                    }
-                })}
-            </Suspense>
+            <Seeded>
+                <DatabaseList dialog/>
+            </Seeded>
+            <CreateDialog mode=dialog/>
         </section>
     }
 }
 
 #[component]
-fn EmptyState() -> impl IntoView {
-    view! {
-        <div class="empty" data-testid="empty-state">
-            <h2>"No databases yet"</h2>
-            <p>
-                "Create your first database. Once it is available you can give it a follower "
-                "for reads, or fork it to try a migration against real data."
-            </p>
-        </div>
+fn DatabaseList(dialog: RwSignal<Option<CreateMode>>) -> impl IntoView {
+    let live = use_live();
+    move || {
+        let dbs: Vec<DatabaseView> = live.dbs.with(|d| d.values().cloned().collect());
+        if dbs.is_empty() {
+            return view! {
+                <div class="empty" data-testid="empty-state">
+                    <h2>"No databases yet"</h2>
+                    <p>
+                        "Create your first database. Once it is available you can give it a follower "
+                        "for reads, or fork it to try a migration against real data."
+                    </p>
+                </div>
+            }
+            .into_any();
+        }
+        view! {
+            <table class="databases" data-testid="databases">
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"State"</th>
+                        <th scope="col">"Role"</th>
+                        <th scope="col">"Lineage"</th>
+                        <th scope="col">"Size"</th>
+                        <th scope="col">"Lag"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {dbs.into_iter().map(|db| view! { <DatabaseRow db dialog/> }).collect_view()}
+                </tbody>
+            </table>
+        }
+        .into_any()
     }
 }
 
 #[component]
-fn DatabaseTable(list: Vec<DatabaseView>) -> impl IntoView {
+fn DatabaseRow(db: DatabaseView, dialog: RwSignal<Option<CreateMode>>) -> impl IntoView {
+    let lineage = lineage(&db);
+    let size = db.info.as_ref().map(|i| format::bytes(i.data_size_bytes)).unwrap_or_default();
+    let lag = db.lag.as_ref().map(|l| format!("{} / {}", format::bytes(l.bytes), format::duration(l.seconds))).unwrap_or_default();
+    let usable = db.phase == Phase::Available;
+    let follow_name = db.name.clone();
+    let fork_name = db.name.clone();
+    let phase = db.phase;
+    let name = db.name.clone();
+    let follow_label = format!("Follow {name}");
+    let fork_label = format!("Fork {name}");
+    let row_id = format!("db-{name}");
+    let href = format!("/databases/{name}");
     view! {
-        <table class="databases" data-testid="databases">
-            <thead>
-                <tr>
-                    <th scope="col">"Name"</th>
-                    <th scope="col">"State"</th>
-                    <th scope="col">"Role"</th>
-                    <th scope="col">"Lineage"</th>
-                    <th scope="col">"Size"</th>
-                </tr>
-            </thead>
-            <tbody>
-                {list
-                    .into_iter()
-                    .map(|db| {
-                        let lineage = lineage(&db);
-                        let size = db.info.as_ref().map(|i| format::bytes(i.data_size_bytes)).unwrap_or_default();
-                        view! {
-                            <tr data-testid=format!("db-{}", db.name)>
-                                <td>{db.name.clone()}</td>
-                                <td><PhaseBadge phase=db.phase/></td>
-                                <td>{db.role.as_str()}</td>
-                                <td>{lineage}</td>
-                                <td>{size}</td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+        <tr data-testid=row_id>
+            <td data-label="Name"><A href=href attr:data-testid="db-link">{name}</A></td>
+            <td data-label="State">
+                <PhaseBadge phase=phase/>
+                {db.progress.clone().filter(|_| phase == Phase::Provisioning).map(|p| view! { <ProgressBar progress=p/> })}
+                {db.message.clone().filter(|_| phase == Phase::Failed).map(|m| view! { <p class="reason" data-testid="reason">{m}</p> })}
+            </td>
+            <td data-label="Role" data-testid="role">{db.role.as_str()}</td>
+            <td data-label="Lineage" data-testid="lineage-text">{lineage}</td>
+            <td data-label="Size">{size}</td>
+            <td data-label="Lag" data-testid="lag">{lag}</td>
+            <td class="actions">
+                <button class="button small secondary" data-testid="follow" disabled=!usable
+                    aria-label=follow_label
+                    on:click=move |_| dialog.set(Some(CreateMode::Follow(follow_name.clone())))>"Follow"</button>
+                <button class="button small secondary" data-testid="fork" disabled=!usable
+                    aria-label=fork_label
+                    on:click=move |_| dialog.set(Some(CreateMode::Fork(fork_name.clone())))>"Fork"</button>
+            </td>
+        </tr>
     }
 }
 
-fn lineage(db: &DatabaseView) -> String {
+pub fn lineage(db: &DatabaseView) -> String {
     match (&db.following, &db.forked_from) {
         (Some(src), _) => format!("following {src}"),
         (None, Some(src)) => format!("forked from {src}"),
         (None, None) => String::new(),
-    }
-}
-
-/// A phase as text plus a shape, so colour is never the only signal.
-#[component]
-pub fn PhaseBadge(phase: Phase) -> impl IntoView {
-    let icon = match phase {
-        Phase::Available => "●",
-        Phase::Provisioning | Phase::CatchingUp | Phase::Promoting => "◐",
-        Phase::Failed => "✕",
-        Phase::Deleting => "○",
-    };
-    view! {
-        <span class=format!("badge phase-{}", phase.as_str()) data-testid="phase">
-            <span aria-hidden="true">{icon}</span>
-            " "
-            {phase.label()}
-        </span>
     }
 }

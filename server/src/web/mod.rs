@@ -51,6 +51,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .nest("/api/v1", crate::api::router(state.clone()))
+        .route("/console/events", get(crate::api::events::console))
         .leptos_routes_with_context(
             &state,
             routes,

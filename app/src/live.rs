@@ -1,0 +1,131 @@
+//! The console's live view of every database: seeded from the server's
+//! render, then kept current by the server-sent event stream. The browser's
+//! EventSource reconnects by itself and sends `Last-Event-ID`, so a dropped
+//! stream catches up without a reload.
+
+use std::collections::{BTreeMap, HashMap};
+
+use leptos::prelude::*;
+
+use crate::model::{DatabaseView, Event, EventKind};
+
+/// How many lag samples the sparkline keeps (one every second or so).
+pub const LAG_SAMPLES: usize = 120;
+
+#[derive(Clone, Copy)]
+pub struct Live {
+    pub dbs: RwSignal<BTreeMap<String, DatabaseView>>,
+    pub seeded: RwSignal<bool>,
+    /// Whether the event stream is open.
+    pub connected: RwSignal<bool>,
+    /// Recent lag (bytes) of each follower, oldest first.
+    pub lag_history: RwSignal<HashMap<String, Vec<u64>>>,
+}
+
+impl Live {
+    fn new() -> Self {
+        Live {
+            dbs: RwSignal::new(BTreeMap::new()),
+            seeded: RwSignal::new(false),
+            connected: RwSignal::new(false),
+            lag_history: RwSignal::new(HashMap::new()),
+        }
+    }
+
+    /// Takes the server-rendered list once.
+    pub fn seed(&self, list: Vec<DatabaseView>) {
+        if !self.seeded.get_untracked() {
+            self.dbs.set(list.into_iter().map(|d| (d.name.clone(), d)).collect());
+            self.seeded.set(true);
+        }
+    }
+
+    pub fn apply_snapshot(&self, list: Vec<DatabaseView>) {
+        self.dbs.set(list.into_iter().map(|d| (d.name.clone(), d)).collect());
+        self.seeded.set(true);
+    }
+
+    pub fn apply_event(&self, event: Event) {
+        match event.view {
+            Some(view) => {
+                if event.kind == EventKind::Lag {
+                    if let Some(lag) = &view.lag {
+                        self.lag_history.update(|h| {
+                            let samples = h.entry(view.name.clone()).or_default();
+                            samples.push(lag.bytes);
+                            if samples.len() > LAG_SAMPLES {
+                                samples.remove(0);
+                            }
+                        });
+                    }
+                }
+                self.dbs.update(|dbs| {
+                    dbs.insert(view.name.clone(), view);
+                });
+            }
+            None => self.dbs.update(|dbs| {
+                dbs.remove(&event.database);
+            }),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<DatabaseView> {
+        self.dbs.with(|dbs| dbs.get(name).cloned())
+    }
+}
+
+/// Creates the live state for the app and, in the browser, connects it.
+pub fn provide_live() -> Live {
+    let live = Live::new();
+    provide_context(live);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| connect(live));
+    live
+}
+
+pub fn use_live() -> Live {
+    expect_context::<Live>()
+}
+
+#[cfg(feature = "hydrate")]
+fn connect(live: Live) {
+    use wasm_bindgen::prelude::Closure;
+    use wasm_bindgen::JsCast;
+
+    let Ok(source) = web_sys::EventSource::new("/console/events") else {
+        live.connected.set(false);
+        return;
+    };
+    let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.connected.set(true));
+    source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    on_open.forget();
+    // The browser retries on its own; the banner says so meanwhile.
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.connected.set(false));
+    source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    on_error.forget();
+
+    let on_snapshot = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+        #[derive(serde::Deserialize)]
+        struct Snapshot {
+            databases: Vec<DatabaseView>,
+        }
+        if let Some(snapshot) = e.data().as_string().and_then(|d| serde_json::from_str::<Snapshot>(&d).ok()) {
+            live.connected.set(true);
+            live.apply_snapshot(snapshot.databases);
+        }
+    });
+    let _ = source.add_event_listener_with_callback("snapshot", on_snapshot.as_ref().unchecked_ref());
+    on_snapshot.forget();
+
+    for kind in ["created", "phase", "progress", "lag", "info", "restarted", "deleted"] {
+        let on_event = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            if let Some(event) = e.data().as_string().and_then(|d| serde_json::from_str::<Event>(&d).ok()) {
+                live.apply_event(event);
+            }
+        });
+        let _ = source.add_event_listener_with_callback(kind, on_event.as_ref().unchecked_ref());
+        on_event.forget();
+    }
+    // The stream lives as long as the page.
+    std::mem::forget(source);
+}

@@ -1,0 +1,311 @@
+//! One database: everything `pg:info` shows, its credentials, its lineage,
+//! a live lag chart for followers, and Promote and Destroy.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use crate::api::{database_credentials, destroy_database, promote_database};
+use crate::components::badge::PhaseBadge;
+use crate::components::lineage::Lineage;
+use crate::components::progress::ProgressBar;
+use crate::components::seeded::Seeded;
+use crate::components::sparkline::Sparkline;
+use crate::format;
+use crate::live::use_live;
+use crate::model::{DatabaseView, Phase, Role};
+
+#[component]
+pub fn DetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let name = Memo::new(move |_| params.with(|p| p.get("name").unwrap_or_default()));
+    view! {
+        <section class="page">
+            <Seeded>
+                <Detail name/>
+            </Seeded>
+        </section>
+    }
+}
+
+/// Dialog state lives above the part that re-renders on every change of
+/// the database, so an open dialog (and what was typed) survives updates.
+#[derive(Clone, Copy)]
+struct Dialogs {
+    promote_open: RwSignal<bool>,
+    destroy_open: RwSignal<bool>,
+    typed: RwSignal<String>,
+    take_followers: RwSignal<bool>,
+    url: RwSignal<Option<String>>,
+    error: RwSignal<Option<String>>,
+    promote: Action<String, Result<DatabaseView, crate::model::ApiError>>,
+    destroy: Action<(String, String, bool), Result<(), crate::model::ApiError>>,
+}
+
+#[component]
+fn Detail(name: Memo<String>) -> impl IntoView {
+    let live = use_live();
+    let db = Memo::new(move |_| live.get(&name.get()));
+    let dialogs = Dialogs {
+        promote_open: RwSignal::new(false),
+        destroy_open: RwSignal::new(false),
+        typed: RwSignal::new(String::new()),
+        take_followers: RwSignal::new(false),
+        url: RwSignal::new(None),
+        error: RwSignal::new(None),
+        promote: Action::new(move |name: &String| {
+            let name = name.clone();
+            async move { promote_database(name).await }
+        }),
+        destroy: Action::new(move |(name, confirm, take): &(String, String, bool)| {
+            let (name, confirm, take) = (name.clone(), confirm.clone(), *take);
+            async move { destroy_database(name, confirm, take).await }
+        }),
+    };
+    Effect::new(move |_| match dialogs.promote.value().get() {
+        Some(Ok(_)) => dialogs.promote_open.set(false),
+        Some(Err(e)) => dialogs.error.set(Some(e.message)),
+        None => {}
+    });
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            dialogs.promote_open.set(false);
+            dialogs.destroy_open.set(false);
+        }
+    });
+    on_cleanup(move || escape.remove());
+    let navigate = use_navigate();
+    Effect::new(move |_| match dialogs.destroy.value().get() {
+        Some(Ok(())) => {
+            dialogs.destroy_open.set(false);
+            navigate("/", Default::default());
+        }
+        Some(Err(e)) => dialogs.error.set(Some(e.message)),
+        None => {}
+    });
+    // A different database: fresh dialogs.
+    Effect::new(move |_| {
+        name.track();
+        dialogs.promote_open.set(false);
+        dialogs.destroy_open.set(false);
+        dialogs.typed.set(String::new());
+        dialogs.take_followers.set(false);
+        dialogs.url.set(None);
+        dialogs.error.set(None);
+    });
+    move || match db.get() {
+        None => view! {
+            <div class="empty" data-testid="not-found">
+                <h1>{format!("No database named {}", name.get())}</h1>
+                <p><a href="/">"Back to all databases"</a></p>
+            </div>
+        }
+        .into_any(),
+        Some(current) => view! { <DetailBody db=current name dialogs/> }.into_any(),
+    }
+}
+
+#[component]
+fn DetailBody(db: DatabaseView, name: Memo<String>, dialogs: Dialogs) -> impl IntoView {
+    let live = use_live();
+    let forks: Vec<String> =
+        live.dbs.with(|dbs| dbs.values().filter(|d| d.forked_from.as_deref() == Some(&db.name)).map(|d| d.name.clone()).collect());
+    let phase = db.phase;
+    let rows = info_rows(&db);
+    let is_follower = db.role == Role::Follower;
+    let samples = Signal::derive(move || live.lag_history.with(|h| h.get(&name.get()).cloned().unwrap_or_default()));
+    let promote_db = db.clone();
+    let destroy_db = db.clone();
+    view! {
+        <div class="page-head">
+            <h1 data-testid="detail-name">{db.name.clone()}</h1>
+            <PhaseBadge phase=phase/>
+        </div>
+        {db.progress.clone().filter(|_| phase == Phase::Provisioning).map(|p| view! { <ProgressBar progress=p/> })}
+        {db.message.clone().map(|m| view! { <p class=if phase == Phase::Failed { "error" } else { "notice" } data-testid="message">{m}</p> })}
+        <div class="grid">
+            <section class="card">
+                <h2>"Info"</h2>
+                <dl class="info" data-testid="info">
+                    {rows.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+                </dl>
+            </section>
+            <section class="card">
+                <h2>"Connection"</h2>
+                <Credentials name=db.name.clone() url=dialogs.url/>
+            </section>
+            <section class="card">
+                <h2>"Lineage"</h2>
+                <Lineage db=db.clone() forks=forks.clone()/>
+                <ul class="plain">
+                    {db.followers.iter().map(|f| view! { <li><a href=format!("/databases/{f}")>{format!("{f} (follower)")}</a></li> }).collect_view()}
+                    {forks.iter().map(|f| view! { <li><a href=format!("/databases/{f}")>{format!("{f} (fork)")}</a></li> }).collect_view()}
+                </ul>
+            </section>
+            <Show when=move || is_follower>
+                <section class="card">
+                    <h2>"Replication lag"</h2>
+                    <Sparkline samples/>
+                </section>
+            </Show>
+        </div>
+        <div class="danger-zone">
+            <Show when=move || is_follower>
+                <PromoteButton db=promote_db.clone() dialogs/>
+            </Show>
+            <DestroyButton db=destroy_db dialogs/>
+        </div>
+    }
+}
+
+fn info_rows(db: &DatabaseView) -> Vec<(&'static str, String)> {
+    let mut rows = vec![("Plan", db.plan.clone()), ("Role", db.role.as_str().to_string())];
+    if let Some(f) = &db.following {
+        rows.push(("Following", f.clone()));
+    }
+    if let Some(f) = &db.forked_from {
+        rows.push(("Forked from", f.clone()));
+    }
+    if !db.followers.is_empty() {
+        rows.push(("Followers", db.followers.join(", ")));
+    }
+    if let Some(lag) = &db.lag {
+        rows.push(("Behind by", format!("{} ({})", format::bytes(lag.bytes), format::duration(lag.seconds))));
+    }
+    if let Some(i) = &db.info {
+        rows.push(("PG version", i.pg_version.clone()));
+        rows.push(("Data size", format::bytes(i.data_size_bytes)));
+        rows.push(("Tables", i.tables.to_string()));
+        rows.push(("Connections", format!("{} / {}", i.connections, i.max_connections)));
+    }
+    rows.push(("Created", db.created_at.format("%Y-%m-%d %H:%M UTC").to_string()));
+    rows
+}
+
+/// The connection URL, hidden until revealed.
+#[component]
+fn Credentials(name: String, url: RwSignal<Option<String>>) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let copied = RwSignal::new(false);
+    let reveal = Action::new(move |name: &String| {
+        let name = name.clone();
+        async move { database_credentials(name).await }
+    });
+    Effect::new(move |_| match reveal.value().get() {
+        Some(Ok(u)) => url.set(Some(u)),
+        Some(Err(e)) => error.set(Some(e.message)),
+        None => {}
+    });
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(u) = url.get_untracked() {
+            let _ = window().navigator().clipboard().write_text(&u);
+            copied.set(true);
+            leptos::task::spawn_local(async move {
+                gloo_timers::future::TimeoutFuture::new(2_000).await;
+                copied.set(false);
+            });
+        }
+    };
+    view! {
+        {move || match url.get() {
+            None => view! {
+                <button class="button secondary" data-testid="reveal" on:click={
+                    let name = name.clone();
+                    move |_| { reveal.dispatch(name.clone()); }
+                }>"Reveal connection URL"</button>
+            }
+            .into_any(),
+            Some(u) => view! {
+                <code class="url" data-testid="url">{u}</code>
+                <button class="button small secondary" data-testid="copy" on:click=copy>
+                    {move || if copied.get() { "Copied" } else { "Copy" }}
+                </button>
+            }
+            .into_any(),
+        }}
+        <Show when=move || error.get().is_some()>
+            <p class="error" role="alert">{move || error.get()}</p>
+        </Show>
+    }
+}
+
+#[component]
+fn PromoteButton(db: DatabaseView, dialogs: Dialogs) -> impl IntoView {
+    let open = dialogs.promote_open;
+    let error = dialogs.error;
+    let promote = dialogs.promote;
+    let behind = db.lag.as_ref().filter(|l| l.bytes > 0).map(|l| format::bytes(l.bytes));
+    let usable = matches!(db.phase, Phase::Available | Phase::CatchingUp);
+    let name = db.name.clone();
+    view! {
+        <button class="button" data-testid="promote" disabled=!usable on:click=move |_| open.set(true)>"Promote"</button>
+        <Show when=move || open.get()>
+            <div class="backdrop" on:click=move |_| open.set(false)></div>
+            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="promote-title" data-testid="promote-dialog"
+>
+                <h2 id="promote-title">{format!("Promote {}", name)}</h2>
+                <p>"It stops following its source and becomes a writable database of its own. This cannot be undone."</p>
+                {behind.clone().map(|b| view! { <p class="warning" role="alert" data-testid="behind-warning">{format!("It is {b} behind its source: writes not yet replayed will not be in it.")}</p> })}
+                <Show when=move || error.get().is_some()>
+                    <p class="error" role="alert">{move || error.get()}</p>
+                </Show>
+                <div class="dialog-actions">
+                    <button class="button secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button class="button" data-testid="promote-confirm" on:click={
+                        let name = name.clone();
+                        move |_| { promote.dispatch(name.clone()); }
+                    }>"Promote"</button>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+#[component]
+fn DestroyButton(db: DatabaseView, dialogs: Dialogs) -> impl IntoView {
+    let open = dialogs.destroy_open;
+    let typed = dialogs.typed;
+    let take_followers = dialogs.take_followers;
+    let error = dialogs.error;
+    let destroy = dialogs.destroy;
+    let name = db.name.clone();
+    let followers = db.followers.clone();
+    let matches = {
+        let name = name.clone();
+        move || typed.get() == name
+    };
+    view! {
+        <button class="button danger" data-testid="destroy" on:click=move |_| open.set(true)>"Destroy"</button>
+        <Show when=move || open.get()>
+            <div class="backdrop" on:click=move |_| open.set(false)></div>
+            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="destroy-title" data-testid="destroy-dialog"
+>
+                <h2 id="destroy-title">{format!("Destroy {}", name)}</h2>
+                <p>"Its server is stopped and its data is deleted. This cannot be undone."</p>
+                {(!followers.is_empty()).then(|| view! {
+                    <p class="warning">
+                        {format!("It has followers ({}). They stop working without it: destroy them too, or promote them first.", followers.join(", "))}
+                    </p>
+                    <label class="check">
+                        <input type="checkbox" data-testid="take-followers" prop:checked=move || take_followers.get() on:change=move |ev| take_followers.set(event_target_checked(&ev))/>
+                        " Destroy its followers too"
+                    </label>
+                })}
+                <label for="destroy-confirm">{format!("Type {} to confirm", name)}</label>
+                <input id="destroy-confirm" data-testid="destroy-confirm-input" autocomplete="off"
+                    prop:value=move || typed.get() on:input=move |ev| typed.set(event_target_value(&ev))/>
+                <Show when=move || error.get().is_some()>
+                    <p class="error" role="alert" data-testid="dialog-error">{move || error.get()}</p>
+                </Show>
+                <div class="dialog-actions">
+                    <button class="button secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button class="button danger" data-testid="destroy-confirm" disabled={let m = matches.clone(); move || !m()}
+                        on:click={
+                            let name = name.clone();
+                            move |_| { destroy.dispatch((name.clone(), typed.get_untracked(), take_followers.get_untracked())); }
+                        }>"Destroy"</button>
+                </div>
+            </div>
+        </Show>
+    }
+}

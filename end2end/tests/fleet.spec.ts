@@ -1,0 +1,123 @@
+// The console against a real pgfleet and real PostgreSQL: create, fork,
+// follow, promote, destroy, an error, and screenshots at two widths.
+import { expect, test, type Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DatabasesPage, DetailPage } from "./pages/databases-page";
+
+const out = (name: string) => path.join(__dirname, "..", "output", name);
+
+function token(): string {
+  return fs.readFileSync(path.join(process.env.PGFLEET_E2E_HOME!, "admin-token"), "utf8").trim();
+}
+
+async function credentials(page: Page, name: string): Promise<string> {
+  const r = await page.request.get(`/api/v1/databases/${name}/credentials`, {
+    headers: { Authorization: `Bearer ${token()}` },
+  });
+  expect(r.ok()).toBeTruthy();
+  return (await r.json()).url;
+}
+
+/** Records every text a database's phase badge shows, from now on. */
+async function recordPhases(page: Page, name: string) {
+  await page.evaluate((name) => {
+    const seen: string[] = ((window as any).__phases ??= {})[name] = [];
+    const look = () => {
+      const badge = document.querySelector(`[data-testid="db-${name}"] [data-testid="phase"]`);
+      const text = badge?.textContent?.replace(/[^a-z ]/g, "").trim();
+      if (text && seen[seen.length - 1] !== text) seen.push(text);
+    };
+    new MutationObserver(look).observe(document.body, { subtree: true, childList: true, characterData: true });
+    look();
+  }, name);
+}
+
+async function phasesSeen(page: Page, name: string): Promise<string[]> {
+  return page.evaluate((name) => (window as any).__phases[name], name);
+}
+
+test.describe.configure({ mode: "serial" });
+
+test("create, fork with live progress, follow, promote, destroy", async ({ page }) => {
+  let navigations = 0;
+  page.on("framenavigated", (f) => {
+    if (f === page.mainFrame()) navigations++;
+  });
+  const dbs = new DatabasesPage(page);
+  await dbs.goto();
+  await dbs.waitForHydration();
+
+  // Create.
+  await dbs.create("prod");
+  await expect(dbs.dialog.root).toBeHidden();
+  await expect(dbs.phase("prod")).toHaveText(/available/, { timeout: 60_000 });
+
+  // Some data, so the fork's copy takes long enough to watch.
+  execFileSync("/usr/lib/postgresql/15/bin/pgbench", ["-i", "-q", "-s", "25", await credentials(page, "prod")], { stdio: "ignore" });
+
+  // Fork from its button: a progress bar with bytes, then available.
+  await dbs.fork("prod", "trial");
+  await expect(dbs.row("trial").getByTestId("progress-text")).toHaveText(/\d+(\.\d)? [KMG]?B \/ \d+(\.\d)? [KMG]?B/, { timeout: 60_000 });
+  await expect(dbs.phase("trial")).toHaveText(/available/, { timeout: 120_000 });
+  await expect(dbs.row("trial").getByTestId("lineage-text")).toHaveText("forked from prod");
+
+  // Follow: catching up, then available, with a lag value.
+  await recordPhases(page, "reader");
+  await dbs.follow("prod", "reader");
+  await expect(dbs.phase("reader")).toHaveText(/available/, { timeout: 120_000 });
+  expect(await phasesSeen(page, "reader")).toEqual(expect.arrayContaining(["provisioning", "catching up", "available"]));
+  await expect(dbs.row("reader").getByTestId("lag")).toHaveText(/B \//, { timeout: 30_000 });
+  await expect(dbs.row("reader").getByTestId("role")).toHaveText("follower");
+  expect(navigations).toBe(1);
+
+  // The source's detail page shows its fork and follower in the lineage.
+  const detail = new DetailPage(page);
+  await detail.goto("prod");
+  await expect(page.getByTestId("lineage")).toContainText("trial (fork)");
+  await expect(page.getByTestId("lineage")).toContainText("reader (follower)");
+  await page.getByTestId("reveal").click();
+  await expect(page.getByTestId("url")).toHaveText(/^postgres:\/\//);
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.screenshot({ path: out("detail-desktop.png"), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: out("detail-phone.png"), fullPage: true });
+  await page.setViewportSize({ width: 1280, height: 720 });
+
+  // Promote the follower.
+  await detail.goto("reader");
+  await expect(page.getByTestId("lag-chart")).toBeVisible();
+  await page.getByTestId("promote").click();
+  await expect(page.getByTestId("promote-dialog")).toBeVisible();
+  await page.getByTestId("promote-confirm").click();
+  await expect(detail.info()).toContainText("primary", { timeout: 60_000 });
+  await expect(detail.phase()).toHaveText(/available/);
+
+  // Destroy the fork with the type-to-confirm dialog.
+  await detail.goto("trial");
+  await page.getByTestId("destroy").click();
+  await expect(page.getByTestId("destroy-confirm")).toBeDisabled();
+  await page.getByTestId("destroy-confirm-input").fill("trial");
+  await page.getByTestId("destroy-confirm").click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(dbs.row("trial")).toHaveCount(0, { timeout: 60_000 });
+
+  await dbs.goto();
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.screenshot({ path: out("databases-desktop.png"), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: out("databases-phone.png"), fullPage: true });
+});
+
+test("a taken name is explained in the dialog", async ({ page }) => {
+  const dbs = new DatabasesPage(page);
+  await dbs.goto();
+  await dbs.waitForHydration();
+  await page.getByTestId("create-database").click();
+  await dbs.dialog.submit("prod");
+  await expect(dbs.dialog.error).toHaveText("the name prod is taken");
+  await expect(dbs.dialog.root).toBeVisible();
+  await page.keyboard.press("Escape");
+  await expect(dbs.dialog.root).toBeHidden();
+});
