@@ -47,11 +47,42 @@ pub async fn ensure_template(bin: &Path, user: &OsUser, dir: &Path) -> Result<()
     os::run("initdb", cmd).await?;
     std::fs::write(partial.join("pg_hba.conf"), PG_HBA)?;
     user.own(&partial.join("pg_hba.conf"))?;
+    premake_database(bin, user, &partial).await?;
     // initdb ran with --no-sync; sync once here instead of for every copy.
     let mut sync = tokio::process::Command::new("sync");
     sync.arg("-f").arg(&partial);
     os::run("sync", sync).await?;
     std::fs::rename(&partial, dir)?;
+    Ok(())
+}
+
+/// The database every template carries, renamed and given to its owner
+/// when a database is made: a rename is instant where `CREATE DATABASE`
+/// copies and syncs a whole template database.
+pub const PREMADE_DATABASE: &str = "pgfleet_premade";
+
+/// Starts the template once on a private socket to create
+/// [`PREMADE_DATABASE`], then stops it cleanly.
+async fn premake_database(bin: &Path, user: &OsUser, data: &Path) -> Result<(), ProvisionError> {
+    let socket_dir = data.to_path_buf();
+    let port: u16 = 5432;
+    let opts = format!("-p {port} -k '{}' -c listen_addresses=''", socket_dir.display());
+    let mut start = os::tool(bin, "pg_ctl", user);
+    start.arg("start").arg("-D").arg(data).args(["-w", "-t", "120", "-s", "-o", &opts]).arg("-l").arg(data.join("template.log"));
+    os::run("pg_ctl start (template)", start).await?;
+    let created = async {
+        let mut conn = sql::connect(&socket_dir, port, "postgres").await?;
+        let stmt = format!("CREATE DATABASE {}", sql::ident(PREMADE_DATABASE));
+        sqlx::query(&stmt).execute(&mut conn).await.map_err(sql::sql_err)?;
+        Ok::<(), ProvisionError>(())
+    }
+    .await;
+    let mut stop = os::tool(bin, "pg_ctl", user);
+    stop.arg("stop").arg("-D").arg(data).args(["-m", "fast", "-w", "-s"]);
+    let stopped = os::run("pg_ctl stop (template)", stop).await;
+    created?;
+    stopped?;
+    let _ = std::fs::remove_file(data.join("template.log"));
     Ok(())
 }
 

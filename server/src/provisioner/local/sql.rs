@@ -67,18 +67,35 @@ pub async fn upsert_role(
     Ok(())
 }
 
-/// Creates `database` owned by `owner` unless it exists.
+/// Creates `database` owned by `owner` unless it exists: by renaming the
+/// template's premade database when there is one (instant), else by
+/// copying `template1`. Since PostgreSQL 15 the `public` schema belongs to
+/// `pg_database_owner`, so the new owner owns it either way.
 pub async fn ensure_database(conn: &mut PgConnection, database: &str, owner: &str) -> Result<(), ProvisionError> {
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(database)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(sql_err)?;
-    if !exists {
-        let stmt = format!("CREATE DATABASE {} OWNER {}", ident(database), ident(owner));
+    if database_exists(conn, database).await? {
+        return Ok(());
+    }
+    let premade = super::copy::PREMADE_DATABASE;
+    let statements = if database_exists(conn, premade).await? {
+        vec![
+            format!("ALTER DATABASE {} RENAME TO {}", ident(premade), ident(database)),
+            format!("ALTER DATABASE {} OWNER TO {}", ident(database), ident(owner)),
+        ]
+    } else {
+        vec![format!("CREATE DATABASE {} OWNER {}", ident(database), ident(owner))]
+    };
+    for stmt in statements {
         sqlx::query(&stmt).execute(&mut *conn).await.map_err(sql_err)?;
     }
     Ok(())
+}
+
+async fn database_exists(conn: &mut PgConnection, name: &str) -> Result<bool, ProvisionError> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(name)
+        .fetch_one(conn)
+        .await
+        .map_err(sql_err)
 }
 
 pub async fn in_recovery(conn: &mut PgConnection) -> Result<bool, ProvisionError> {
