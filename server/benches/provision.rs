@@ -45,12 +45,7 @@ async fn run(home: &Path, scale: u32) -> anyhow::Result<()> {
     anyhow::ensure!(init.status.success(), "pgbench -i failed: {}", String::from_utf8_lossy(&init.stderr));
     let size = provisioner.layout().data("src");
     eprintln!("source data dir: {:.2} GB", dir_size(&size) as f64 / 1e9);
-    let mut load = Command::new(bin.join("pgbench"))
-        .args(["-n", "-c", "2", "-T", "3600", &url])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
+    let mut load: Option<tokio::process::Child> = None;
 
     let by_hand_dir = home.join("by-hand");
     std::fs::create_dir_all(&by_hand_dir)?;
@@ -60,7 +55,18 @@ async fn run(home: &Path, scale: u32) -> anyhow::Result<()> {
     let mut hand_port = 56_900;
 
     let mut rows = Vec::new();
-    for (label, kind) in [("empty database", 0), ("fork (under load)", 1), ("follower (under load)", 2)] {
+    for (label, kind) in [("empty database (idle)", 0), ("fork (under load)", 1), ("follower (under load)", 2)] {
+        // Empty databases are measured on an idle machine; copies under load.
+        if kind > 0 && load.is_none() {
+            load = Some(
+                Command::new(bin.join("pgbench"))
+                    .args(["-n", "-c", "2", "-T", "3600", &url])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .kill_on_drop(true)
+                    .spawn()?,
+            );
+        }
         let mut ours = Vec::new();
         let mut theirs = Vec::new();
         for round in 0..ROUNDS {
@@ -89,11 +95,13 @@ async fn run(home: &Path, scale: u32) -> anyhow::Result<()> {
         }
         rows.push((label, median(ours), median(theirs)));
     }
-    let _ = load.kill().await;
+    if let Some(mut load) = load {
+        let _ = load.kill().await;
+    }
     engine.shutdown().await;
 
     println!();
-    println!("pgfleet vs by hand, median of {ROUNDS}, source pgbench scale {scale} under write load");
+    println!("pgfleet vs by hand, median of {ROUNDS}; source: pgbench scale {scale}, under pgbench write load for copies");
     println!("{:<24} {:>10} {:>10} {:>7}", "operation", "pgfleet", "by hand", "ratio");
     for (label, ours, theirs) in rows {
         println!(

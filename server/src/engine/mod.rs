@@ -121,6 +121,12 @@ impl Engine {
         &self.inner.provisioner
     }
 
+    /// The recorder, for tools that publish events themselves (the SSE
+    /// fan-out benchmark).
+    pub fn recorder(&self) -> &Recorder {
+        &self.inner.recorder
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.inner.recorder.bus().subscribe()
     }

@@ -418,6 +418,10 @@ async fn supervise(ctx: &Ctx, spec: &Spec, with_info: bool) -> Result<(), StoreE
         match prov.start(spec, start_source).await {
             Ok(()) => {
                 ctx.restart_failures.lock().expect("restart counter lock").remove(&spec.name);
+                // Set-up commits asynchronously; make sure it survived.
+                if let Err(e) = prov.set_up_owner(spec).await {
+                    tracing::warn!(db = %spec.name, error = %e, "could not re-apply the owner set-up");
+                }
                 ctx.recorder
                     .note(&spec.name, EventKind::Restarted, "the server had stopped; it was restarted".into())
                     .await?;

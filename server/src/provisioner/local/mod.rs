@@ -320,6 +320,10 @@ impl Provisioner for LocalProvisioner {
             // A follower: its roles are its source's, replicated.
             return Ok(());
         }
+        // Waiting for each catalog commit to reach disk would queue behind
+        // the just-copied data dir's dirty pages. Set-up is redone after
+        // every restart, so a crash cannot lose it for good.
+        sqlx::query("SET synchronous_commit = off").execute(&mut conn).await.map_err(sql::sql_err)?;
         sql::upsert_role(&mut conn, &db.pg_user, &db.pg_password, false).await?;
         sql::upsert_role(&mut conn, sql::REPLICATION_ROLE, &db.replication_password, true).await?;
         sql::ensure_database(&mut conn, &db.pg_database, &db.pg_user).await
