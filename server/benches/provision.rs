@@ -71,6 +71,8 @@ async fn run(home: &Path, scale: u32) -> anyhow::Result<()> {
         let mut theirs = Vec::new();
         for round in 0..ROUNDS {
             let name = format!("b{kind}-{round}");
+            // Neither side should pay for the previous step's writeback.
+            flush().await;
             let started = Instant::now();
             let req = match kind {
                 0 => named(&name),
@@ -84,6 +86,7 @@ async fn run(home: &Path, scale: u32) -> anyhow::Result<()> {
 
             hand_port += 1;
             let dir = by_hand_dir.join(&name);
+            flush().await;
             let started = Instant::now();
             by_hand(&bin, &user, kind, &dir, hand_port, &src_socket, src.port, &name).await?;
             theirs.push(started.elapsed());
@@ -115,6 +118,10 @@ async fn run(home: &Path, scale: u32) -> anyhow::Result<()> {
     println!("by hand: empty = initdb + pg_ctl start -w; fork = pg_basebackup -X stream -c fast + start until writable;");
     println!("         follower = pg_basebackup -R -C -S -c fast + start + replay caught up with the source");
     Ok(())
+}
+
+async fn flush() {
+    let _ = Command::new("sync").status().await;
 }
 
 fn named(name: &str) -> CreateRequest {

@@ -5,19 +5,12 @@ mod common;
 use std::time::{Duration, Instant};
 
 use app::model::{EventKind, Phase};
-use common::pg::{exec, scalar, TestEngine};
+use common::pg::{exec, pgbench_load, scalar, TestEngine, INVARIANT};
 use pgfleet::engine::CreateRequest;
 use sqlx::Connection;
 
 const READY: Duration = Duration::from_secs(180);
 
-/// pgbench's tpcb-like transactions keep this true at every commit.
-pub const INVARIANT: &str = "SELECT ((SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(tbalance) FROM pgbench_tellers) \
-     AND (SELECT sum(tbalance) FROM pgbench_tellers) = (SELECT sum(bbalance) FROM pgbench_branches))::int::int8";
-
-fn pgbench(t: &TestEngine) -> std::path::PathBuf {
-    t.provisioner.pg_bin().join("pgbench")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fork_of_a_source_under_load_is_consistent_and_independent() {
@@ -25,17 +18,7 @@ async fn a_fork_of_a_source_under_load_is_consistent_and_independent() {
     t.create_named("prod").await;
     t.wait_for("prod", Phase::Available, READY).await;
     let url = t.engine.credentials("prod").await.unwrap();
-    let init = tokio::process::Command::new(pgbench(&t)).args(["-i", "-q", "-s", "4", &url]).output().await.unwrap();
-    assert!(init.status.success(), "pgbench -i: {}", String::from_utf8_lossy(&init.stderr));
-
-    // A writer that keeps committing until dropped.
-    let mut load = tokio::process::Command::new(pgbench(&t))
-        .args(["-n", "-c", "2", "-T", "600", &url])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut load = pgbench_load(&url, 4).await;
     let mut source = t.connect("prod").await;
     let deadline = Instant::now() + Duration::from_secs(30);
     while scalar(&mut source, "SELECT count(*) FROM pgbench_history").await < 100 {

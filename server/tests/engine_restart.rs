@@ -9,12 +9,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use app::model::{EventKind, Phase};
-use common::pg::{scalar, slots, TestEngine};
+use common::pg::{pgbench_load, scalar, slots, TestEngine, INVARIANT};
 use pgfleet::engine::CreateRequest;
 
 const READY: Duration = Duration::from_secs(180);
-const INVARIANT: &str = "SELECT ((SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(tbalance) FROM pgbench_tellers) \
-     AND (SELECT sum(tbalance) FROM pgbench_tellers) = (SELECT sum(bbalance) FROM pgbench_branches))::int::int8";
 
 /// Live postmasters per data dir under `home`, from `/proc`.
 fn postmasters_per_data_dir(home: &Path) -> std::collections::HashMap<String, usize> {
@@ -66,16 +64,7 @@ async fn a_crash_mid_fork_and_mid_follow_is_resumed() {
     t.create_named("prod").await;
     t.wait_for("prod", Phase::Available, READY).await;
     let url = t.engine.credentials("prod").await.unwrap();
-    let pgbench = t.provisioner.pg_bin().join("pgbench");
-    let init = tokio::process::Command::new(&pgbench).args(["-i", "-q", "-s", "30", &url]).output().await.unwrap();
-    assert!(init.status.success(), "pgbench -i: {}", String::from_utf8_lossy(&init.stderr));
-    let _load = tokio::process::Command::new(&pgbench)
-        .args(["-n", "-c", "2", "-T", "600", &url])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let _load = pgbench_load(&url, 30).await;
     let prod_pid = std::fs::read_to_string(t.data_dir("prod").join("postmaster.pid")).unwrap();
 
     // Crash in the middle of a fork's copy.

@@ -113,8 +113,6 @@ impl Drop for Cleanup<'_> {
     }
 }
 
-const INVARIANT: &str = "SELECT ((SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(tbalance) FROM pgbench_tellers) \
-     AND (SELECT sum(tbalance) FROM pgbench_tellers) = (SELECT sum(bbalance) FROM pgbench_branches))::int::int8";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_any_step_ends_available_with_nothing_leaked() {
@@ -127,16 +125,7 @@ async fn sigkill_at_any_step_ends_available_with_nothing_leaked() {
     server.client.create(&CreateBody { name: Some("prod".into()), ..Default::default() }).await.unwrap();
     wait_until(&server.client, "prod", "available", available).await;
     let url = server.client.credentials("prod").await.unwrap();
-    let pgbench = pgfleet::provisioner::local::os::find_pg_bin(None).unwrap().join("pgbench");
-    let init = Command::new(&pgbench).args(["-i", "-q", "-s", "30", &url]).output().await.unwrap();
-    assert!(init.status.success());
-    let _load = Command::new(&pgbench)
-        .args(["-n", "-c", "2", "-T", "900", &url])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let _load = common::pg::pgbench_load(&url, 30).await;
 
     // Mid-fork.
     server.client.create(&CreateBody { name: Some("trial".into()), fork: Some("prod".into()), ..Default::default() }).await.unwrap();
@@ -146,7 +135,7 @@ async fn sigkill_at_any_step_ends_available_with_nothing_leaked() {
     wait_until(&server.client, "trial", "available", available).await;
     assert!(processes_mentioning(home.path(), "pg_basebackup").is_empty(), "no copy is left running");
     let mut fork = sqlx::Connection::connect(&server.client.credentials("trial").await.unwrap()).await.unwrap();
-    assert_eq!(common::pg::scalar(&mut fork, INVARIANT).await, 1);
+    assert_eq!(common::pg::scalar(&mut fork, common::pg::INVARIANT).await, 1);
 
     // Mid-follow.
     server.client.create(&CreateBody { name: Some("reader".into()), follow: Some("prod".into()), ..Default::default() }).await.unwrap();

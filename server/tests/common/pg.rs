@@ -176,3 +176,26 @@ pub async fn slots(t: &TestEngine, db: &str) -> Vec<String> {
     use pgfleet::provisioner::Provisioner;
     t.provisioner.list_slots(&spec).await.unwrap()
 }
+
+/// pgbench's tpcb-like transactions keep this true at every commit.
+pub const INVARIANT: &str = "SELECT ((SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(tbalance) FROM pgbench_tellers) \
+     AND (SELECT sum(tbalance) FROM pgbench_tellers) = (SELECT sum(bbalance) FROM pgbench_branches))::int::int8";
+
+/// Fills `url`'s database with `pgbench -i -s scale`, then starts a writer
+/// that keeps committing until the returned child is dropped.
+pub async fn pgbench_load(url: &str, scale: u32) -> tokio::process::Child {
+    let pgbench = pgfleet::provisioner::local::os::find_pg_bin(None).expect("PostgreSQL is installed").join("pgbench");
+    let init = tokio::process::Command::new(&pgbench)
+        .args(["-i", "-q", "-s", &scale.to_string(), url])
+        .output()
+        .await
+        .expect("pgbench runs");
+    assert!(init.status.success(), "pgbench -i: {}", String::from_utf8_lossy(&init.stderr));
+    tokio::process::Command::new(&pgbench)
+        .args(["-n", "-c", "2", "-T", "900", url])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("pgbench load starts")
+}
