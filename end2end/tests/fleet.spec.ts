@@ -53,6 +53,7 @@ test("create, fork with live progress, follow, promote, destroy", async ({ page 
   await dbs.create("prod");
   await expect(dbs.dialog.root).toBeHidden();
   await expect(dbs.phase("prod")).toHaveText(/available/, { timeout: 60_000 });
+  await expect(dbs.row("prod").getByTestId("plan")).toHaveText("mini");
 
   // Some data, so the fork's copy takes long enough to watch.
   execFileSync("/usr/lib/postgresql/15/bin/pgbench", ["-i", "-q", "-s", "25", await credentials(page, "prod")], { stdio: "ignore" });

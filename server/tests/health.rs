@@ -52,3 +52,14 @@ async fn a_store_that_cannot_be_migrated_stops_start_up() {
     assert!(err.contains("could not be migrated"), "{err}");
     assert!(err.contains("99999"), "{err}");
 }
+
+#[tokio::test]
+async fn the_metadata_store_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = common::spawn_app().await;
+    let mode = std::fs::metadata(app.home().join("pgfleet.sqlite3")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o077, 0, "the store holds passwords: {mode:o}");
+    let token_mode = std::fs::metadata(app.home().join("admin-token")).unwrap().permissions().mode();
+    assert_eq!(token_mode & 0o077, 0, "{token_mode:o}");
+    app.shutdown().await;
+}

@@ -77,6 +77,7 @@ fn DatabaseList(dialog: RwSignal<Option<CreateMode>>) -> impl IntoView {
                     <tr>
                         <th scope="col">"Name"</th>
                         <th scope="col">"State"</th>
+                        <th scope="col">"Plan"</th>
                         <th scope="col">"Role"</th>
                         <th scope="col">"Lineage"</th>
                         <th scope="col">"Size"</th>
@@ -115,6 +116,7 @@ fn DatabaseRow(db: DatabaseView, dialog: RwSignal<Option<CreateMode>>) -> impl I
                 {db.progress.clone().filter(|_| phase == Phase::Provisioning).map(|p| view! { <ProgressBar progress=p/> })}
                 {db.message.clone().filter(|_| phase == Phase::Failed).map(|m| view! { <p class="reason" data-testid="reason">{m}</p> })}
             </td>
+            <td data-label="Plan" data-testid="plan">{db.plan.clone()}</td>
             <td data-label="Role" data-testid="role">{db.role.as_str()}</td>
             <td data-label="Lineage" data-testid="lineage-text">{lineage}</td>
             <td data-label="Size">{size}</td>

@@ -57,6 +57,15 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Open { path: path.to_path_buf(), source })?;
+        // The store holds database passwords: only pgfleet's user reads it.
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|source| StoreError::Home { path: file.clone(), source })?;
+            }
+        }
         sqlx::migrate!("./migrations")
             .run(&pool)
             .await
