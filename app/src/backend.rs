@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use crate::model::{ApiError, NewDatabase, DatabaseView};
+use crate::model::{ApiError, DatabaseView, NewDatabase};
 
 /// What the console asks of the control plane.
 #[async_trait::async_trait]
@@ -27,7 +27,6 @@ pub type SharedBackend = Arc<dyn ConsoleBackend>;
 
 /// The backend the server provided for this request.
 pub fn backend() -> Result<SharedBackend, ApiError> {
-    leptos::prelude::use_context::<SharedBackend>().ok_or_else(|| {
-        ApiError::new(crate::model::ErrorCode::Unavailable, "the control plane is not running")
-    })
+    leptos::prelude::use_context::<SharedBackend>()
+        .ok_or_else(|| ApiError::new(crate::model::ErrorCode::Unavailable, "the control plane is not running"))
 }

@@ -8,14 +8,14 @@
 //! out of the WASM build (feature `hydrate`).
 #![recursion_limit = "256"]
 
-pub mod model;
-pub mod names;
-pub mod format;
+pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
-pub mod api;
 pub mod components;
+pub mod format;
 pub mod live;
+pub mod model;
+pub mod names;
 pub mod pages;
 pub mod shell;
 

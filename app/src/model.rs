@@ -27,14 +27,8 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in the order a database usually meets them.
-    pub const ALL: [Phase; 6] = [
-        Phase::Provisioning,
-        Phase::CatchingUp,
-        Phase::Available,
-        Phase::Promoting,
-        Phase::Failed,
-        Phase::Deleting,
-    ];
+    pub const ALL: [Phase; 6] =
+        [Phase::Provisioning, Phase::CatchingUp, Phase::Available, Phase::Promoting, Phase::Failed, Phase::Deleting];
 
     /// The stable identifier used in the API, the store and CSS classes.
     pub fn as_str(self) -> &'static str {

@@ -3,11 +3,10 @@
 
 /// Names pgfleet offers, in order; the first free one is taken.
 pub const COLOURS: &[&str] = &[
-    "amber", "aqua", "azure", "beige", "black", "blue", "bronze", "brown", "cobalt", "copper",
-    "coral", "crimson", "cyan", "emerald", "gold", "gray", "green", "indigo", "ivory", "jade",
-    "lavender", "lemon", "lime", "magenta", "maroon", "mauve", "navy", "ochre", "olive", "onyx",
-    "orange", "pink", "plum", "purple", "red", "rose", "ruby", "saffron", "salmon", "sapphire",
-    "scarlet", "silver", "teal", "topaz", "violet", "white", "yellow",
+    "amber", "aqua", "azure", "beige", "black", "blue", "bronze", "brown", "cobalt", "copper", "coral", "crimson",
+    "cyan", "emerald", "gold", "gray", "green", "indigo", "ivory", "jade", "lavender", "lemon", "lime", "magenta",
+    "maroon", "mauve", "navy", "ochre", "olive", "onyx", "orange", "pink", "plum", "purple", "red", "rose", "ruby",
+    "saffron", "salmon", "sapphire", "scarlet", "silver", "teal", "topaz", "violet", "white", "yellow",
 ];
 
 /// Why a name was refused.
@@ -41,7 +40,7 @@ pub fn validate(name: &str) -> Result<(), NameError> {
 
 /// The first colour name not in `taken`; after the colours, `amber-2`,
 /// `aqua-2`, and so on.
-pub fn free_name<'a>(taken: impl Fn(&str) -> bool) -> String {
+pub fn free_name(taken: impl Fn(&str) -> bool) -> String {
     for round in 1.. {
         for colour in COLOURS {
             let candidate = if round == 1 { colour.to_string() } else { format!("{colour}-{round}") };

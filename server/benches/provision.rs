@@ -104,7 +104,9 @@ async fn run(home: &Path, scale: u32) -> anyhow::Result<()> {
     engine.shutdown().await;
 
     println!();
-    println!("pgfleet vs by hand, median of {ROUNDS}; source: pgbench scale {scale}, under pgbench write load for copies");
+    println!(
+        "pgfleet vs by hand, median of {ROUNDS}; source: pgbench scale {scale}, under pgbench write load for copies"
+    );
     println!("{:<24} {:>10} {:>10} {:>7}", "operation", "pgfleet", "by hand", "ratio");
     for (label, ours, theirs) in rows {
         println!(
@@ -115,7 +117,9 @@ async fn run(home: &Path, scale: u32) -> anyhow::Result<()> {
             ours.as_secs_f64() / theirs.as_secs_f64()
         );
     }
-    println!("by hand: empty = initdb + pg_ctl start -w; fork = pg_basebackup -X stream -c fast + start until writable;");
+    println!(
+        "by hand: empty = initdb + pg_ctl start -w; fork = pg_basebackup -X stream -c fast + start until writable;"
+    );
     println!("         follower = pg_basebackup -R -C -S -c fast + start + replay caught up with the source");
     Ok(())
 }
@@ -194,7 +198,18 @@ async fn by_hand(
     ok(start, "pg_ctl start").await?;
     let psql = |sql: &str| {
         let mut cmd = tool(bin, "psql", user);
-        cmd.args(["-h", &dir.parent().unwrap().to_string_lossy(), "-p", &port.to_string(), "-U", "pgfleet", "-d", "postgres", "-Atc", sql]);
+        cmd.args([
+            "-h",
+            &dir.parent().unwrap().to_string_lossy(),
+            "-p",
+            &port.to_string(),
+            "-U",
+            "pgfleet",
+            "-d",
+            "postgres",
+            "-Atc",
+            sql,
+        ]);
         cmd.stdout(std::process::Stdio::piped());
         cmd
     };
@@ -207,7 +222,10 @@ async fn by_hand(
         },
         2 => {
             let mut src = tool(bin, "psql", user);
-            src.arg("-d").arg(&src_conn).args(["-Atc", "SELECT pg_current_wal_lsn()"]).stdout(std::process::Stdio::piped());
+            src.arg("-d")
+                .arg(&src_conn)
+                .args(["-Atc", "SELECT pg_current_wal_lsn()"])
+                .stdout(std::process::Stdio::piped());
             let out = src.output().await?;
             anyhow::ensure!(out.status.success(), "psql on the source: {}", String::from_utf8_lossy(&out.stderr));
             let target = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -262,7 +280,9 @@ fn stop_servers(home: &Path) {
         for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
             let pidfile = entry.path().join("data").join("postmaster.pid");
             let pidfile = if pidfile.exists() { pidfile } else { entry.path().join("postmaster.pid") };
-            if let Some(pid) = std::fs::read_to_string(&pidfile).ok().and_then(|t| t.lines().next()?.trim().parse::<i32>().ok()) {
+            if let Some(pid) =
+                std::fs::read_to_string(&pidfile).ok().and_then(|t| t.lines().next()?.trim().parse::<i32>().ok())
+            {
                 // SAFETY: signalling a postmaster this bench started.
                 unsafe { libc::kill(pid, libc::SIGQUIT) };
             }

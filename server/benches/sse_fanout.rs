@@ -77,12 +77,14 @@ async fn main() -> anyhow::Result<()> {
 /// The child: `n` subscribers; prints "ready", then "p50 p99 delivered".
 async fn clients(spec: &str) -> anyhow::Result<()> {
     let mut parts = spec.split_whitespace();
-    let (url, token, n) = (parts.next().unwrap().to_string(), parts.next().unwrap().to_string(), parts.next().unwrap().parse::<usize>()?);
+    let (url, token, n) =
+        (parts.next().unwrap().to_string(), parts.next().unwrap().to_string(), parts.next().unwrap().parse::<usize>()?);
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let (lat_tx, mut lat_rx) = tokio::sync::mpsc::unbounded_channel::<f64>();
     let http = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
     for _ in 0..n {
-        let (http, url, token, ready_tx, lat_tx) = (http.clone(), url.clone(), token.clone(), ready_tx.clone(), lat_tx.clone());
+        let (http, url, token, ready_tx, lat_tx) =
+            (http.clone(), url.clone(), token.clone(), ready_tx.clone(), lat_tx.clone());
         tokio::spawn(async move {
             let Ok(response) = http.get(format!("{url}/api/v1/events")).bearer_auth(token).send().await else { return };
             let mut body = response.bytes_stream();
@@ -95,7 +97,9 @@ async fn clients(spec: &str) -> anyhow::Result<()> {
                         continue;
                     }
                     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
-                    if let Some(sent) = m.data.split("t=").nth(1).and_then(|r| r.split(' ').next()).and_then(|t| t.parse::<u128>().ok()) {
+                    if let Some(sent) =
+                        m.data.split("t=").nth(1).and_then(|r| r.split(' ').next()).and_then(|t| t.parse::<u128>().ok())
+                    {
                         let _ = lat_tx.send((now.saturating_sub(sent)) as f64 / 1e6);
                         seen += 1;
                         if seen == EVENTS {
@@ -120,7 +124,12 @@ async fn clients(spec: &str) -> anyhow::Result<()> {
         }
     }
     latencies.sort_by(|a, b| a.total_cmp(b));
-    let pick = |q: f64| latencies.get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or(f64::NAN);
+    let pick = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
     println!("{} {} {}", pick(0.5), pick(0.99), latencies.len());
     Ok(())
 }
@@ -128,7 +137,9 @@ async fn clients(spec: &str) -> anyhow::Result<()> {
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 

@@ -73,7 +73,12 @@ fn progress_bar(done: u64, total: Option<u64>, eta: Option<f64>, step: &str) -> 
 }
 
 /// Waits until every database in `names` (all when empty) is available.
-pub async fn wait(client: &Client, names: &[String], timeout: Option<Duration>, json: bool) -> Result<WaitOutcome, ClientError> {
+pub async fn wait(
+    client: &Client,
+    names: &[String],
+    timeout: Option<Duration>,
+    json: bool,
+) -> Result<WaitOutcome, ClientError> {
     let deadline = timeout.map(|t| Instant::now() + t);
     let mut targets: Vec<String> = names.to_vec();
     let mut state: BTreeMap<String, DatabaseView> = BTreeMap::new();

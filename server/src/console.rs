@@ -2,7 +2,7 @@
 //! [`app::backend::ConsoleBackend`].
 
 use app::backend::ConsoleBackend;
-use app::model::{ApiError, NewDatabase, DatabaseView};
+use app::model::{ApiError, DatabaseView, NewDatabase};
 
 use crate::engine::{CreateRequest, Engine};
 

@@ -51,16 +51,19 @@ async fn create_follow_fork_promote_destroy_over_http() {
     assert_eq!(trial.forked_from.as_deref(), Some("prod"));
     assert_eq!(trial.plan, "standard");
 
-    let list: Vec<DatabaseView> = app.authed(Method::GET, "/api/v1/databases").send().await.unwrap().json().await.unwrap();
+    let list: Vec<DatabaseView> =
+        app.authed(Method::GET, "/api/v1/databases").send().await.unwrap().json().await.unwrap();
     assert_eq!(list.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(), vec!["prod", "reader", "trial"]);
     let prod = list.iter().find(|d| d.name == "prod").unwrap();
     assert_eq!(prod.followers, vec!["reader".to_string()]);
 
-    let creds: Value = app.authed(Method::GET, "/api/v1/databases/trial/credentials").send().await.unwrap().json().await.unwrap();
+    let creds: Value =
+        app.authed(Method::GET, "/api/v1/databases/trial/credentials").send().await.unwrap().json().await.unwrap();
     assert!(creds["url"].as_str().unwrap().starts_with("postgres://"));
 
     // Destroying a source with followers needs the explicit flag.
-    let (status, code, message) = error_of(app.authed(Method::DELETE, "/api/v1/databases/prod").send().await.unwrap()).await;
+    let (status, code, message) =
+        error_of(app.authed(Method::DELETE, "/api/v1/databases/prod").send().await.unwrap()).await;
     assert_eq!((status, code.as_str()), (409, "conflict"));
     assert!(message.contains("reader"), "{message}");
 
@@ -111,7 +114,13 @@ async fn errors_have_the_right_status_and_shape() {
         let (status, code, message) = error_of(post(body.clone()).await.unwrap()).await;
         assert_eq!((status, code.as_str()), (want_status, want_code), "{body}: {message}");
     }
-    let r = app.authed(Method::POST, "/api/v1/databases").header("content-type", "application/json").body("{").send().await.unwrap();
+    let r = app
+        .authed(Method::POST, "/api/v1/databases")
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_of(r).await.0, 400);
 
     assert_eq!(post(json!({"name": "src"})).await.unwrap().status(), 202);
@@ -120,14 +129,16 @@ async fn errors_have_the_right_status_and_shape() {
     let (status, _, message) = error_of(post(json!({"follow": "src"})).await.unwrap()).await;
     assert_eq!(status, 409, "source not yet available: {message}");
     wait_phase(&app, "src", Phase::Available).await;
-    let (status, _, _) = error_of(app.authed(Method::POST, "/api/v1/databases/src/promote").send().await.unwrap()).await;
+    let (status, _, _) =
+        error_of(app.authed(Method::POST, "/api/v1/databases/src/promote").send().await.unwrap()).await;
     assert_eq!(status, 422, "promoting a primary");
     let (status, code, _) = error_of(app.authed(Method::GET, "/api/v1/databases/ghost").send().await.unwrap()).await;
     assert_eq!((status, code.as_str()), (404, "not_found"));
     assert_eq!(error_of(app.authed(Method::GET, "/api/v1/nothing-here").send().await.unwrap()).await.0, 404);
 
     // The same Idempotency-Key twice makes one database.
-    let keyed = || app.authed(Method::POST, "/api/v1/databases").header("idempotency-key", "abc").json(&json!({})).send();
+    let keyed =
+        || app.authed(Method::POST, "/api/v1/databases").header("idempotency-key", "abc").json(&json!({})).send();
     let a: DatabaseView = keyed().await.unwrap().json().await.unwrap();
     let b: DatabaseView = keyed().await.unwrap().json().await.unwrap();
     assert_eq!(a.name, b.name);
@@ -139,7 +150,14 @@ async fn the_openapi_document_describes_the_routes() {
     let app = common::spawn_app().await;
     let doc: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/api/v1/databases", "/api/v1/databases/{name}", "/api/v1/databases/{name}/promote", "/api/v1/databases/{name}/credentials", "/api/v1/events", "/api/v1/databases/{name}/events"] {
+    for path in [
+        "/api/v1/databases",
+        "/api/v1/databases/{name}",
+        "/api/v1/databases/{name}/promote",
+        "/api/v1/databases/{name}/credentials",
+        "/api/v1/events",
+        "/api/v1/databases/{name}/events",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
     let create = &doc["paths"]["/api/v1/databases"]["post"];

@@ -20,7 +20,12 @@ async fn run(app: &common::TestApp, args: &[&str]) -> Output {
         .await
         .expect("the command finishes")
         .expect("the command runs");
-    eprintln!("pgfleet {args:?} → {:?}\n{}{}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    eprintln!(
+        "pgfleet {args:?} → {:?}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 

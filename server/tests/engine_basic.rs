@@ -61,7 +61,9 @@ async fn a_follower_replicates_is_read_only_reports_lag_and_can_be_promoted() {
     exec(&mut primary, "CREATE TABLE items (id int PRIMARY KEY)").await;
     exec(&mut primary, "INSERT INTO items VALUES (1)").await;
 
-    let follower = t.create(CreateRequest { name: Some("reader".into()), follow: Some("prod".into()), ..Default::default() }).await;
+    let follower = t
+        .create(CreateRequest { name: Some("reader".into()), follow: Some("prod".into()), ..Default::default() })
+        .await;
     assert_eq!(follower.role, Role::Follower);
     assert_eq!(follower.following.as_deref(), Some("prod"));
     let view = t.wait_for("reader", Phase::Available, READY).await;
@@ -132,7 +134,8 @@ async fn destroy_leaves_no_process_files_or_slot_and_can_take_followers() {
     t.wait_until_gone("base", READY).await;
     t.wait_until_gone("f2", READY).await;
     assert!(!common::pg::alive(base_pid), "base's server is stopped");
-    let left: Vec<_> = std::fs::read_dir(t.home().join("databases")).unwrap().flatten().map(|e| e.file_name()).collect();
+    let left: Vec<_> =
+        std::fs::read_dir(t.home().join("databases")).unwrap().flatten().map(|e| e.file_name()).collect();
     assert!(left.is_empty(), "nothing left behind: {left:?}");
     assert!(t.store.used_ports().await.unwrap().is_empty(), "ports are released");
 }
@@ -151,9 +154,7 @@ async fn bad_requests_are_refused_and_leave_nothing_behind() {
         Err(EngineError::UnknownPlan { .. })
     ));
     assert!(matches!(
-        t.engine
-            .create(CreateRequest { follow: Some("x".into()), fork: Some("x".into()), ..Default::default() })
-            .await,
+        t.engine.create(CreateRequest { follow: Some("x".into()), fork: Some("x".into()), ..Default::default() }).await,
         Err(EngineError::FollowAndFork)
     ));
     t.create_named("src").await;

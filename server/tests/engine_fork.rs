@@ -11,7 +11,6 @@ use sqlx::Connection;
 
 const READY: Duration = Duration::from_secs(180);
 
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fork_of_a_source_under_load_is_consistent_and_independent() {
     let t = TestEngine::start().await;
@@ -26,7 +25,8 @@ async fn a_fork_of_a_source_under_load_is_consistent_and_independent() {
     }
 
     let mut events = t.engine.subscribe();
-    let fork = t.create(CreateRequest { name: Some("trial".into()), fork: Some("prod".into()), ..Default::default() }).await;
+    let fork =
+        t.create(CreateRequest { name: Some("trial".into()), fork: Some("prod".into()), ..Default::default() }).await;
     assert_eq!(fork.forked_from.as_deref(), Some("prod"));
     let view = t.wait_for("trial", Phase::Available, READY).await;
     assert!(view.following.is_none());
@@ -74,8 +74,12 @@ async fn a_fork_of_a_source_under_load_is_consistent_and_independent() {
     let tli = "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int::int8";
     assert!(scalar(&mut forked, tli).await > scalar(&mut source, tli).await);
     let fork_spec = t.store.spec("trial").await.unwrap().unwrap();
-    let with_source_password = url.replace(&format!(":{}/", t.store.spec("prod").await.unwrap().unwrap().port), &format!(":{}/", fork_spec.port));
-    assert!(sqlx::PgConnection::connect(&with_source_password).await.is_err(), "the source's password does not open the fork");
+    let with_source_password = url
+        .replace(&format!(":{}/", t.store.spec("prod").await.unwrap().unwrap().port), &format!(":{}/", fork_spec.port));
+    assert!(
+        sqlx::PgConnection::connect(&with_source_password).await.is_err(),
+        "the source's password does not open the fork"
+    );
     drop(load.kill().await);
 }
 

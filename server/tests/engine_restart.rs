@@ -43,14 +43,22 @@ fn leftovers(home: &Path) -> Vec<String> {
         .collect()
 }
 
-async fn wait_for_copy_to_begin(t: &TestEngine, events: &mut tokio::sync::broadcast::Receiver<app::model::Event>, name: &str) {
+async fn wait_for_copy_to_begin(
+    t: &TestEngine,
+    events: &mut tokio::sync::broadcast::Receiver<app::model::Event>,
+    name: &str,
+) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         assert!(Instant::now() < deadline, "{name}'s copy never started");
         let Ok(Ok(event)) = tokio::time::timeout(Duration::from_secs(1), events.recv()).await else { continue };
         let copying = event.database == name
             && event.kind == EventKind::Progress
-            && event.view.as_ref().and_then(|v| v.progress.as_ref()).is_some_and(|p| p.bytes_done > 0 && p.step != "copied");
+            && event
+                .view
+                .as_ref()
+                .and_then(|v| v.progress.as_ref())
+                .is_some_and(|p| p.bytes_done > 0 && p.step != "copied");
         if copying {
             assert!(t.home().join("databases").join(format!("{name}.partial")).exists());
             return;

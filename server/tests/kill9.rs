@@ -98,7 +98,8 @@ fn processes_mentioning(home: &Path, program: &str) -> Vec<i32> {
         .filter(|pid| common::pg::alive(*pid))
         .filter(|pid| {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let args: Vec<String> = cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+            let args: Vec<String> =
+                cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
             args.first().is_some_and(|a| a.ends_with(program)) && args.iter().any(|a| a.contains(&home))
         })
         .collect()
@@ -112,7 +113,6 @@ impl Drop for Cleanup<'_> {
         common::pg::stop_all_servers(self.0);
     }
 }
-
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_any_step_ends_available_with_nothing_leaked() {
@@ -128,7 +128,11 @@ async fn sigkill_at_any_step_ends_available_with_nothing_leaked() {
     let _load = common::pg::pgbench_load(&url, 30).await;
 
     // Mid-fork.
-    server.client.create(&CreateBody { name: Some("trial".into()), fork: Some("prod".into()), ..Default::default() }).await.unwrap();
+    server
+        .client
+        .create(&CreateBody { name: Some("trial".into()), fork: Some("prod".into()), ..Default::default() })
+        .await
+        .unwrap();
     copy_under_way(&server.client, "trial").await;
     server.kill9().await;
     let server = serve(home.path()).await;
@@ -138,7 +142,11 @@ async fn sigkill_at_any_step_ends_available_with_nothing_leaked() {
     assert_eq!(common::pg::scalar(&mut fork, common::pg::INVARIANT).await, 1);
 
     // Mid-follow.
-    server.client.create(&CreateBody { name: Some("reader".into()), follow: Some("prod".into()), ..Default::default() }).await.unwrap();
+    server
+        .client
+        .create(&CreateBody { name: Some("reader".into()), follow: Some("prod".into()), ..Default::default() })
+        .await
+        .unwrap();
     copy_under_way(&server.client, "reader").await;
     server.kill9().await;
     let server = serve(home.path()).await;
@@ -159,10 +167,11 @@ async fn sigkill_at_any_step_ends_available_with_nothing_leaked() {
     // What is left: two databases, each served once, no slot, no stray dirs.
     let names: Vec<String> = server.client.list().await.unwrap().into_iter().map(|d| d.name).collect();
     assert_eq!(names, vec!["prod".to_string(), "reader".to_string()]);
-    assert_eq!(processes_mentioning(home.path(), "postgres").len() >= 2, true);
+    assert!(processes_mentioning(home.path(), "postgres").len() >= 2);
     for name in ["prod", "reader"] {
         let data = home.path().join("databases").join(name).join("data");
-        let pid: i32 = std::fs::read_to_string(data.join("postmaster.pid")).unwrap().lines().next().unwrap().parse().unwrap();
+        let pid: i32 =
+            std::fs::read_to_string(data.join("postmaster.pid")).unwrap().lines().next().unwrap().parse().unwrap();
         assert!(common::pg::alive(pid), "{name} runs");
     }
     let dirs: Vec<String> = std::fs::read_dir(home.path().join("databases"))

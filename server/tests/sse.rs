@@ -54,7 +54,9 @@ async fn a_fork_streams_snapshot_progress_available_and_reconnects_miss_nothing(
     assert_eq!(first.event, "snapshot");
     assert!(first.data.contains("\"prod\""), "{}", first.data);
 
-    api.create(&CreateBody { name: Some("trial".into()), fork: Some("prod".into()), ..Default::default() }).await.unwrap();
+    api.create(&CreateBody { name: Some("trial".into()), fork: Some("prod".into()), ..Default::default() })
+        .await
+        .unwrap();
     let mut seen: Vec<Event> = Vec::new();
     loop {
         let message = next(&mut stream).await;
@@ -75,7 +77,11 @@ async fn a_fork_streams_snapshot_progress_available_and_reconnects_miss_nothing(
     assert_eq!(kinds.first(), Some(&EventKind::Created), "{kinds:?}");
     let first_progress = kinds.iter().position(|k| *k == EventKind::Progress).expect("progress was streamed");
     assert!(first_progress < kinds.len() - 1, "progress comes before available: {kinds:?}");
-    assert!(trial.iter().any(|e| e.view.as_ref().and_then(|v| v.progress.as_ref()).is_some_and(|p| p.bytes_total.is_some())));
+    assert!(trial.iter().any(|e| e
+        .view
+        .as_ref()
+        .and_then(|v| v.progress.as_ref())
+        .is_some_and(|p| p.bytes_total.is_some())));
 
     // Reconnect from the fork's first event: the same events follow.
     let from = trial[0].id;
@@ -99,6 +105,8 @@ async fn streams_end_when_the_server_shuts_down() {
     let app = common::spawn_app().await;
     let mut stream = subscribe(&app, None);
     assert_eq!(next(&mut stream).await.event, "snapshot");
-    tokio::time::timeout(Duration::from_secs(30), app.shutdown()).await.expect("shutdown does not hang on open streams");
+    tokio::time::timeout(Duration::from_secs(30), app.shutdown())
+        .await
+        .expect("shutdown does not hang on open streams");
     assert!(tokio::time::timeout(Duration::from_secs(10), stream.recv()).await.expect("stream closes").is_none());
 }

@@ -82,7 +82,12 @@ pub fn CreateDialog(mode: RwSignal<Option<CreateMode>>) -> impl IntoView {
             CreateMode::Fork(src) => (None, Some(src)),
         };
         error.set(None);
-        submit.dispatch(NewDatabase { name: Some(name.get_untracked()), plan: Some(plan.get_untracked()), follow, fork });
+        submit.dispatch(NewDatabase {
+            name: Some(name.get_untracked()),
+            plan: Some(plan.get_untracked()),
+            follow,
+            fork,
+        });
     };
     view! {
         <Show when=move || mode.get().is_some()>

@@ -11,12 +11,8 @@ pub fn Lineage(db: DatabaseView, forks: Vec<String>) -> impl IntoView {
     const BOX_H: f64 = 28.0;
     const GAP: f64 = 16.0;
     let parent = db.following.clone().map(|p| (p, "follows")).or(db.forked_from.clone().map(|p| (p, "forked from")));
-    let children: Vec<(String, &'static str)> = db
-        .followers
-        .iter()
-        .map(|f| (f.clone(), "follower"))
-        .chain(forks.iter().map(|f| (f.clone(), "fork")))
-        .collect();
+    let children: Vec<(String, &'static str)> =
+        db.followers.iter().map(|f| (f.clone(), "follower")).chain(forks.iter().map(|f| (f.clone(), "fork"))).collect();
     let width = ((children.len().max(1)) as f64 * (BOX_W + GAP)).max(BOX_W + 2.0 * GAP);
     let rows = if parent.is_some() { 3.0 } else { 2.0 };
     let height = rows * (BOX_H + 30.0);
@@ -51,7 +47,11 @@ pub fn Lineage(db: DatabaseView, forks: Vec<String>) -> impl IntoView {
         .collect_view();
     let summary = format!(
         "{}{} followers, {} forks",
-        db.following.as_ref().map(|p| format!("follows {p}; ")).or(db.forked_from.as_ref().map(|p| format!("forked from {p}; "))).unwrap_or_default(),
+        db.following
+            .as_ref()
+            .map(|p| format!("follows {p}; "))
+            .or(db.forked_from.as_ref().map(|p| format!("forked from {p}; ")))
+            .unwrap_or_default(),
         db.followers.len(),
         forks.len()
     );

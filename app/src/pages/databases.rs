@@ -98,7 +98,11 @@ fn DatabaseList(dialog: RwSignal<Option<CreateMode>>) -> impl IntoView {
 fn DatabaseRow(db: DatabaseView, dialog: RwSignal<Option<CreateMode>>) -> impl IntoView {
     let lineage = lineage(&db);
     let size = db.info.as_ref().map(|i| format::bytes(i.data_size_bytes)).unwrap_or_default();
-    let lag = db.lag.as_ref().map(|l| format!("{} / {}", format::bytes(l.bytes), format::duration(l.seconds))).unwrap_or_default();
+    let lag = db
+        .lag
+        .as_ref()
+        .map(|l| format!("{} / {}", format::bytes(l.bytes), format::duration(l.seconds)))
+        .unwrap_or_default();
     let usable = db.phase == Phase::Available;
     let follow_name = db.name.clone();
     let fork_name = db.name.clone();

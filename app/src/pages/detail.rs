@@ -107,8 +107,9 @@ fn Detail(name: Memo<String>) -> impl IntoView {
 #[component]
 fn DetailBody(db: DatabaseView, name: Memo<String>, dialogs: Dialogs) -> impl IntoView {
     let live = use_live();
-    let forks: Vec<String> =
-        live.dbs.with(|dbs| dbs.values().filter(|d| d.forked_from.as_deref() == Some(&db.name)).map(|d| d.name.clone()).collect());
+    let forks: Vec<String> = live.dbs.with(|dbs| {
+        dbs.values().filter(|d| d.forked_from.as_deref() == Some(&db.name)).map(|d| d.name.clone()).collect()
+    });
     let phase = db.phase;
     let rows = info_rows(&db);
     let is_follower = db.role == Role::Follower;
@@ -238,27 +239,27 @@ fn PromoteButton(db: DatabaseView, dialogs: Dialogs) -> impl IntoView {
     let usable = matches!(db.phase, Phase::Available | Phase::CatchingUp);
     let name = db.name.clone();
     view! {
-        <button class="button" data-testid="promote" disabled=!usable on:click=move |_| open.set(true)>"Promote"</button>
-        <Show when=move || open.get()>
-            <div class="backdrop" on:click=move |_| open.set(false)></div>
-            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="promote-title" data-testid="promote-dialog"
->
-                <h2 id="promote-title">{format!("Promote {}", name)}</h2>
-                <p>"It stops following its source and becomes a writable database of its own. This cannot be undone."</p>
-                {behind.clone().map(|b| view! { <p class="warning" role="alert" data-testid="behind-warning">{format!("It is {b} behind its source: writes not yet replayed will not be in it.")}</p> })}
-                <Show when=move || error.get().is_some()>
-                    <p class="error" role="alert">{move || error.get()}</p>
-                </Show>
-                <div class="dialog-actions">
-                    <button class="button secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                    <button class="button" data-testid="promote-confirm" on:click={
-                        let name = name.clone();
-                        move |_| { promote.dispatch(name.clone()); }
-                    }>"Promote"</button>
+            <button class="button" data-testid="promote" disabled=!usable on:click=move |_| open.set(true)>"Promote"</button>
+            <Show when=move || open.get()>
+                <div class="backdrop" on:click=move |_| open.set(false)></div>
+                <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="promote-title" data-testid="promote-dialog"
+    >
+                    <h2 id="promote-title">{format!("Promote {}", name)}</h2>
+                    <p>"It stops following its source and becomes a writable database of its own. This cannot be undone."</p>
+                    {behind.clone().map(|b| view! { <p class="warning" role="alert" data-testid="behind-warning">{format!("It is {b} behind its source: writes not yet replayed will not be in it.")}</p> })}
+                    <Show when=move || error.get().is_some()>
+                        <p class="error" role="alert">{move || error.get()}</p>
+                    </Show>
+                    <div class="dialog-actions">
+                        <button class="button secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                        <button class="button" data-testid="promote-confirm" on:click={
+                            let name = name.clone();
+                            move |_| { promote.dispatch(name.clone()); }
+                        }>"Promote"</button>
+                    </div>
                 </div>
-            </div>
-        </Show>
-    }
+            </Show>
+        }
 }
 
 #[component]
@@ -275,37 +276,37 @@ fn DestroyButton(db: DatabaseView, dialogs: Dialogs) -> impl IntoView {
         move || typed.get() == name
     };
     view! {
-        <button class="button danger" data-testid="destroy" on:click=move |_| open.set(true)>"Destroy"</button>
-        <Show when=move || open.get()>
-            <div class="backdrop" on:click=move |_| open.set(false)></div>
-            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="destroy-title" data-testid="destroy-dialog"
->
-                <h2 id="destroy-title">{format!("Destroy {}", name)}</h2>
-                <p>"Its server is stopped and its data is deleted. This cannot be undone."</p>
-                {(!followers.is_empty()).then(|| view! {
-                    <p class="warning">
-                        {format!("It has followers ({}). They stop working without it: destroy them too, or promote them first.", followers.join(", "))}
-                    </p>
-                    <label class="check">
-                        <input type="checkbox" data-testid="take-followers" prop:checked=move || take_followers.get() on:change=move |ev| take_followers.set(event_target_checked(&ev))/>
-                        " Destroy its followers too"
-                    </label>
-                })}
-                <label for="destroy-confirm">{format!("Type {} to confirm", name)}</label>
-                <input id="destroy-confirm" data-testid="destroy-confirm-input" autocomplete="off"
-                    prop:value=move || typed.get() on:input=move |ev| typed.set(event_target_value(&ev))/>
-                <Show when=move || error.get().is_some()>
-                    <p class="error" role="alert" data-testid="dialog-error">{move || error.get()}</p>
-                </Show>
-                <div class="dialog-actions">
-                    <button class="button secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                    <button class="button danger" data-testid="destroy-confirm" disabled={let m = matches.clone(); move || !m()}
-                        on:click={
-                            let name = name.clone();
-                            move |_| { destroy.dispatch((name.clone(), typed.get_untracked(), take_followers.get_untracked())); }
-                        }>"Destroy"</button>
+            <button class="button danger" data-testid="destroy" on:click=move |_| open.set(true)>"Destroy"</button>
+            <Show when=move || open.get()>
+                <div class="backdrop" on:click=move |_| open.set(false)></div>
+                <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="destroy-title" data-testid="destroy-dialog"
+    >
+                    <h2 id="destroy-title">{format!("Destroy {}", name)}</h2>
+                    <p>"Its server is stopped and its data is deleted. This cannot be undone."</p>
+                    {(!followers.is_empty()).then(|| view! {
+                        <p class="warning">
+                            {format!("It has followers ({}). They stop working without it: destroy them too, or promote them first.", followers.join(", "))}
+                        </p>
+                        <label class="check">
+                            <input type="checkbox" data-testid="take-followers" prop:checked=move || take_followers.get() on:change=move |ev| take_followers.set(event_target_checked(&ev))/>
+                            " Destroy its followers too"
+                        </label>
+                    })}
+                    <label for="destroy-confirm">{format!("Type {} to confirm", name)}</label>
+                    <input id="destroy-confirm" data-testid="destroy-confirm-input" autocomplete="off"
+                        prop:value=move || typed.get() on:input=move |ev| typed.set(event_target_value(&ev))/>
+                    <Show when=move || error.get().is_some()>
+                        <p class="error" role="alert" data-testid="dialog-error">{move || error.get()}</p>
+                    </Show>
+                    <div class="dialog-actions">
+                        <button class="button secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                        <button class="button danger" data-testid="destroy-confirm" disabled={let m = matches.clone(); move || !m()}
+                            on:click={
+                                let name = name.clone();
+                                move |_| { destroy.dispatch((name.clone(), typed.get_untracked(), take_followers.get_untracked())); }
+                            }>"Destroy"</button>
+                    </div>
                 </div>
-            </div>
-        </Show>
-    }
+            </Show>
+        }
 }

@@ -80,7 +80,13 @@ pub async fn create(
     };
     let view = state
         .engine
-        .create(CreateRequest { name: body.name, plan: body.plan, follow: body.follow, fork: body.fork, idempotency_key })
+        .create(CreateRequest {
+            name: body.name,
+            plan: body.plan,
+            follow: body.follow,
+            fork: body.fork,
+            idempotency_key,
+        })
         .await?;
     Ok((StatusCode::ACCEPTED, Json(view)))
 }
@@ -116,6 +122,9 @@ pub async fn destroy(
     params(("name" = String, Path)),
     responses((status = 200, body = Credentials), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn credentials(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<Credentials>, Failure> {
+pub async fn credentials(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Credentials>, Failure> {
     Ok(Json(Credentials { url: state.engine.credentials(&name).await? }))
 }

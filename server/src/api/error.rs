@@ -45,6 +45,7 @@ impl IntoResponse for Failure {
 
 /// Turns axum's own rejections (bad JSON, wrong content type) into our shape.
 pub fn rejection(e: axum::extract::rejection::JsonRejection) -> Failure {
-    let code = if e.status() == StatusCode::UNPROCESSABLE_ENTITY { ErrorCode::Unprocessable } else { ErrorCode::BadRequest };
+    let code =
+        if e.status() == StatusCode::UNPROCESSABLE_ENTITY { ErrorCode::Unprocessable } else { ErrorCode::BadRequest };
     Failure::new(code, e.body_text())
 }

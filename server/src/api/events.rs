@@ -136,7 +136,11 @@ async fn feed(
 }
 
 /// Sends a snapshot; returns the event id it is current up to.
-async fn snapshot(state: &AppState, only: Option<&str>, tx: &mpsc::Sender<Result<SseEvent, Infallible>>) -> Option<i64> {
+async fn snapshot(
+    state: &AppState,
+    only: Option<&str>,
+    tx: &mpsc::Sender<Result<SseEvent, Infallible>>,
+) -> Option<i64> {
     let id = state.store.last_event_id().await.ok()?;
     let mut databases = state.engine.list().await.ok()?;
     if let Some(name) = only {
@@ -149,8 +153,5 @@ async fn snapshot(state: &AppState, only: Option<&str>, tx: &mpsc::Sender<Result
 
 fn to_sse(event: &Event) -> SseEvent {
     let kind = serde_json::to_value(event.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-    SseEvent::default()
-        .event(kind)
-        .id(event.id.to_string())
-        .data(serde_json::to_string(event).unwrap_or_default())
+    SseEvent::default().event(kind).id(event.id.to_string()).data(serde_json::to_string(event).unwrap_or_default())
 }

@@ -31,7 +31,10 @@ struct TokenAuth;
 impl Modify for TokenAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("token", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
@@ -47,7 +50,5 @@ pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .merge(protected)
-        .fallback(|| async {
-            error::Failure::new(app::model::ErrorCode::NotFound, "no such API route")
-        })
+        .fallback(|| async { error::Failure::new(app::model::ErrorCode::NotFound, "no such API route") })
 }

@@ -39,7 +39,8 @@ impl SseParser {
             if line.starts_with(':') {
                 continue;
             }
-            let (field, value) = line.split_once(':').map(|(f, v)| (f, v.strip_prefix(' ').unwrap_or(v))).unwrap_or((line, ""));
+            let (field, value) =
+                line.split_once(':').map(|(f, v)| (f, v.strip_prefix(' ').unwrap_or(v))).unwrap_or((line, ""));
             match field {
                 "id" => self.current.id = Some(value.to_string()),
                 "event" => self.current.event = value.to_string(),

@@ -182,9 +182,12 @@ impl Engine {
         let port = self.free_port(&specs)?;
         let (pg_user, pg_database, pg_password, replication_password) = match (&source, origin) {
             // A follower replicates its source's roles, passwords included.
-            (Some(src), Origin::Follow) => {
-                (src.pg_user.clone(), src.pg_database.clone(), src.pg_password.clone(), src.replication_password.clone())
-            }
+            (Some(src), Origin::Follow) => (
+                src.pg_user.clone(),
+                src.pg_database.clone(),
+                src.pg_password.clone(),
+                src.replication_password.clone(),
+            ),
             // A fork keeps the names but gets passwords of its own.
             (Some(src), _) => (src.pg_user.clone(), src.pg_database.clone(), secret(), secret()),
             (None, _) => (format!("u{}", token(10)), format!("d{}", token(10)), secret(), secret()),
@@ -205,10 +208,7 @@ impl Engine {
             created_at: Utc::now(),
         };
         store.insert_spec(&spec, req.idempotency_key.as_deref()).await?;
-        self.inner
-            .recorder
-            .note(&name, app::model::EventKind::Created, format!("{name} was requested"))
-            .await?;
+        self.inner.recorder.note(&name, app::model::EventKind::Created, format!("{name} was requested")).await?;
         self.inner.wake.notify_one();
         self.get(&name).await
     }
@@ -265,12 +265,8 @@ impl Engine {
     }
 
     async fn usable_source(&self, name: &str, verb: &'static str) -> Result<Spec, EngineError> {
-        let spec = self
-            .inner
-            .store
-            .spec(name)
-            .await?
-            .ok_or_else(|| EngineError::UnknownSource(name.to_string(), verb))?;
+        let spec =
+            self.inner.store.spec(name).await?.ok_or_else(|| EngineError::UnknownSource(name.to_string(), verb))?;
         if spec.desired == Desired::Deleted {
             return Err(EngineError::SourceDeleting(name.to_string()));
         }

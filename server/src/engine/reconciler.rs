@@ -273,9 +273,10 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
             (Origin::Empty, _) => prov.make_empty(spec).await,
             (Origin::Follow, Some(src)) => prov.make_follower(spec, src, &sink).await,
             (Origin::Fork, Some(src)) => prov.make_fork(spec, src, &sink).await,
-            (Origin::Follow | Origin::Fork, None) => {
-                Err(ProvisionError::Invalid(format!("its source {} no longer exists", spec.source.as_deref().unwrap_or("?"))))
-            }
+            (Origin::Follow | Origin::Fork, None) => Err(ProvisionError::Invalid(format!(
+                "its source {} no longer exists",
+                spec.source.as_deref().unwrap_or("?")
+            ))),
         };
         drop(sink);
         let _ = forwarder.await;

@@ -29,7 +29,9 @@ impl Recorder {
         let before = self.store.phase_of(name).await?;
         self.store.observe(name, &Observation::Phase { phase, message: message.clone() }).await?;
         match phase {
-            Phase::Failed => tracing::warn!(db = name, from = ?before, reason = message.as_deref().unwrap_or(""), "database failed"),
+            Phase::Failed => {
+                tracing::warn!(db = name, from = ?before, reason = message.as_deref().unwrap_or(""), "database failed")
+            }
             _ => tracing::info!(db = name, from = ?before, to = phase.as_str(), "phase change"),
         }
         self.publish(name, EventKind::Phase, message).await

@@ -73,6 +73,5 @@ fn json_column<T: serde::de::DeserializeOwned>(
     column: &str,
 ) -> Result<Option<T>, StoreError> {
     let text: Option<String> = row.try_get(column)?;
-    text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{name}.{column}: {e}"))))
-        .transpose()
+    text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{name}.{column}: {e}")))).transpose()
 }

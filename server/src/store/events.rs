@@ -12,12 +12,11 @@ impl Store {
     /// Stores `event` and returns it with its id.
     pub async fn append_event(&self, mut event: Event) -> Result<Event, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let id: i64 =
-            sqlx::query_scalar("INSERT INTO events (database, payload, at) VALUES (?, '', ?) RETURNING id")
-                .bind(&event.database)
-                .bind(event.at.to_rfc3339())
-                .fetch_one(&mut *tx)
-                .await?;
+        let id: i64 = sqlx::query_scalar("INSERT INTO events (database, payload, at) VALUES (?, '', ?) RETURNING id")
+            .bind(&event.database)
+            .bind(event.at.to_rfc3339())
+            .fetch_one(&mut *tx)
+            .await?;
         event.id = id;
         let payload = serde_json::to_string(&event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query("UPDATE events SET payload = ? WHERE id = ?").bind(payload).bind(id).execute(&mut *tx).await?;

@@ -36,12 +36,14 @@ impl Store {
         .bind(spec.created_at.to_rfc3339())
         .execute(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO database_status (name, phase, following, updated_at) VALUES (?, 'provisioning', ?, ?)")
-            .bind(&spec.name)
-            .bind(spec.follows())
-            .bind(Utc::now().to_rfc3339())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO database_status (name, phase, following, updated_at) VALUES (?, 'provisioning', ?, ?)",
+        )
+        .bind(&spec.name)
+        .bind(spec.follows())
+        .bind(Utc::now().to_rfc3339())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -22,9 +22,7 @@ impl Store {
             .bind(name)
             .fetch_optional(self.pool())
             .await?;
-        phase
-            .map(|p| Phase::parse(&p).ok_or_else(|| StoreError::Corrupt(format!("{name}: phase {p:?}"))))
-            .transpose()
+        phase.map(|p| Phase::parse(&p).ok_or_else(|| StoreError::Corrupt(format!("{name}: phase {p:?}")))).transpose()
     }
 
     pub async fn observe(&self, name: &str, observation: &Observation) -> Result<(), StoreError> {
@@ -43,10 +41,12 @@ impl Store {
             }
             Observation::Progress(p) => {
                 sqlx::query("UPDATE database_status SET progress_json = ?, updated_at = ? WHERE name = ?")
-                    .bind(p.as_ref().map(|p| json(p)))
+                    .bind(p.as_ref().map(json))
             }
-            Observation::Lag(l) => sqlx::query("UPDATE database_status SET lag_json = ?, updated_at = ? WHERE name = ?")
-                .bind(l.as_ref().map(|l| json(l))),
+            Observation::Lag(l) => {
+                sqlx::query("UPDATE database_status SET lag_json = ?, updated_at = ? WHERE name = ?")
+                    .bind(l.as_ref().map(json))
+            }
             Observation::Info(i) => {
                 sqlx::query("UPDATE database_status SET info_json = ?, updated_at = ? WHERE name = ?").bind(json(i))
             }

@@ -45,7 +45,8 @@ impl TestEngine {
     /// A new engine over the same home (as after a restart of pgfleet).
     pub async fn start_in(home: TestHome, config: EngineConfig) -> TestEngine {
         let store = Store::open(&home.path().join("pgfleet.sqlite3")).await.expect("store opens");
-        let provisioner = Arc::new(LocalProvisioner::new(LocalConfig::new(home.path())).expect("PostgreSQL is installed"));
+        let provisioner =
+            Arc::new(LocalProvisioner::new(LocalConfig::new(home.path())).expect("PostgreSQL is installed"));
         let engine = Engine::start(store.clone(), provisioner.clone(), config.clone());
         TestEngine { engine, store, provisioner, config, home: Some(home) }
     }
@@ -178,7 +179,8 @@ pub async fn slots(t: &TestEngine, db: &str) -> Vec<String> {
 }
 
 /// pgbench's tpcb-like transactions keep this true at every commit.
-pub const INVARIANT: &str = "SELECT ((SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(tbalance) FROM pgbench_tellers) \
+pub const INVARIANT: &str =
+    "SELECT ((SELECT sum(abalance) FROM pgbench_accounts) = (SELECT sum(tbalance) FROM pgbench_tellers) \
      AND (SELECT sum(tbalance) FROM pgbench_tellers) = (SELECT sum(bbalance) FROM pgbench_branches))::int::int8";
 
 /// Fills `url`'s database with `pgbench -i -s scale`, then starts a writer

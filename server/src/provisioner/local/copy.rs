@@ -40,10 +40,14 @@ pub async fn ensure_template(bin: &Path, user: &OsUser, dir: &Path) -> Result<()
     }
     std::fs::create_dir_all(partial.parent().unwrap_or(Path::new(".")))?;
     let mut cmd = os::tool(bin, "initdb", user);
-    cmd.arg("-D")
-        .arg(&partial)
-        .args(["-U", sql::SUPERUSER, "--auth-local=trust", "--auth-host=scram-sha-256"])
-        .args(["-E", "UTF8", "--locale=C.UTF-8", "--data-checksums", "--no-sync", "--no-instructions"]);
+    cmd.arg("-D").arg(&partial).args(["-U", sql::SUPERUSER, "--auth-local=trust", "--auth-host=scram-sha-256"]).args([
+        "-E",
+        "UTF8",
+        "--locale=C.UTF-8",
+        "--data-checksums",
+        "--no-sync",
+        "--no-instructions",
+    ]);
     os::run("initdb", cmd).await?;
     std::fs::write(partial.join("pg_hba.conf"), PG_HBA)?;
     user.own(&partial.join("pg_hba.conf"))?;
@@ -68,7 +72,13 @@ async fn premake_database(bin: &Path, user: &OsUser, data: &Path) -> Result<(), 
     let port: u16 = 5432;
     let opts = format!("-p {port} -k '{}' -c listen_addresses=''", socket_dir.display());
     let mut start = os::tool(bin, "pg_ctl", user);
-    start.arg("start").arg("-D").arg(data).args(["-w", "-t", "120", "-s", "-o", &opts]).arg("-l").arg(data.join("template.log"));
+    start
+        .arg("start")
+        .arg("-D")
+        .arg(data)
+        .args(["-w", "-t", "120", "-s", "-o", &opts])
+        .arg("-l")
+        .arg(data.join("template.log"));
     os::run("pg_ctl start (template)", start).await?;
     let created = async {
         let mut conn = sql::connect(&socket_dir, port, "postgres").await?;

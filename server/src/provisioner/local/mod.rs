@@ -68,7 +68,9 @@ impl LocalProvisioner {
         let user = OsUser::resolve(config.pg_user.as_deref())?;
         let home = config.home.to_string_lossy();
         if home.contains(['\'', '"', '\\']) {
-            return Err(ProvisionError::Invalid(format!("the pgfleet home {home:?} has a quote or backslash in its path")));
+            return Err(ProvisionError::Invalid(format!(
+                "the pgfleet home {home:?} has a quote or backslash in its path"
+            )));
         }
         Ok(LocalProvisioner {
             bin,
@@ -133,8 +135,7 @@ impl LocalProvisioner {
     }
 
     fn server_options(&self, db: &Spec, source: Option<&Spec>) -> Result<String, ProvisionError> {
-        let plan = plans::find(&db.plan)
-            .ok_or_else(|| ProvisionError::Invalid(format!("unknown plan {}", db.plan)))?;
+        let plan = plans::find(&db.plan).ok_or_else(|| ProvisionError::Invalid(format!("unknown plan {}", db.plan)))?;
         let mut opts = vec![
             format!("-p {}", db.port),
             format!("-k '{}'", self.layout.run(&db.name).display()),
@@ -334,10 +335,8 @@ impl Provisioner for LocalProvisioner {
         if !sql::in_recovery(&mut conn).await? {
             return Ok(());
         }
-        let promoted: bool = sqlx::query_scalar("SELECT pg_promote(true, 60)")
-            .fetch_one(&mut conn)
-            .await
-            .map_err(sql::sql_err)?;
+        let promoted: bool =
+            sqlx::query_scalar("SELECT pg_promote(true, 60)").fetch_one(&mut conn).await.map_err(sql::sql_err)?;
         if !promoted || sql::in_recovery(&mut conn).await? {
             return Err(ProvisionError::Sql("the server did not leave recovery within 60 s".into()));
         }
@@ -357,7 +356,8 @@ impl Provisioner for LocalProvisioner {
             match active {
                 None => return Ok(()),
                 Some(false) => {
-                    let dropped = sqlx::query("SELECT pg_drop_replication_slot($1)").bind(slot).execute(&mut conn).await;
+                    let dropped =
+                        sqlx::query("SELECT pg_drop_replication_slot($1)").bind(slot).execute(&mut conn).await;
                     match dropped {
                         Ok(_) => return Ok(()),
                         // It became active again, or vanished: look again.
@@ -400,11 +400,8 @@ impl Provisioner for LocalProvisioner {
             (Some(src_pos), true) => {
                 let replayed = sql::wal_position(&mut conn).await?;
                 let bytes = src_pos.saturating_sub(replayed);
-                let seconds = if bytes == 0 {
-                    0.0
-                } else {
-                    sql::replay_age_seconds(&mut conn).await?.unwrap_or(0.0).max(0.0)
-                };
+                let seconds =
+                    if bytes == 0 { 0.0 } else { sql::replay_age_seconds(&mut conn).await?.unwrap_or(0.0).max(0.0) };
                 Some(Lag { bytes, seconds })
             }
             _ => None,
@@ -439,10 +436,7 @@ impl Provisioner for LocalProvisioner {
     }
 
     fn connection_url(&self, db: &Spec) -> String {
-        format!(
-            "postgres://{}:{}@{}:{}/{}",
-            db.pg_user, db.pg_password, self.public_host, db.port, db.pg_database
-        )
+        format!("postgres://{}:{}@{}:{}/{}", db.pg_user, db.pg_password, self.public_host, db.port, db.pg_database)
     }
 
     async fn log_tail(&self, db: &Spec) -> String {

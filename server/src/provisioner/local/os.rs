@@ -45,7 +45,9 @@ impl OsUser {
         // SAFETY: pw is non-null and points at a valid passwd entry.
         let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
         if uid == 0 {
-            return Err(ProvisionError::Invalid(format!("--pg-user {name} is root; PostgreSQL refuses to run as root")));
+            return Err(ProvisionError::Invalid(format!(
+                "--pg-user {name} is root; PostgreSQL refuses to run as root"
+            )));
         }
         Ok(OsUser { name: name.to_string(), uid, gid, switch: true })
     }
