@@ -50,15 +50,6 @@ pub async fn one(
     Ok(stream(state, Some(name), last_event_id(&headers)))
 }
 
-/// The console's own stream (same-origin; browsers' EventSource cannot
-/// send a bearer token). It carries what the console pages show.
-pub async fn console(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    stream(state, None, last_event_id(&headers))
-}
-
 fn last_event_id(headers: &HeaderMap) -> Option<i64> {
     headers.get("last-event-id")?.to_str().ok()?.trim().parse().ok()
 }

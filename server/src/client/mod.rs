@@ -8,6 +8,7 @@ use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::api::databases::{CreateBody, Credentials};
+use crate::api::error::ErrorBody;
 
 pub mod sse;
 
@@ -60,11 +61,7 @@ impl Client {
             let body = if body.is_empty() { &b"null"[..] } else { &body[..] };
             return serde_json::from_slice(body).map_err(|e| ClientError::Protocol(e.to_string()));
         }
-        #[derive(serde::Deserialize)]
-        struct Body {
-            error: ApiError,
-        }
-        match serde_json::from_slice::<Body>(&body) {
+        match serde_json::from_slice::<ErrorBody>(&body) {
             Ok(b) => Err(ClientError::Api(b.error)),
             Err(_) => Err(ClientError::Protocol(format!("HTTP {status}"))),
         }
@@ -121,11 +118,7 @@ impl Client {
                 Ok(r) => {
                     let status = r.status();
                     let text = r.text().await.unwrap_or_default();
-                    #[derive(serde::Deserialize)]
-                    struct Body {
-                        error: ApiError,
-                    }
-                    return Err(match serde_json::from_str::<Body>(&text) {
+                    return Err(match serde_json::from_str::<ErrorBody>(&text) {
                         Ok(b) => ClientError::Api(b.error),
                         Err(_) => ClientError::Protocol(format!("HTTP {status}")),
                     });

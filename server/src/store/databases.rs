@@ -6,22 +6,31 @@ use sqlx::Row;
 
 use super::{Store, StoreError};
 
+const VIEW_QUERY: &str = "SELECT d.name, d.plan, d.origin, d.source, d.created_at, s.phase, s.message, \
+                          s.following, s.progress_json, s.lag_json, s.info_json \
+                          FROM databases d LEFT JOIN database_status s ON s.name = d.name";
+
 impl Store {
-    /// One database with its last observed state.
+    /// One database with its last observed state. Called for every
+    /// published event, so it reads that database's row and its followers'
+    /// names only.
     pub async fn view(&self, name: &str) -> Result<Option<DatabaseView>, StoreError> {
-        Ok(self.list_views().await?.into_iter().find(|v| v.name == name))
+        let Some(row) =
+            sqlx::query(&format!("{VIEW_QUERY} WHERE d.name = ?")).bind(name).fetch_optional(self.pool()).await?
+        else {
+            return Ok(None);
+        };
+        let mut view = view_from_row(&row)?;
+        view.followers = sqlx::query_scalar("SELECT name FROM database_status WHERE following = ? ORDER BY name")
+            .bind(name)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(Some(view))
     }
 
     /// Every database with its last observed state, ordered by name.
     pub async fn list_views(&self) -> Result<Vec<DatabaseView>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT d.name, d.plan, d.origin, d.source, d.created_at, s.phase, s.message, s.following, \
-                    s.progress_json, s.lag_json, s.info_json \
-             FROM databases d LEFT JOIN database_status s ON s.name = d.name \
-             ORDER BY d.name",
-        )
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query(&format!("{VIEW_QUERY} ORDER BY d.name")).fetch_all(self.pool()).await?;
         let mut views = Vec::with_capacity(rows.len());
         for row in &rows {
             views.push(view_from_row(row)?);

@@ -51,7 +51,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .nest("/api/v1", crate::api::router(state.clone()))
-        .route("/console/events", get(crate::api::events::console))
+        // The console's stream: the same feed, same-origin and without a
+        // bearer token (browsers' EventSource cannot send one).
+        .route("/console/events", get(crate::api::events::all))
         .leptos_routes_with_context(
             &state,
             routes,
