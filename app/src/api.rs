@@ -1,11 +1,17 @@
 //! Server functions the console calls. Each one forwards to the
-//! [`ConsoleBackend`](crate::backend::ConsoleBackend) in context.
+//! [`ConsoleBackend`](crate::backend::ConsoleBackend) in context, through
+//! [`ConsoleClient`](crate::client::ConsoleClient), which adds the CSRF
+//! token.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
-use crate::model::{ApiError, DatabaseView, ErrorCode, NewDatabase};
+use crate::accounts::{
+    AuditEntry, ForkRequestView, Invitation, Me, NewForkRequest, NewToken, Settings, TokenView, UserRole, UserView,
+};
+use crate::client::ConsoleClient;
+use crate::model::{ApiError, DatabaseView, ErrorCode, ForkPolicy, NewDatabase};
 
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
@@ -15,33 +21,137 @@ impl FromServerFnError for ApiError {
     }
 }
 
+/// The signed-in user, or `None`.
+#[server(endpoint = "me", client = ConsoleClient)]
+pub async fn current_user() -> Result<Option<Me>, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.me().await }.await)
+}
+
+#[server(endpoint = "sign_in", client = ConsoleClient)]
+pub async fn sign_in(name: String, password: String) -> Result<(), ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.sign_in(name, password).await }.await)
+}
+
+#[server(endpoint = "sign_out", client = ConsoleClient)]
+pub async fn sign_out() -> Result<(), ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.sign_out().await }.await)
+}
+
+#[server(endpoint = "change_password", client = ConsoleClient)]
+pub async fn change_password(current: String, new: String, repeat: String) -> Result<(), ApiError> {
+    crate::backend::answer(
+        async {
+            if new != repeat {
+                return Err(ApiError::new(ErrorCode::BadRequest, "the two new passwords differ"));
+            }
+            crate::backend::backend()?.change_password(current, new).await
+        }
+        .await,
+    )
+}
+
 /// Every database, for the databases page.
-#[server(endpoint = "list_databases")]
+#[server(endpoint = "list_databases", client = ConsoleClient)]
 pub async fn list_databases() -> Result<Vec<DatabaseView>, ApiError> {
-    crate::backend::backend()?.list_databases().await
+    crate::backend::answer(async { crate::backend::backend()?.list_databases().await }.await)
 }
 
 /// Creates a database, a follower or a fork.
-#[server(endpoint = "create_database")]
+#[server(endpoint = "create_database", client = ConsoleClient)]
 pub async fn create_database(request: NewDatabase) -> Result<DatabaseView, ApiError> {
-    crate::backend::backend()?.create_database(request).await
+    crate::backend::answer(async { crate::backend::backend()?.create_database(request).await }.await)
 }
 
-#[server(endpoint = "promote_database")]
+#[server(endpoint = "promote_database", client = ConsoleClient)]
 pub async fn promote_database(name: String) -> Result<DatabaseView, ApiError> {
-    crate::backend::backend()?.promote_database(name).await
+    crate::backend::answer(async { crate::backend::backend()?.promote_database(name).await }.await)
 }
 
 /// Destroys `name` once `confirm` repeats it.
-#[server(endpoint = "destroy_database")]
+#[server(endpoint = "destroy_database", client = ConsoleClient)]
 pub async fn destroy_database(name: String, confirm: String, take_followers: bool) -> Result<(), ApiError> {
-    if confirm != name {
-        return Err(ApiError::new(ErrorCode::BadRequest, format!("type {name} to confirm")));
-    }
-    crate::backend::backend()?.destroy_database(name, take_followers).await
+    crate::backend::answer(
+        async {
+            if confirm != name {
+                return Err(ApiError::new(ErrorCode::BadRequest, format!("type {name} to confirm")));
+            }
+            crate::backend::backend()?.destroy_database(name, take_followers).await
+        }
+        .await,
+    )
 }
 
-#[server(endpoint = "database_credentials")]
+#[server(endpoint = "database_credentials", client = ConsoleClient)]
 pub async fn database_credentials(name: String) -> Result<String, ApiError> {
-    crate::backend::backend()?.credentials(name).await
+    crate::backend::answer(async { crate::backend::backend()?.credentials(name).await }.await)
+}
+
+#[server(endpoint = "set_protection", client = ConsoleClient)]
+pub async fn set_protection(name: String, protected: bool, policy: ForkPolicy) -> Result<DatabaseView, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.set_protection(name, protected, policy).await }.await)
+}
+
+#[server(endpoint = "extend_database", client = ConsoleClient)]
+pub async fn extend_database(name: String, hours: i64) -> Result<DatabaseView, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.extend(name, hours.saturating_mul(3600)).await }.await)
+}
+
+#[server(endpoint = "request_fork", client = ConsoleClient)]
+pub async fn request_fork(request: NewForkRequest) -> Result<ForkRequestView, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.request_fork(request).await }.await)
+}
+
+#[server(endpoint = "list_fork_requests", client = ConsoleClient)]
+pub async fn list_fork_requests() -> Result<Vec<ForkRequestView>, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.fork_requests().await }.await)
+}
+
+#[server(endpoint = "decide_fork_request", client = ConsoleClient)]
+pub async fn decide_fork_request(id: i64, approve: bool, reason: Option<String>) -> Result<ForkRequestView, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.decide(id, approve, reason).await }.await)
+}
+
+#[server(endpoint = "list_users", client = ConsoleClient)]
+pub async fn list_users() -> Result<Vec<UserView>, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.users().await }.await)
+}
+
+#[server(endpoint = "invite_user", client = ConsoleClient)]
+pub async fn invite_user(name: String, role: UserRole) -> Result<Invitation, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.invite(name, role).await }.await)
+}
+
+#[server(endpoint = "set_user_role", client = ConsoleClient)]
+pub async fn set_user_role(name: String, role: UserRole) -> Result<UserView, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.set_role(name, role).await }.await)
+}
+
+#[server(endpoint = "list_tokens", client = ConsoleClient)]
+pub async fn list_tokens() -> Result<Vec<TokenView>, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.tokens().await }.await)
+}
+
+#[server(endpoint = "create_token", client = ConsoleClient)]
+pub async fn create_token(name: String) -> Result<NewToken, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.create_token(name).await }.await)
+}
+
+#[server(endpoint = "revoke_token", client = ConsoleClient)]
+pub async fn revoke_token(id: i64) -> Result<(), ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.revoke_token(id).await }.await)
+}
+
+#[server(endpoint = "audit_log", client = ConsoleClient)]
+pub async fn audit_log() -> Result<Vec<AuditEntry>, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.audit().await }.await)
+}
+
+#[server(endpoint = "get_settings", client = ConsoleClient)]
+pub async fn get_settings() -> Result<Settings, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.settings().await }.await)
+}
+
+#[server(endpoint = "put_settings", client = ConsoleClient)]
+pub async fn put_settings(settings: Settings) -> Result<Settings, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.put_settings(settings).await }.await)
 }

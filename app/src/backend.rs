@@ -3,23 +3,53 @@
 //! Server functions run inside the server process but must not name its
 //! types, or the WASM build would have to compile them. The server puts an
 //! implementation of [`ConsoleBackend`] into Leptos context; server functions
-//! take it from there.
+//! take it from there. The implementation finds who is asking in the
+//! request the server is answering.
 
 use std::sync::Arc;
 
-use crate::model::{ApiError, DatabaseView, NewDatabase};
+use crate::accounts::{
+    AuditEntry, ForkRequestView, Invitation, Me, NewForkRequest, NewToken, Settings, TokenView, UserRole, UserView,
+};
+use crate::model::{ApiError, DatabaseView, ForkPolicy, NewDatabase};
 
-/// What the console asks of the control plane.
+/// What the console asks of the control plane, on behalf of the user
+/// signed in to the current request.
 #[async_trait::async_trait]
 pub trait ConsoleBackend: Send + Sync + 'static {
+    /// The signed-in user, or `None` when nobody is.
+    async fn me(&self) -> Result<Option<Me>, ApiError>;
+    /// Opens a session (sets its cookies on the response).
+    async fn sign_in(&self, name: String, password: String) -> Result<(), ApiError>;
+    /// Ends the session (clears its cookies).
+    async fn sign_out(&self) -> Result<(), ApiError>;
+    async fn change_password(&self, current: String, new: String) -> Result<(), ApiError>;
+
     /// Every database, ordered by name.
     async fn list_databases(&self) -> Result<Vec<DatabaseView>, ApiError>;
     /// A new database, follower (`follow`) or fork (`fork`).
     async fn create_database(&self, request: NewDatabase) -> Result<DatabaseView, ApiError>;
     async fn promote_database(&self, name: String) -> Result<DatabaseView, ApiError>;
     async fn destroy_database(&self, name: String, take_followers: bool) -> Result<(), ApiError>;
-    /// The connection URL.
+    /// The connection URL (the reveal is audited).
     async fn credentials(&self, name: String) -> Result<String, ApiError>;
+    async fn set_protection(&self, name: String, protected: bool, policy: ForkPolicy)
+        -> Result<DatabaseView, ApiError>;
+    async fn extend(&self, name: String, seconds: i64) -> Result<DatabaseView, ApiError>;
+
+    async fn request_fork(&self, request: NewForkRequest) -> Result<ForkRequestView, ApiError>;
+    async fn fork_requests(&self) -> Result<Vec<ForkRequestView>, ApiError>;
+    async fn decide(&self, id: i64, approve: bool, reason: Option<String>) -> Result<ForkRequestView, ApiError>;
+
+    async fn users(&self) -> Result<Vec<UserView>, ApiError>;
+    async fn invite(&self, name: String, role: UserRole) -> Result<Invitation, ApiError>;
+    async fn set_role(&self, name: String, role: UserRole) -> Result<UserView, ApiError>;
+    async fn tokens(&self) -> Result<Vec<TokenView>, ApiError>;
+    async fn create_token(&self, name: String) -> Result<NewToken, ApiError>;
+    async fn revoke_token(&self, id: i64) -> Result<(), ApiError>;
+    async fn audit(&self) -> Result<Vec<AuditEntry>, ApiError>;
+    async fn settings(&self) -> Result<Settings, ApiError>;
+    async fn put_settings(&self, settings: Settings) -> Result<Settings, ApiError>;
 }
 
 /// The form in which the backend travels through Leptos context.
@@ -29,4 +59,21 @@ pub type SharedBackend = Arc<dyn ConsoleBackend>;
 pub fn backend() -> Result<SharedBackend, ApiError> {
     leptos::prelude::use_context::<SharedBackend>()
         .ok_or_else(|| ApiError::new(crate::model::ErrorCode::Unavailable, "the control plane is not running"))
+}
+
+/// Passes a server function's result through, giving an error the HTTP
+/// status its code implies (the console reads the message either way;
+/// scripts and tests see the status).
+pub fn answer<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
+    if let Err(e) = &result {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            let status = axum_status(e.code.http_status());
+            response.set_status(status);
+        }
+    }
+    result
+}
+
+fn axum_status(code: u16) -> http::StatusCode {
+    http::StatusCode::from_u16(code).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR)
 }

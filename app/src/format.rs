@@ -35,6 +35,15 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
+/// A longer span: `259200` → `"3d 0h"`; under a day as [`duration`].
+pub fn span(seconds: i64) -> String {
+    if seconds >= 86_400 {
+        format!("{}d {}h", seconds / 86_400, (seconds % 86_400) / 3600)
+    } else {
+        duration(seconds.max(0) as f64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +58,7 @@ mod tests {
         assert_eq!(duration(75.0), "1m 15s");
         assert_eq!(duration(7300.0), "2h 1m");
         assert_eq!(duration(f64::NAN), "unknown");
+        assert_eq!(span(259_200), "3d 0h");
+        assert_eq!(span(90), "1m 30s");
     }
 }

@@ -8,15 +8,19 @@
 //! out of the WASM build (feature `hydrate`).
 #![recursion_limit = "256"]
 
+pub mod accounts;
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod client;
 pub mod components;
 pub mod format;
 pub mod live;
 pub mod model;
 pub mod names;
 pub mod pages;
+pub mod policy;
+pub mod session;
 pub mod shell;
 
 pub use shell::{shell, App};

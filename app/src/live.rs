@@ -20,6 +20,9 @@ pub struct Live {
     pub connected: RwSignal<bool>,
     /// Recent lag (bytes) of each follower, oldest first.
     pub lag_history: RwSignal<HashMap<String, Vec<u64>>>,
+    /// Bumped whenever a fork request changes, so pages that list
+    /// requests fetch them again (events carry no request details).
+    pub requests_version: RwSignal<u64>,
 }
 
 impl Live {
@@ -29,6 +32,7 @@ impl Live {
             seeded: RwSignal::new(false),
             connected: RwSignal::new(false),
             lag_history: RwSignal::new(HashMap::new()),
+            requests_version: RwSignal::new(0),
         }
     }
 
@@ -46,6 +50,9 @@ impl Live {
     }
 
     pub fn apply_event(&self, event: Event) {
+        if event.kind == EventKind::Request {
+            self.requests_version.update(|v| *v += 1);
+        }
         match event.view {
             Some(view) => {
                 if event.kind == EventKind::Lag {
@@ -63,9 +70,10 @@ impl Live {
                     dbs.insert(view.name.clone(), view);
                 });
             }
-            None => self.dbs.update(|dbs| {
+            None if event.kind == EventKind::Deleted => self.dbs.update(|dbs| {
                 dbs.remove(&event.database);
             }),
+            None => {}
         }
     }
 
@@ -117,7 +125,7 @@ fn connect(live: Live) {
     let _ = source.add_event_listener_with_callback("snapshot", on_snapshot.as_ref().unchecked_ref());
     on_snapshot.forget();
 
-    for kind in ["created", "phase", "progress", "lag", "info", "restarted", "deleted"] {
+    for kind in EventKind::ALL.map(EventKind::as_str) {
         let on_event = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
             if let Some(event) = e.data().as_string().and_then(|d| serde_json::from_str::<Event>(&d).ok()) {
                 live.apply_event(event);

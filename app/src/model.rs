@@ -136,6 +136,38 @@ pub struct DatabaseView {
     pub lag: Option<Lag>,
     pub info: Option<Info>,
     pub created_at: DateTime<Utc>,
+    /// Who asked for it (absent for databases made before accounts).
+    pub owner: Option<String>,
+    /// Only admins destroy or promote it; forks follow `fork_policy`.
+    pub protected: bool,
+    pub fork_policy: ForkPolicy,
+    /// When a member's fork is destroyed unless extended.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Whether members fork a database at once or ask an admin first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ForkPolicy {
+    /// Any member forks at once.
+    #[default]
+    Open,
+    /// A member's fork becomes a fork request an admin decides.
+    Approval,
+}
+
+impl ForkPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForkPolicy::Open => "open",
+            ForkPolicy::Approval => "approval",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ForkPolicy> {
+        [ForkPolicy::Open, ForkPolicy::Approval].into_iter().find(|p| p.as_str() == s)
+    }
 }
 
 /// What an [`Event`] reports.
@@ -157,6 +189,44 @@ pub enum EventKind {
     Restarted,
     /// It is gone.
     Deleted,
+    /// Its protection, fork policy or expiry changed.
+    Changed,
+    /// It reached the end of its time to live and is being destroyed.
+    Expired,
+    /// A fork request for it changed state (the payload names no reasons;
+    /// clients that may see the request fetch it).
+    Request,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 10] = [
+        EventKind::Created,
+        EventKind::Phase,
+        EventKind::Progress,
+        EventKind::Lag,
+        EventKind::Info,
+        EventKind::Restarted,
+        EventKind::Deleted,
+        EventKind::Changed,
+        EventKind::Expired,
+        EventKind::Request,
+    ];
+
+    /// The SSE event name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Created => "created",
+            EventKind::Phase => "phase",
+            EventKind::Progress => "progress",
+            EventKind::Lag => "lag",
+            EventKind::Info => "info",
+            EventKind::Restarted => "restarted",
+            EventKind::Deleted => "deleted",
+            EventKind::Changed => "changed",
+            EventKind::Expired => "expired",
+            EventKind::Request => "request",
+        }
+    }
 }
 
 /// One change, as published on the event bus and streamed to clients.
@@ -220,6 +290,7 @@ pub enum ErrorCode {
     NotFound,
     Conflict,
     Unprocessable,
+    TooManyRequests,
     Unavailable,
     Internal,
 }
@@ -233,6 +304,7 @@ impl ErrorCode {
             ErrorCode::NotFound => 404,
             ErrorCode::Conflict => 409,
             ErrorCode::Unprocessable => 422,
+            ErrorCode::TooManyRequests => 429,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
         }

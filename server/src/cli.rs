@@ -115,7 +115,7 @@ pub async fn wait(
                             state.insert(view.name.clone(), view);
                         }
                         None => {
-                            if targets.contains(&event.database) {
+                            if event.kind == app::model::EventKind::Deleted && targets.contains(&event.database) {
                                 outcome = Some(WaitOutcome::Failed(format!("{} was destroyed", event.database)));
                                 return false;
                             }

@@ -1,51 +1,178 @@
 //! The control plane as the console sees it: the server's implementation of
-//! [`app::backend::ConsoleBackend`].
+//! [`app::backend::ConsoleBackend`]. Who is asking comes from the request
+//! being answered: the session gate put an [`Actor`] in its extensions.
 
+use app::accounts::{
+    AuditEntry, ForkRequestView, Invitation, Me, NewForkRequest, NewToken, Settings, TokenView, UserRole, UserView,
+};
 use app::backend::ConsoleBackend;
-use app::model::{ApiError, DatabaseView, NewDatabase};
+use app::model::{ApiError, DatabaseView, ErrorCode, ForkPolicy, NewDatabase};
+use axum::http::header::SET_COOKIE;
+use axum::http::request::Parts;
+use axum::http::HeaderValue;
+use leptos::prelude::use_context;
+use leptos_axum::ResponseOptions;
 
-use crate::engine::{CreateRequest, Engine};
+use crate::access::accounts::SESSION_HOURS;
+use crate::access::{Actor, Fleet};
+use crate::engine::CreateRequest;
+use crate::web::session::{cleared_cookies, cookie, over_tls, session_cookies, SESSION_COOKIE};
 
-/// Answers the console's server functions through the engine.
+/// Answers the console's server functions through the [`Fleet`].
 pub struct Console {
-    engine: Engine,
+    fleet: Fleet,
 }
 
 impl Console {
-    pub fn new(engine: Engine) -> Self {
-        Console { engine }
+    pub fn new(fleet: Fleet) -> Self {
+        Console { fleet }
     }
+}
+
+fn parts() -> Result<Parts, ApiError> {
+    use_context::<Parts>().ok_or_else(|| ApiError::new(ErrorCode::Internal, "no request to answer"))
+}
+
+/// The signed-in user of the request being answered.
+fn actor() -> Result<Actor, ApiError> {
+    parts()?
+        .extensions
+        .get::<Actor>()
+        .cloned()
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "you are not signed in"))
+}
+
+fn set_cookies(values: [String; 2]) {
+    if let Some(response) = use_context::<ResponseOptions>() {
+        for value in values {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                response.append_header(SET_COOKIE, v);
+            }
+        }
+    }
+}
+
+fn blank(s: Option<String>) -> Option<String> {
+    s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
 #[async_trait::async_trait]
 impl ConsoleBackend for Console {
+    async fn me(&self) -> Result<Option<Me>, ApiError> {
+        Ok(parts()?.extensions.get::<Actor>().map(|a| self.fleet.me(a)))
+    }
+
+    async fn sign_in(&self, name: String, password: String) -> Result<(), ApiError> {
+        let parts = parts()?;
+        let address = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        let session = self.fleet.sign_in(name.trim(), &password, address).await?;
+        set_cookies(session_cookies(&session.secret, &session.csrf, over_tls(&parts.headers), SESSION_HOURS * 3600));
+        Ok(())
+    }
+
+    async fn sign_out(&self) -> Result<(), ApiError> {
+        let parts = parts()?;
+        let actor = actor()?;
+        if let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) {
+            self.fleet.sign_out(&actor, &secret).await?;
+        }
+        set_cookies(cleared_cookies());
+        Ok(())
+    }
+
+    async fn change_password(&self, current: String, new: String) -> Result<(), ApiError> {
+        self.fleet.change_password(&actor()?, &current, &new).await
+    }
+
     async fn list_databases(&self) -> Result<Vec<DatabaseView>, ApiError> {
-        self.engine.list().await.map_err(ApiError::from)
+        self.fleet.list(&actor()?).await
     }
 
     async fn create_database(&self, request: NewDatabase) -> Result<DatabaseView, ApiError> {
-        let blank = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        self.engine
-            .create(CreateRequest {
-                name: blank(request.name),
-                plan: blank(request.plan),
-                follow: blank(request.follow),
-                fork: blank(request.fork),
-                idempotency_key: None,
-            })
-            .await
-            .map_err(ApiError::from)
+        let request = CreateRequest {
+            name: blank(request.name),
+            plan: blank(request.plan),
+            follow: blank(request.follow),
+            fork: blank(request.fork),
+            ..Default::default()
+        };
+        self.fleet.create(&actor()?, request).await
     }
 
     async fn promote_database(&self, name: String) -> Result<DatabaseView, ApiError> {
-        self.engine.promote(&name).await.map_err(ApiError::from)
+        self.fleet.promote(&actor()?, &name).await
     }
 
     async fn destroy_database(&self, name: String, take_followers: bool) -> Result<(), ApiError> {
-        self.engine.destroy(&name, take_followers).await.map_err(ApiError::from)
+        self.fleet.destroy(&actor()?, &name, take_followers).await
     }
 
     async fn credentials(&self, name: String) -> Result<String, ApiError> {
-        self.engine.credentials(&name).await.map_err(ApiError::from)
+        self.fleet.credentials(&actor()?, &name).await
+    }
+
+    async fn set_protection(
+        &self,
+        name: String,
+        protected: bool,
+        policy: ForkPolicy,
+    ) -> Result<DatabaseView, ApiError> {
+        self.fleet.set_protection(&actor()?, &name, protected, policy).await
+    }
+
+    async fn extend(&self, name: String, seconds: i64) -> Result<DatabaseView, ApiError> {
+        self.fleet.extend(&actor()?, &name, seconds).await
+    }
+
+    async fn request_fork(&self, request: NewForkRequest) -> Result<ForkRequestView, ApiError> {
+        self.fleet.request_fork(&actor()?, request).await
+    }
+
+    async fn fork_requests(&self) -> Result<Vec<ForkRequestView>, ApiError> {
+        self.fleet.fork_requests(&actor()?).await
+    }
+
+    async fn decide(&self, id: i64, approve: bool, reason: Option<String>) -> Result<ForkRequestView, ApiError> {
+        self.fleet.decide(&actor()?, id, approve, reason).await
+    }
+
+    async fn users(&self) -> Result<Vec<UserView>, ApiError> {
+        self.fleet.users(&actor()?).await
+    }
+
+    async fn invite(&self, name: String, role: UserRole) -> Result<Invitation, ApiError> {
+        self.fleet.invite(&actor()?, name.trim(), role).await
+    }
+
+    async fn set_role(&self, name: String, role: UserRole) -> Result<UserView, ApiError> {
+        self.fleet.set_role(&actor()?, &name, role).await
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenView>, ApiError> {
+        self.fleet.tokens(&actor()?).await
+    }
+
+    async fn create_token(&self, name: String) -> Result<NewToken, ApiError> {
+        self.fleet.create_token(&actor()?, &name).await
+    }
+
+    async fn revoke_token(&self, id: i64) -> Result<(), ApiError> {
+        self.fleet.revoke_token(&actor()?, id).await
+    }
+
+    async fn audit(&self) -> Result<Vec<AuditEntry>, ApiError> {
+        self.fleet.audit_log(&actor()?, None).await
+    }
+
+    async fn settings(&self) -> Result<Settings, ApiError> {
+        actor()?;
+        self.fleet.settings().await
+    }
+
+    async fn put_settings(&self, settings: Settings) -> Result<Settings, ApiError> {
+        self.fleet.put_settings(&actor()?, settings).await
     }
 }

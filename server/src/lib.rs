@@ -6,6 +6,7 @@
 // Leptos view types of the console nest deeply.
 #![recursion_limit = "256"]
 
+pub mod access;
 pub mod api;
 pub mod cli;
 pub mod client;

@@ -96,6 +96,24 @@ enum Command {
     },
     /// Print a database's connection URL.
     Credentials { name: String },
+    /// Manage team accounts on this host (works on the store directly).
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user and print a one-time password for them.
+    Add {
+        name: String,
+        /// admin, member or viewer.
+        #[arg(long, default_value = "member")]
+        role: String,
+    },
+    /// Give a user a new one-time password (they choose their own at sign-in).
+    ResetPassword { name: String },
 }
 
 #[tokio::main]
@@ -128,9 +146,12 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         running.wait().await.context("pgfleet stopped with an error")?;
         return Ok(0);
     }
+    if let Command::User { action } = cli.command {
+        return user_command(&cli.home, action).await;
+    }
     let client = Client::new(&cli.url, token(&cli.home));
     match cli.command {
-        Command::Serve { .. } => unreachable!("handled above"),
+        Command::Serve { .. } | Command::User { .. } => unreachable!("handled above"),
         Command::Create { name, plan, follow, fork, wait } => {
             let db = client.create(&CreateBody { name, plan, follow, fork }).await?;
             println!("Creating {}…", db.name);
@@ -179,6 +200,30 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+async fn user_command(home: &Path, action: UserCommand) -> anyhow::Result<i32> {
+    let config = Config::new(home);
+    if !config.metadata_path().exists() {
+        bail!("there is no pgfleet store under {}; run `pgfleet serve` there first (or pass --home)", home.display());
+    }
+    let store = pgfleet::store::Store::open(&config.metadata_path()).await?;
+    match action {
+        UserCommand::Add { name, role } => {
+            let Some(role) = app::accounts::UserRole::parse(&role) else {
+                bail!("unknown role {role}; the roles are admin, member and viewer");
+            };
+            let invitation = pgfleet::access::accounts::add_user(&store, &name, role).await?;
+            println!("Added {} as {}.", invitation.user.name, role.as_str());
+            println!("One-time password: {}", invitation.one_time_password);
+            println!("They choose their own password when they first sign in.");
+        }
+        UserCommand::ResetPassword { name } => {
+            let password = pgfleet::access::accounts::reset_password(&store, &name).await?;
+            println!("One-time password for {name}: {password}");
+        }
+    }
+    Ok(0)
+}
+
 fn finish_wait(outcome: WaitOutcome) -> anyhow::Result<i32> {
     match &outcome {
         WaitOutcome::Ready => println!("ready"),
@@ -190,6 +235,6 @@ fn finish_wait(outcome: WaitOutcome) -> anyhow::Result<i32> {
 /// `PGFLEET_TOKEN`, else the admin token pgfleet wrote on this host.
 fn token(home: &Path) -> Option<String> {
     std::env::var("PGFLEET_TOKEN").ok().filter(|t| !t.is_empty()).or_else(|| {
-        std::fs::read_to_string(home.join(pgfleet::api::auth::ADMIN_TOKEN_FILE)).ok().map(|t| t.trim().to_string())
+        std::fs::read_to_string(home.join(pgfleet::access::accounts::ADMIN_TOKEN_FILE)).ok().map(|t| t.trim().to_string())
     })
 }

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 
 use std::sync::Arc;
 
+use crate::access::Fleet;
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::provisioner::local::LocalProvisioner;
@@ -89,16 +90,20 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             "the console's WASM is not built there; pages will render but not hydrate (run `make site`)"
         );
     }
-    crate::api::auth::ensure_admin_token(&store, &config.home).await?;
+    crate::access::accounts::ensure_first_admin(&store, &config.home).await?;
+    let fleet = Fleet::new(engine.clone());
+    let leases = fleet.spawn_lease_keeper(config.engine.tick);
     let (stop, mut stopped) = watch::channel(false);
-    let state = AppState::new(&Config { listen: addr, ..config.clone() }, store, engine.clone(), stop.subscribe());
+    let state = AppState::new(&Config { listen: addr, ..config.clone() }, store, fleet, stop.subscribe());
     let app = web::router(state);
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
+        let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = stopped.wait_for(|s| *s).await;
             })
-            .await
+            .await;
+        leases.abort();
+        served
     });
     tracing::info!(%addr, home = %config.home.display(), "pgfleet is serving");
     Ok(Running { addr, stop, task, engine })

@@ -20,7 +20,16 @@ async fn healthz_reports_version_uptime_and_store() {
 #[tokio::test]
 async fn console_is_server_rendered() {
     let app = common::spawn_app().await;
+    // Signed out, the console is its sign-in page.
     let response = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.url().path(), "/sign-in");
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Sign in to pgfleet"), "{html}");
+
+    let session = app.admin_session().await;
+    let response =
+        app.client.get(app.url("/")).header(reqwest::header::COOKIE, session.cookie_header()).send().await.unwrap();
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
     assert!(html.contains("<h1>Databases</h1>"), "{html}");
@@ -61,5 +70,7 @@ async fn the_metadata_store_is_private() {
     assert_eq!(mode & 0o077, 0, "the store holds passwords: {mode:o}");
     let token_mode = std::fs::metadata(app.home().join("admin-token")).unwrap().permissions().mode();
     assert_eq!(token_mode & 0o077, 0, "{token_mode:o}");
+    let password_mode = std::fs::metadata(app.home().join("admin-password")).unwrap().permissions().mode();
+    assert_eq!(password_mode & 0o077, 0, "{password_mode:o}");
     app.shutdown().await;
 }

@@ -2,7 +2,9 @@
 
 pub mod badge;
 pub mod create_dialog;
+pub mod expiry;
 pub mod lineage;
 pub mod progress;
+pub mod request_dialog;
 pub mod seeded;
 pub mod sparkline;

@@ -5,16 +5,40 @@ use leptos_router::components::A;
 
 use crate::components::badge::PhaseBadge;
 use crate::components::create_dialog::{CreateDialog, CreateMode};
+use crate::accounts::Me;
+use crate::components::expiry::Expiry;
 use crate::components::progress::ProgressBar;
+use crate::components::request_dialog::RequestDialog;
 use crate::components::seeded::Seeded;
 use crate::format;
 use crate::live::use_live;
 use crate::model::{DatabaseView, Phase};
+use crate::policy::{allows, fork_needs_approval, Action as Can};
+use crate::session::{use_me, Signed};
+
+/// Which dialog a row's buttons open.
+#[derive(Clone, Copy)]
+struct Dialogs {
+    create: RwSignal<Option<CreateMode>>,
+    request: RwSignal<Option<String>>,
+}
 
 #[component]
 pub fn DatabasesPage() -> impl IntoView {
+    view! {
+        <Signed>
+            <Databases/>
+        </Signed>
+    }
+}
+
+#[component]
+fn Databases() -> impl IntoView {
     let (show_help, set_show_help) = signal(false);
     let dialog = RwSignal::new(None::<CreateMode>);
+    let dialogs = Dialogs { create: dialog, request: RwSignal::new(None) };
+    let me = use_me();
+    let can_create = allows(me.role, &me.name, Can::Create);
 
     view! {
         <section class="page">
@@ -30,9 +54,11 @@ pub fn DatabasesPage() -> impl IntoView {
                     >
                         {move || if show_help.get() { "Hide help" } else { "How pgfleet works" }}
                     </button>
-                    <button class="button" data-testid="create-database" on:click=move |_| dialog.set(Some(CreateMode::Empty))>
-                        "Create database"
-                    </button>
+                    <Show when=move || can_create>
+                        <button class="button" data-testid="create-database" on:click=move |_| dialog.set(Some(CreateMode::Empty))>
+                            "Create database"
+                        </button>
+                    </Show>
                 </div>
             </div>
             <Show when=move || show_help.get()>
@@ -47,15 +73,16 @@ pub fn DatabasesPage() -> impl IntoView {
                 </div>
             </Show>
             <Seeded>
-                <DatabaseList dialog/>
+                <DatabaseList dialogs me=me.clone()/>
             </Seeded>
             <CreateDialog mode=dialog/>
+            <RequestDialog source=dialogs.request/>
         </section>
     }
 }
 
 #[component]
-fn DatabaseList(dialog: RwSignal<Option<CreateMode>>) -> impl IntoView {
+fn DatabaseList(dialogs: Dialogs, me: Me) -> impl IntoView {
     let live = use_live();
     move || {
         let dbs: Vec<DatabaseView> = live.dbs.with(|d| d.values().cloned().collect());
@@ -86,7 +113,7 @@ fn DatabaseList(dialog: RwSignal<Option<CreateMode>>) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    {dbs.into_iter().map(|db| view! { <DatabaseRow db dialog/> }).collect_view()}
+                    {dbs.into_iter().map(|db| view! { <DatabaseRow db dialogs me=me.clone()/> }).collect_view()}
                 </tbody>
             </table>
         }
@@ -95,7 +122,7 @@ fn DatabaseList(dialog: RwSignal<Option<CreateMode>>) -> impl IntoView {
 }
 
 #[component]
-fn DatabaseRow(db: DatabaseView, dialog: RwSignal<Option<CreateMode>>) -> impl IntoView {
+fn DatabaseRow(db: DatabaseView, dialogs: Dialogs, me: Me) -> impl IntoView {
     let lineage = lineage(&db);
     let size = db.info.as_ref().map(|i| format::bytes(i.data_size_bytes)).unwrap_or_default();
     let lag = db
@@ -104,8 +131,13 @@ fn DatabaseRow(db: DatabaseView, dialog: RwSignal<Option<CreateMode>>) -> impl I
         .map(|l| format!("{} / {}", format::bytes(l.bytes), format::duration(l.seconds)))
         .unwrap_or_default();
     let usable = db.phase == Phase::Available;
+    let can_follow = allows(me.role, &me.name, Can::Follow(&db));
+    let can_fork = allows(me.role, &me.name, Can::Fork(&db));
+    let needs_approval = fork_needs_approval(me.role, &db);
     let follow_name = db.name.clone();
     let fork_name = db.name.clone();
+    let dialog = dialogs.create;
+    let request = dialogs.request;
     let phase = db.phase;
     let name = db.name.clone();
     let follow_label = format!("Follow {name}");
@@ -114,7 +146,12 @@ fn DatabaseRow(db: DatabaseView, dialog: RwSignal<Option<CreateMode>>) -> impl I
     let href = format!("/databases/{name}");
     view! {
         <tr data-testid=row_id>
-            <td data-label="Name"><A href=href attr:data-testid="db-link">{name}</A></td>
+            <td data-label="Name">
+                <A href=href attr:data-testid="db-link">{name}</A>
+                {db.protected.then(|| view! { <span class="tag" data-testid="protected" title="only admins destroy or promote it">"protected"</span> })}
+                {db.owner.clone().map(|o| view! { <span class="muted small owner">{format!(" by {o}")}</span> })}
+                {db.expires_at.map(|at| view! { <br/><Expiry at created=db.created_at/> })}
+            </td>
             <td data-label="State">
                 <PhaseBadge phase=phase/>
                 {db.progress.clone().filter(|_| phase == Phase::Provisioning).map(|p| view! { <ProgressBar progress=p/> })}
@@ -126,12 +163,24 @@ fn DatabaseRow(db: DatabaseView, dialog: RwSignal<Option<CreateMode>>) -> impl I
             <td data-label="Size">{size}</td>
             <td data-label="Lag" data-testid="lag">{lag}</td>
             <td class="actions">
-                <button class="button small secondary" data-testid="follow" disabled=!usable
-                    aria-label=follow_label
-                    on:click=move |_| dialog.set(Some(CreateMode::Follow(follow_name.clone())))>"Follow"</button>
-                <button class="button small secondary" data-testid="fork" disabled=!usable
-                    aria-label=fork_label
-                    on:click=move |_| dialog.set(Some(CreateMode::Fork(fork_name.clone())))>"Fork"</button>
+                {can_follow.then(|| view! {
+                    <button class="button small secondary" data-testid="follow" disabled=!usable
+                        aria-label=follow_label
+                        on:click=move |_| dialog.set(Some(CreateMode::Follow(follow_name.clone())))>"Follow"</button>
+                })}
+                {match (can_fork, needs_approval) {
+                    (false, _) => None,
+                    (true, false) => Some(view! {
+                        <button class="button small secondary" data-testid="fork" disabled=!usable
+                            aria-label=fork_label
+                            on:click=move |_| dialog.set(Some(CreateMode::Fork(fork_name.clone())))>"Fork"</button>
+                    }.into_any()),
+                    (true, true) => Some(view! {
+                        <button class="button small secondary" data-testid="request-fork" disabled=!usable
+                            aria-label=format!("Request a fork of {}", fork_name)
+                            on:click=move |_| request.set(Some(fork_name.clone()))>"Request fork"</button>
+                    }.into_any()),
+                }}
             </td>
         </tr>
     }

@@ -4,15 +4,19 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use crate::api::{database_credentials, destroy_database, promote_database};
+use crate::accounts::{Me, UserRole};
+use crate::api::{database_credentials, destroy_database, extend_database, promote_database, set_protection};
 use crate::components::badge::PhaseBadge;
+use crate::components::expiry::Expiry;
 use crate::components::lineage::Lineage;
 use crate::components::progress::ProgressBar;
 use crate::components::seeded::Seeded;
 use crate::components::sparkline::Sparkline;
 use crate::format;
 use crate::live::use_live;
-use crate::model::{DatabaseView, Phase, Role};
+use crate::model::{DatabaseView, ForkPolicy, Phase, Role};
+use crate::policy::{allows, Action as Can};
+use crate::session::{use_me, Signed};
 
 #[component]
 pub fn DetailPage() -> impl IntoView {
@@ -20,9 +24,11 @@ pub fn DetailPage() -> impl IntoView {
     let name = Memo::new(move |_| params.with(|p| p.get("name").unwrap_or_default()));
     view! {
         <section class="page">
-            <Seeded>
-                <Detail name/>
-            </Seeded>
+            <Signed>
+                <Seeded>
+                    <Detail name/>
+                </Seeded>
+            </Signed>
         </section>
     }
 }
@@ -92,20 +98,27 @@ fn Detail(name: Memo<String>) -> impl IntoView {
         dialogs.url.set(None);
         dialogs.error.set(None);
     });
-    move || match db.get() {
-        None => view! {
-            <div class="empty" data-testid="not-found">
-                <h1>{format!("No database named {}", name.get())}</h1>
-                <p><a href="/">"Back to all databases"</a></p>
-            </div>
-        }
-        .into_any(),
-        Some(current) => view! { <DetailBody db=current name dialogs/> }.into_any(),
+    let me = use_me();
+    let admin = me.role == UserRole::Admin;
+    view! {
+        {move || match db.get() {
+            None => view! {
+                <div class="empty" data-testid="not-found">
+                    <h1>{format!("No database named {}", name.get())}</h1>
+                    <p><a href="/">"Back to all databases"</a></p>
+                </div>
+            }
+            .into_any(),
+            Some(current) => view! { <DetailBody db=current name dialogs me=me.clone()/> }.into_any(),
+        }}
+        // Outside the part that re-renders on every change, so a half-made
+        // choice survives lag and size updates.
+        {admin.then(|| view! { <AccessCard name/> })}
     }
 }
 
 #[component]
-fn DetailBody(db: DatabaseView, name: Memo<String>, dialogs: Dialogs) -> impl IntoView {
+fn DetailBody(db: DatabaseView, name: Memo<String>, dialogs: Dialogs, me: Me) -> impl IntoView {
     let live = use_live();
     let forks: Vec<String> = live.dbs.with(|dbs| {
         dbs.values().filter(|d| d.forked_from.as_deref() == Some(&db.name)).map(|d| d.name.clone()).collect()
@@ -116,11 +129,22 @@ fn DetailBody(db: DatabaseView, name: Memo<String>, dialogs: Dialogs) -> impl In
     let samples = Signal::derive(move || live.lag_history.with(|h| h.get(&name.get()).cloned().unwrap_or_default()));
     let promote_db = db.clone();
     let destroy_db = db.clone();
+    let can_reveal = allows(me.role, &me.name, Can::RevealCredentials(&db));
+    let can_promote = is_follower && allows(me.role, &me.name, Can::Promote(&db));
+    let can_destroy = allows(me.role, &me.name, Can::Destroy(&db));
+    let can_extend = db.expires_at.is_some() && allows(me.role, &me.name, Can::Extend(&db));
     view! {
         <div class="page-head">
             <h1 data-testid="detail-name">{db.name.clone()}</h1>
             <PhaseBadge phase=phase/>
+            {db.protected.then(|| view! { <span class="tag" data-testid="protected">"protected"</span> })}
         </div>
+        {db.expires_at.map(|at| view! {
+            <div class="expiry-line">
+                <Expiry at created=db.created_at/>
+                {can_extend.then(|| view! { <ExtendButton name=db.name.clone()/> })}
+            </div>
+        })}
         {db.progress.clone().filter(|_| phase == Phase::Provisioning).map(|p| view! { <ProgressBar progress=p/> })}
         {db.message.clone().map(|m| view! { <p class=if phase == Phase::Failed { "error" } else { "notice" } data-testid="message">{m}</p> })}
         <div class="grid">
@@ -132,8 +156,13 @@ fn DetailBody(db: DatabaseView, name: Memo<String>, dialogs: Dialogs) -> impl In
             </section>
             <section class="card">
                 <h2>"Connection"</h2>
-                <Credentials name=db.name.clone() url=dialogs.url/>
+                {if can_reveal {
+                    view! { <Credentials name=db.name.clone() url=dialogs.url/> }.into_any()
+                } else {
+                    view! { <p class="muted" data-testid="no-credentials">{no_credentials_reason(&me, &db)}</p> }.into_any()
+                }}
             </section>
+
             <section class="card">
                 <h2>"Lineage"</h2>
                 <Lineage db=db.clone() forks=forks.clone()/>
@@ -150,10 +179,10 @@ fn DetailBody(db: DatabaseView, name: Memo<String>, dialogs: Dialogs) -> impl In
             </Show>
         </div>
         <div class="danger-zone">
-            <Show when=move || is_follower>
+            <Show when=move || can_promote>
                 <PromoteButton db=promote_db.clone() dialogs/>
             </Show>
-            <DestroyButton db=destroy_db dialogs/>
+            {can_destroy.then(|| view! { <DestroyButton db=destroy_db.clone() dialogs/> })}
         </div>
     }
 }
@@ -179,7 +208,94 @@ fn info_rows(db: &DatabaseView) -> Vec<(&'static str, String)> {
         rows.push(("Connections", format!("{} / {}", i.connections, i.max_connections)));
     }
     rows.push(("Created", db.created_at.format("%Y-%m-%d %H:%M UTC").to_string()));
+    if let Some(owner) = &db.owner {
+        rows.push(("Owner", owner.clone()));
+    }
+    rows.push(("Forks", format!("{} ({})", db.fork_policy.as_str(), if db.protected { "protected" } else { "not protected" })));
     rows
+}
+
+fn no_credentials_reason(me: &Me, db: &DatabaseView) -> String {
+    match me.role {
+        UserRole::Viewer => "Viewers never see credentials.".into(),
+        UserRole::Admin | UserRole::Member => {
+            format!("{} is protected: fork it to work with its data.", db.name)
+        }
+    }
+}
+
+/// Protection and fork policy, for admins.
+#[component]
+fn AccessCard(name: Memo<String>) -> impl IntoView {
+    let live = use_live();
+    let protected = RwSignal::new(false);
+    let policy = RwSignal::new(ForkPolicy::Open);
+    let message = RwSignal::new(None::<Result<String, String>>);
+    // The database's settings whenever another database is shown.
+    Effect::new(move |_| {
+        if let Some(db) = live.dbs.with_untracked(|d| d.get(&name.get()).cloned()) {
+            protected.set(db.protected);
+            policy.set(db.fork_policy);
+        }
+        message.set(None);
+    });
+    let save = Action::new(move |(name, p, f): &(String, bool, ForkPolicy)| {
+        let (name, p, f) = (name.clone(), *p, *f);
+        async move { set_protection(name, p, f).await }
+    });
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(_)) => message.set(Some(Ok("Saved.".into()))),
+        Some(Err(e)) => message.set(Some(Err(e.message))),
+        None => {}
+    });
+    view! {
+        <section class="card" data-testid="access">
+            <h2>"Access"</h2>
+            <label class="check">
+                <input type="checkbox" data-testid="protected-toggle" prop:checked=move || protected.get()
+                    on:change=move |ev| protected.set(event_target_checked(&ev))/>
+                " Protected: only admins destroy or promote it, and members can't follow it or see its credentials"
+            </label>
+            <label for="fork-policy">"Members' forks"</label>
+            <select id="fork-policy" data-testid="fork-policy"
+                on:change=move |ev| policy.set(ForkPolicy::parse(&event_target_value(&ev)).unwrap_or_default())>
+                <option value="open" prop:selected=move || policy.get() == ForkPolicy::Open>"open: members fork at once"</option>
+                <option value="approval" prop:selected=move || policy.get() == ForkPolicy::Approval>"approval: an admin approves each fork"</option>
+            </select>
+            {move || message.get().map(|m| match m {
+                Ok(t) => view! { <p class="notice" role="status">{t}</p> }.into_any(),
+                Err(t) => view! { <p class="error" role="alert">{t}</p> }.into_any(),
+            })}
+            <div class="dialog-actions">
+                <button class="button" data-testid="access-save"
+                    on:click=move |_| { save.dispatch((name.get_untracked(), protected.get_untracked(), policy.get_untracked())); }>
+                    "Save"
+                </button>
+            </div>
+        </section>
+    }
+}
+
+/// Gives an expiring fork another day.
+#[component]
+fn ExtendButton(name: String) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let extend = Action::new(move |name: &String| {
+        let name = name.clone();
+        async move { extend_database(name, 24).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Err(e)) = extend.value().get() {
+            error.set(Some(e.message));
+        }
+    });
+    view! {
+        <button class="button small secondary" data-testid="extend"
+            on:click=move |_| { error.set(None); extend.dispatch(name.clone()); }>"Keep it a day longer"</button>
+        <Show when=move || error.get().is_some()>
+            <p class="error" role="alert" data-testid="extend-error">{move || error.get()}</p>
+        </Show>
+    }
 }
 
 /// The connection URL, hidden until revealed.

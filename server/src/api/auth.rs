@@ -1,52 +1,61 @@
-//! Bearer-token authentication for the API. On first start pgfleet makes
-//! an admin token, keeps only its hash, and writes the token to
-//! `<home>/admin-token` (mode 0600) for the CLI on this host.
-
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+//! Who is calling the API: a bearer token (each belongs to a user), or the
+//! console's session cookie, which on a state-changing method must come
+//! with its CSRF token in `X-CSRF-Token`. The caller becomes an
+//! [`Actor`] in the request's extensions.
 
 use app::model::ErrorCode;
 use axum::extract::{Request, State};
+use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use rand::distr::{Alphanumeric, SampleString};
 
 use super::error::Failure;
-use crate::store::{Store, StoreError};
+use crate::access::accounts::SessionError;
+use crate::access::Actor;
+use crate::web::session::{client_address, cookie, CSRF_HEADER, SESSION_COOKIE};
 use crate::web::AppState;
 
-pub const ADMIN_TOKEN_FILE: &str = "admin-token";
-
-/// Creates the first admin token unless one exists.
-pub async fn ensure_admin_token(store: &Store, home: &Path) -> Result<(), StoreError> {
-    if store.token_count().await? > 0 {
-        return Ok(());
-    }
-    let token = format!("pgf_{}", Alphanumeric.sample_string(&mut rand::rng(), 40));
-    let path = home.join(ADMIN_TOKEN_FILE);
-    let write = || -> std::io::Result<()> {
-        std::fs::write(&path, format!("{token}\n"))?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let address = client_address(&request);
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string());
+    let principal = if let Some(token) = bearer {
+        match state.fleet.token_principal(&token).await {
+            Ok(Some(p)) => p,
+            Ok(None) => return unauthorized("the API token is not valid (revoked or never issued)"),
+            Err(e) => {
+                tracing::error!(error = %e, "token check failed");
+                return Failure::new(ErrorCode::Unavailable, "the metadata store is not answering").into_response();
+            }
+        }
+    } else if let Some(secret) = cookie(request.headers(), SESSION_COOKIE) {
+        match state.fleet.session(&secret).await {
+            Ok((principal, csrf)) => {
+                let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+                let sent = request.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+                if !safe && sent != Some(csrf.as_str()) {
+                    return Failure::new(ErrorCode::Forbidden, "a state-changing request needs the X-CSRF-Token header")
+                        .into_response();
+                }
+                principal
+            }
+            Err(SessionError::Store(e)) => {
+                tracing::error!(error = %e, "session check failed");
+                return Failure::new(ErrorCode::Unavailable, "the metadata store is not answering").into_response();
+            }
+            Err(why @ (SessionError::Expired | SessionError::Unknown)) => return unauthorized(&why.to_string()),
+        }
+    } else {
+        return unauthorized("this needs an API token: Authorization: Bearer <token>");
     };
-    write().map_err(|source| StoreError::Home { path: path.clone(), source })?;
-    store.add_token("admin", &token).await?;
-    tracing::info!(path = %path.display(), "created the admin API token");
-    Ok(())
+    request.extensions_mut().insert(Actor { principal, address });
+    next.run(request).await
 }
 
-/// Lets a request through only with a live bearer token.
-pub async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let header = request.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim) else {
-        return Failure::new(ErrorCode::Unauthorized, "this needs an API token: Authorization: Bearer <token>")
-            .into_response();
-    };
-    match state.store.check_token(token).await {
-        Ok(Some(_)) => next.run(request).await,
-        Ok(None) => Failure::new(ErrorCode::Unauthorized, "the API token is not valid").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "token check failed");
-            Failure::new(ErrorCode::Unavailable, "the metadata store is not answering").into_response()
-        }
-    }
+fn unauthorized(message: &str) -> Response {
+    Failure::new(ErrorCode::Unauthorized, message).into_response()
 }

@@ -1,14 +1,16 @@
 //! `/api/v1/databases`: list, show, create (follow, fork), promote,
 //! destroy, credentials.
 
-use app::model::{DatabaseView, ErrorCode};
+use app::model::{DatabaseView, ErrorCode, ForkPolicy};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
+use axum::Extension;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::error::{rejection, ErrorBody, Failure};
+use crate::access::Actor;
 use crate::engine::CreateRequest;
 use crate::web::AppState;
 
@@ -42,16 +44,23 @@ pub struct Credentials {
 #[utoipa::path(get, path = "/api/v1/databases", tag = "databases",
     responses((status = 200, body = Vec<DatabaseView>), (status = 401, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<DatabaseView>>, Failure> {
-    Ok(Json(state.engine.list().await?))
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+) -> Result<Json<Vec<DatabaseView>>, Failure> {
+    Ok(Json(state.fleet.list(&actor).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/databases/{name}", tag = "databases",
     params(("name" = String, Path)),
     responses((status = 200, body = DatabaseView), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("token" = [])))]
-pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> Result<Json<DatabaseView>, Failure> {
-    Ok(Json(state.engine.get(&name).await?))
+pub async fn show(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+) -> Result<Json<DatabaseView>, Failure> {
+    Ok(Json(state.fleet.get(&actor, &name).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/databases", tag = "databases",
@@ -64,6 +73,7 @@ pub async fn show(State(state): State<AppState>, Path(name): Path<String>) -> Re
     security(("token" = [])))]
 pub async fn create(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     headers: HeaderMap,
     body: Result<Json<CreateBody>, JsonRejection>,
 ) -> Result<(StatusCode, Json<DatabaseView>), Failure> {
@@ -79,14 +89,18 @@ pub async fn create(
         ),
     };
     let view = state
-        .engine
-        .create(CreateRequest {
-            name: body.name,
-            plan: body.plan,
-            follow: body.follow,
-            fork: body.fork,
-            idempotency_key,
-        })
+        .fleet
+        .create(
+            &actor,
+            CreateRequest {
+                name: body.name,
+                plan: body.plan,
+                follow: body.follow,
+                fork: body.fork,
+                idempotency_key,
+                ..Default::default()
+            },
+        )
         .await?;
     Ok((StatusCode::ACCEPTED, Json(view)))
 }
@@ -98,9 +112,10 @@ pub async fn create(
     security(("token" = [])))]
 pub async fn promote(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
 ) -> Result<(StatusCode, Json<DatabaseView>), Failure> {
-    Ok((StatusCode::ACCEPTED, Json(state.engine.promote(&name).await?)))
+    Ok((StatusCode::ACCEPTED, Json(state.fleet.promote(&actor, &name).await?)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/databases/{name}", tag = "databases",
@@ -110,11 +125,12 @@ pub async fn promote(
     security(("token" = [])))]
 pub async fn destroy(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
     query: Result<Query<DestroyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<StatusCode, Failure> {
     let Query(query) = query.map_err(|e| Failure::new(ErrorCode::BadRequest, e.body_text()))?;
-    state.engine.destroy(&name, query.take_followers).await?;
+    state.fleet.destroy(&actor, &name, query.take_followers).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -124,7 +140,53 @@ pub async fn destroy(
     security(("token" = [])))]
 pub async fn credentials(
     State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
 ) -> Result<Json<Credentials>, Failure> {
-    Ok(Json(Credentials { url: state.engine.credentials(&name).await? }))
+    Ok(Json(Credentials { url: state.fleet.credentials(&actor, &name).await? }))
+}
+
+/// What `PATCH /api/v1/databases/{name}` changes (admins only).
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProtectionBody {
+    pub protected: bool,
+    pub fork_policy: ForkPolicy,
+}
+
+#[utoipa::path(patch, path = "/api/v1/databases/{name}", tag = "databases",
+    params(("name" = String, Path)), request_body = ProtectionBody,
+    responses((status = 200, body = DatabaseView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn protect(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+    body: Result<Json<ProtectionBody>, JsonRejection>,
+) -> Result<Json<DatabaseView>, Failure> {
+    let Json(body) = body.map_err(rejection)?;
+    Ok(Json(state.fleet.set_protection(&actor, &name, body.protected, body.fork_policy).await?))
+}
+
+/// `POST /api/v1/databases/{name}/extend`.
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendBody {
+    /// How much longer it should live.
+    pub seconds: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/databases/{name}/extend", tag = "databases",
+    params(("name" = String, Path)), request_body = ExtendBody,
+    responses((status = 200, body = DatabaseView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn extend(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+    body: Result<Json<ExtendBody>, JsonRejection>,
+) -> Result<Json<DatabaseView>, Failure> {
+    let Json(body) = body.map_err(rejection)?;
+    Ok(Json(state.fleet.extend(&actor, &name, body.seconds).await?))
 }

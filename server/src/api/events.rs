@@ -143,6 +143,5 @@ async fn snapshot(
 }
 
 fn to_sse(event: &Event) -> SseEvent {
-    let kind = serde_json::to_value(event.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-    SseEvent::default().event(kind).id(event.id.to_string()).data(serde_json::to_string(event).unwrap_or_default())
+    SseEvent::default().event(event.kind.as_str()).id(event.id.to_string()).data(serde_json::to_string(event).unwrap_or_default())
 }

@@ -58,6 +58,10 @@ pub struct CreateRequest {
     pub fork: Option<String>,
     /// The same key twice makes one database.
     pub idempotency_key: Option<String>,
+    /// The user asking.
+    pub owner: Option<String>,
+    /// When the expiry sweep should destroy it.
+    pub expires_at: Option<chrono::DateTime<Utc>>,
 }
 
 /// The running control plane; cheap to clone.
@@ -206,11 +210,46 @@ impl Engine {
             take_followers: false,
             promote: false,
             created_at: Utc::now(),
+            owner: req.owner.clone(),
+            protected: false,
+            fork_policy: app::model::ForkPolicy::Open,
+            expires_at: req.expires_at,
         };
         store.insert_spec(&spec, req.idempotency_key.as_deref()).await?;
         self.inner.recorder.note(&name, app::model::EventKind::Created, format!("{name} was requested")).await?;
         self.inner.wake.notify_one();
         self.get(&name).await
+    }
+
+    /// Protects a database (or stops) and sets how it forks.
+    pub async fn set_protection(
+        &self,
+        name: &str,
+        protected: bool,
+        policy: app::model::ForkPolicy,
+    ) -> Result<DatabaseView, EngineError> {
+        self.spec(name).await?;
+        self.inner.store.set_protection(name, protected, policy).await?;
+        let words = if protected { "protected" } else { "not protected" };
+        let message = format!("{name} is {words}; forks are {}", policy.as_str());
+        self.inner.recorder.note(name, app::model::EventKind::Changed, message).await?;
+        self.get(name).await
+    }
+
+    /// Moves when the expiry sweep destroys `name` (`None`: never).
+    pub async fn set_expiry(
+        &self,
+        name: &str,
+        at: Option<chrono::DateTime<Utc>>,
+    ) -> Result<DatabaseView, EngineError> {
+        self.spec(name).await?;
+        self.inner.store.set_expiry(name, at).await?;
+        let message = match at {
+            Some(at) => format!("{name} now expires at {}", at.format("%Y-%m-%d %H:%M UTC")),
+            None => format!("{name} no longer expires"),
+        };
+        self.inner.recorder.note(name, app::model::EventKind::Changed, message).await?;
+        self.get(name).await
     }
 
     /// A follower stops following and becomes writable.

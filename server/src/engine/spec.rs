@@ -2,6 +2,7 @@
 //! `databases` table. Requests write it; the reconciler reads it and never
 //! writes observations here (those live in `database_status`).
 
+use app::model::ForkPolicy;
 use chrono::{DateTime, Utc};
 
 /// How a database's data is made.
@@ -79,6 +80,12 @@ pub struct Spec {
     /// A follower asked to become a standalone primary.
     pub promote: bool,
     pub created_at: DateTime<Utc>,
+    /// The user who asked for it.
+    pub owner: Option<String>,
+    pub protected: bool,
+    pub fork_policy: ForkPolicy,
+    /// When the expiry sweep destroys it.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl Spec {

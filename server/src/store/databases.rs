@@ -1,13 +1,14 @@
 //! Reading databases (spec joined with status) out of the store.
 
-use app::model::{DatabaseView, Phase, Role};
+use app::model::{DatabaseView, ForkPolicy, Phase, Role};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{Store, StoreError};
 
 const VIEW_QUERY: &str = "SELECT d.name, d.plan, d.origin, d.source, d.created_at, s.phase, s.message, \
-                          s.following, s.progress_json, s.lag_json, s.info_json \
+                          s.following, s.progress_json, s.lag_json, s.info_json, d.owner, d.protected, d.fork_policy, \
+                          d.expires_at \
                           FROM databases d LEFT JOIN database_status s ON s.name = d.name";
 
 impl Store {
@@ -56,6 +57,8 @@ fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DatabaseView, StoreErr
         Some(p) => Phase::parse(&p).ok_or_else(|| StoreError::Corrupt(format!("{name}: unknown phase {p:?}")))?,
     };
     let following: Option<String> = row.try_get("following")?;
+    let policy: String = row.try_get("fork_policy")?;
+    let expires_at: Option<String> = row.try_get("expires_at")?;
     let role = if following.is_some() { Role::Follower } else { Role::Primary };
     let forked_from = if origin == "fork" { source } else { None };
     Ok(DatabaseView {
@@ -69,6 +72,11 @@ fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DatabaseView, StoreErr
         progress: json_column(row, &name, "progress_json")?,
         lag: json_column(row, &name, "lag_json")?,
         info: json_column(row, &name, "info_json")?,
+        owner: row.try_get("owner")?,
+        protected: row.try_get("protected")?,
+        fork_policy: ForkPolicy::parse(&policy)
+            .ok_or_else(|| StoreError::Corrupt(format!("{name}: fork policy {policy:?}")))?,
+        expires_at: expires_at.as_deref().map(|t| super::parse_time(&name, "expires_at", t)).transpose()?,
         created_at: DateTime::parse_from_rfc3339(&created_at)
             .map(|t| t.with_timezone(&Utc))
             .map_err(|e| StoreError::Corrupt(format!("{name}.created_at: {e}")))?,

@@ -8,11 +8,16 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
+pub mod audit;
 pub mod databases;
 pub mod events;
+pub mod fork_requests;
+pub mod sessions;
+pub mod settings;
 pub mod specs;
 pub mod status;
 pub mod tokens;
+pub mod users;
 
 /// Why the store could not be opened or used.
 #[derive(Debug, thiserror::Error)]
@@ -82,4 +87,15 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// Reads a timestamp column written with `to_rfc3339`.
+pub(crate) fn parse_time(
+    row: &str,
+    column: &str,
+    text: &str,
+) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| StoreError::Corrupt(format!("{row}.{column}: {e}")))
 }

@@ -1,6 +1,7 @@
 //! Desired state rows (`databases`): written by requests, read by the
 //! reconciler.
 
+use app::model::ForkPolicy;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
@@ -8,7 +9,8 @@ use super::{Store, StoreError};
 use crate::engine::spec::{Desired, Origin, Spec};
 
 const COLUMNS: &str = "name, plan, origin, source, port, pg_user, pg_password, pg_database, \
-                       replication_password, desired, take_followers, promote, created_at";
+                       replication_password, desired, take_followers, promote, created_at, owner, protected, \
+                       fork_policy, expires_at";
 
 impl Store {
     /// Inserts a new spec with its first status (`provisioning`) in one
@@ -17,8 +19,8 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO databases (name, plan, origin, source, port, pg_user, pg_password, pg_database, \
-             replication_password, desired, take_followers, promote, idempotency_key, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             replication_password, desired, take_followers, promote, idempotency_key, created_at, owner, \
+             protected, fork_policy, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&spec.name)
         .bind(&spec.plan)
@@ -34,6 +36,10 @@ impl Store {
         .bind(spec.promote)
         .bind(idempotency_key)
         .bind(spec.created_at.to_rfc3339())
+        .bind(&spec.owner)
+        .bind(spec.protected)
+        .bind(spec.fork_policy.as_str())
+        .bind(spec.expires_at.map(|t| t.to_rfc3339()))
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -95,6 +101,26 @@ impl Store {
         Ok(())
     }
 
+    /// Sets whether only admins may destroy or promote it, and how it forks.
+    pub async fn set_protection(&self, name: &str, protected: bool, policy: ForkPolicy) -> Result<(), StoreError> {
+        sqlx::query("UPDATE databases SET protected = ?, fork_policy = ? WHERE name = ?")
+            .bind(protected)
+            .bind(policy.as_str())
+            .bind(name)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_expiry(&self, name: &str, at: Option<DateTime<Utc>>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE databases SET expires_at = ? WHERE name = ?")
+            .bind(at.map(|t| t.to_rfc3339()))
+            .bind(name)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Forgets a database whose files are gone (its status goes with it).
     pub async fn delete_spec(&self, name: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM databases WHERE name = ?").bind(name).execute(self.pool()).await?;
@@ -108,7 +134,14 @@ fn spec_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Spec, StoreError> {
     let desired: String = row.try_get("desired")?;
     let created_at: String = row.try_get("created_at")?;
     let port: i64 = row.try_get("port")?;
+    let policy: String = row.try_get("fork_policy")?;
+    let expires_at: Option<String> = row.try_get("expires_at")?;
     Ok(Spec {
+        owner: row.try_get("owner")?,
+        protected: row.try_get("protected")?,
+        fork_policy: ForkPolicy::parse(&policy)
+            .ok_or_else(|| StoreError::Corrupt(format!("{name}: fork policy {policy:?}")))?,
+        expires_at: expires_at.as_deref().map(|t| super::parse_time(&name, "expires_at", t)).transpose()?,
         origin: Origin::parse(&origin).ok_or_else(|| StoreError::Corrupt(format!("{name}: origin {origin:?}")))?,
         desired: Desired::parse(&desired).ok_or_else(|| StoreError::Corrupt(format!("{name}: desired {desired:?}")))?,
         plan: row.try_get("plan")?,

@@ -1,5 +1,5 @@
-//! The HTTP app: the console (SSR + hydration + static files), its server
-//! functions, and `/healthz`.
+//! The HTTP app: the console (SSR + hydration + static files) and its
+//! server functions behind the session gate, the API, and `/healthz`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,12 +11,14 @@ use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
+use crate::access::Fleet;
 use crate::config::Config;
 use crate::console::Console;
 use crate::engine::Engine;
 use crate::store::Store;
 
 pub mod health;
+pub mod session;
 
 /// What every handler can reach.
 #[derive(Clone, FromRef)]
@@ -24,6 +26,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
     pub engine: Engine,
+    /// The engine behind accounts, rules and the audit log.
+    pub fleet: Fleet,
     pub backend: SharedBackend,
     pub started: Instant,
     /// Becomes true when the server shuts down, so endless streams end.
@@ -31,15 +35,21 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: &Config, store: Store, engine: Engine, shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
+    pub fn new(
+        config: &Config,
+        store: Store,
+        fleet: Fleet,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
+        let engine = fleet.engine().clone();
         let leptos_options = LeptosOptions::builder()
             .output_name("pgfleet")
             .site_root(config.site_root.to_string_lossy().into_owned())
             .site_pkg_dir("pkg")
             .site_addr(config.listen)
             .build();
-        let backend: SharedBackend = Arc::new(Console::new(engine.clone()));
-        AppState { leptos_options, store, engine, backend, started: Instant::now(), shutdown }
+        let backend: SharedBackend = Arc::new(Console::new(fleet.clone()));
+        AppState { leptos_options, store, engine, fleet, backend, started: Instant::now(), shutdown }
     }
 }
 
@@ -48,11 +58,10 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let backend = state.backend.clone();
     let options = state.leptos_options.clone();
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .nest("/api/v1", crate::api::router(state.clone()))
-        // The console's stream: the same feed, same-origin and without a
-        // bearer token (browsers' EventSource cannot send one).
+    // The console's pages, server functions and stream, all behind the
+    // session gate. The stream is the API's feed, same-origin and with the
+    // session cookie (browsers' EventSource cannot send a bearer token).
+    let console = Router::new()
         .route("/console/events", get(crate::api::events::all))
         .leptos_routes_with_context(
             &state,
@@ -60,6 +69,11 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(backend.clone()),
             move || app::shell(options.clone()),
         )
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), session::gate));
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .nest("/api/v1", crate::api::router(state.clone()))
+        .merge(console)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

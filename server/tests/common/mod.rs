@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod accounts;
 pub mod pg;
 
 use std::net::SocketAddr;
@@ -32,6 +33,10 @@ impl TestApp {
         if let Some(running) = self.running.take() {
             running.shutdown().await.expect("pgfleet shut down cleanly");
         }
+    }
+
+    pub fn store(&self) -> pgfleet::store::Store {
+        self.running.as_ref().expect("running").engine().store().clone()
     }
 
     pub fn token(&self) -> String {

@@ -1,0 +1,90 @@
+//! The Request fork dialog, for a member's fork of a database whose fork
+//! policy is `approval`: a name, why, and how long it should live. The
+//! request then waits for an admin on the fork requests page.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+use crate::accounts::NewForkRequest;
+use crate::api::request_fork;
+use crate::live::use_live;
+use crate::names;
+
+/// The dialog, shown while `source` is `Some`.
+#[component]
+pub fn RequestDialog(source: RwSignal<Option<String>>) -> impl IntoView {
+    let live = use_live();
+    let name = RwSignal::new(String::new());
+    let reason = RwSignal::new(String::new());
+    let hours = RwSignal::new("72".to_string());
+    let error = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if source.get().is_some() {
+            let taken = live.dbs.get_untracked();
+            name.set(names::free_name(|n| taken.contains_key(n)));
+            reason.set(String::new());
+            error.set(None);
+        }
+    });
+    let submit = Action::new(move |request: &NewForkRequest| {
+        let request = request.clone();
+        async move { request_fork(request).await }
+    });
+    let navigate = use_navigate();
+    Effect::new(move |_| match submit.value().get() {
+        Some(Ok(_)) => {
+            source.set(None);
+            navigate("/requests", Default::default());
+        }
+        Some(Err(e)) => error.set(Some(e.message)),
+        None => {}
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(src) = source.get_untracked() else { return };
+        let Ok(h) = hours.get_untracked().trim().parse::<f64>() else {
+            error.set(Some("say how many hours the fork should live".into()));
+            return;
+        };
+        error.set(None);
+        submit.dispatch(NewForkRequest {
+            source: src,
+            name: Some(name.get_untracked()),
+            reason: reason.get_untracked(),
+            ttl_seconds: Some((h * 3600.0).round() as i64),
+        });
+    };
+    view! {
+        <Show when=move || source.get().is_some()>
+            <div class="backdrop" on:click=move |_| source.set(None)></div>
+            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="request-title" data-testid="request-dialog">
+                <h2 id="request-title">{move || format!("Request a fork of {}", source.get().unwrap_or_default())}</h2>
+                <p class="muted">
+                    "This database is protected: an admin approves each fork. You will see the request's state live, "
+                    "and the fork is destroyed when its time is up unless you extend it."
+                </p>
+                <form on:submit=on_submit>
+                    <label for="request-name">"Fork name"</label>
+                    <input id="request-name" data-testid="request-name"
+                        prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                    <label for="request-reason">"Why do you need it?"</label>
+                    <textarea id="request-reason" data-testid="request-reason" required rows="3"
+                        placeholder="e.g. try the orders migration against real data"
+                        prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))></textarea>
+                    <label for="request-hours">"Keep it for (hours)"</label>
+                    <input id="request-hours" data-testid="request-hours" inputmode="decimal"
+                        prop:value=move || hours.get() on:input=move |ev| hours.set(event_target_value(&ev))/>
+                    <Show when=move || error.get().is_some()>
+                        <p class="error" role="alert" data-testid="dialog-error">{move || error.get()}</p>
+                    </Show>
+                    <div class="dialog-actions">
+                        <button type="button" class="button secondary" on:click=move |_| source.set(None)>"Cancel"</button>
+                        <button type="submit" class="button" data-testid="request-submit" disabled=move || submit.pending().get()>
+                            "Send request"
+                        </button>
+                    </div>
+                </form>
+            </div>
+        </Show>
+    }
+}

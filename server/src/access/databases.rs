@@ -1,0 +1,188 @@
+//! Database actions as people take them: each checks [`app::policy`],
+//! applies members' guard rails (fork quota and time to live), asks the
+//! engine and is audited.
+
+use app::accounts::UserRole;
+use app::model::{ApiError, DatabaseView, ErrorCode, ForkPolicy};
+use app::policy::{check, fork_needs_approval, Action};
+use chrono::{Duration, Utc};
+
+use super::{store_error, Actor, Fleet};
+use crate::engine::spec::{Desired, Origin};
+use crate::engine::CreateRequest;
+
+impl Fleet {
+    pub async fn list(&self, actor: &Actor) -> Result<Vec<DatabaseView>, ApiError> {
+        check(actor.role(), actor.name(), Action::Read)?;
+        Ok(self.engine.list().await?)
+    }
+
+    pub async fn get(&self, actor: &Actor, name: &str) -> Result<DatabaseView, ApiError> {
+        check(actor.role(), actor.name(), Action::Read)?;
+        Ok(self.engine.get(name).await?)
+    }
+
+    /// A database, follower or fork, owned by the caller. A member's fork
+    /// expires at the admins' default time to live.
+    pub async fn create(&self, actor: &Actor, mut req: CreateRequest) -> Result<DatabaseView, ApiError> {
+        let (action, source) = match (&req.follow, &req.fork) {
+            (Some(s), None) => ("database.follow", Some(s.clone())),
+            (None, Some(s)) => ("database.fork", Some(s.clone())),
+            _ => ("database.create", None),
+        };
+        let result = async {
+            check(actor.role(), actor.name(), Action::Create)?;
+            // An unknown source is the engine's error to give.
+            let source_view = match &source {
+                Some(s) => self.engine.get(s).await.ok(),
+                None => None,
+            };
+            if let Some(src) = &source_view {
+                if req.follow.is_some() {
+                    check(actor.role(), actor.name(), Action::Follow(src))?;
+                } else {
+                    check(actor.role(), actor.name(), Action::Fork(src))?;
+                    if fork_needs_approval(actor.role(), src) {
+                        return Err(ApiError::new(
+                            ErrorCode::Forbidden,
+                            format!(
+                                "forks of {} need an admin's approval: ask with Request fork in the console or \
+                                 POST /api/v1/fork-requests",
+                                src.name
+                            ),
+                        ));
+                    }
+                    if actor.role() != UserRole::Admin {
+                        self.check_quota(actor.name()).await?;
+                        let ttl = self.settings().await?.fork_ttl_default_seconds;
+                        req.expires_at = Some(Utc::now() + Duration::seconds(ttl));
+                    }
+                }
+            }
+            req.owner = Some(actor.name().to_string());
+            Ok(self.engine.create(req).await?)
+        }
+        .await;
+        let name = result.as_ref().ok().map(|v| v.name.clone());
+        let detail = source.as_ref().map(|s| format!("of {s}"));
+        self.audited(actor, action, name.as_deref().or(source.as_deref()), detail, result).await
+    }
+
+    pub async fn promote(&self, actor: &Actor, name: &str) -> Result<DatabaseView, ApiError> {
+        let result = async {
+            let db = self.engine.get(name).await?;
+            check(actor.role(), actor.name(), Action::Promote(&db))?;
+            Ok(self.engine.promote(name).await?)
+        }
+        .await;
+        self.audited(actor, "database.promote", Some(name), None, result).await
+    }
+
+    pub async fn destroy(&self, actor: &Actor, name: &str, take_followers: bool) -> Result<(), ApiError> {
+        let result = async {
+            let db = self.engine.get(name).await?;
+            check(actor.role(), actor.name(), Action::Destroy(&db))?;
+            if take_followers {
+                for follower in &db.followers {
+                    let f = self.engine.get(follower).await?;
+                    check(actor.role(), actor.name(), Action::Destroy(&f))?;
+                }
+            }
+            Ok(self.engine.destroy(name, take_followers).await?)
+        }
+        .await;
+        let detail = take_followers.then(|| "with its followers".to_string());
+        self.audited(actor, "database.destroy", Some(name), detail, result).await
+    }
+
+    /// The connection URL; every reveal is audited.
+    pub async fn credentials(&self, actor: &Actor, name: &str) -> Result<String, ApiError> {
+        let result = async {
+            let db = self.engine.get(name).await?;
+            check(actor.role(), actor.name(), Action::RevealCredentials(&db))?;
+            Ok(self.engine.credentials(name).await?)
+        }
+        .await;
+        self.audited(actor, "credentials.reveal", Some(name), None, result).await
+    }
+
+    pub async fn set_protection(
+        &self,
+        actor: &Actor,
+        name: &str,
+        protected: bool,
+        policy: ForkPolicy,
+    ) -> Result<DatabaseView, ApiError> {
+        let detail = format!("protected={protected}, fork policy {}", policy.as_str());
+        let result = async {
+            check(actor.role(), actor.name(), Action::Administer)?;
+            Ok(self.engine.set_protection(name, protected, policy).await?)
+        }
+        .await;
+        self.audited(actor, "database.protect", Some(name), Some(detail), result).await
+    }
+
+    /// Pushes an expiring database's end `seconds` later; members may not
+    /// push it past the admins' maximum from now.
+    pub async fn extend(&self, actor: &Actor, name: &str, seconds: i64) -> Result<DatabaseView, ApiError> {
+        let result = async {
+            let db = self.engine.get(name).await?;
+            check(actor.role(), actor.name(), Action::Extend(&db))?;
+            let Some(expires_at) = db.expires_at else {
+                return Err(ApiError::new(ErrorCode::Conflict, format!("{name} does not expire")));
+            };
+            if seconds <= 0 {
+                return Err(ApiError::new(ErrorCode::BadRequest, "extend by a positive number of seconds"));
+            }
+            let new = expires_at.max(Utc::now()) + Duration::seconds(seconds);
+            if actor.role() != UserRole::Admin {
+                let max = self.settings().await?.fork_ttl_max_seconds;
+                let limit = Utc::now() + Duration::seconds(max);
+                if new > limit {
+                    return Err(ApiError::new(
+                        ErrorCode::Unprocessable,
+                        format!(
+                            "forks may live at most {} from now; that would end {}",
+                            app::format::span(max),
+                            new.format("%Y-%m-%d %H:%M UTC")
+                        ),
+                    ));
+                }
+            }
+            Ok(self.engine.set_expiry(name, Some(new)).await?)
+        }
+        .await;
+        self.audited(actor, "database.extend", Some(name), Some(format!("by {seconds} s")), result).await
+    }
+
+    /// Refuses when `member` already has as many forks as the quota allows
+    /// (running forks they own plus requests not yet made into forks).
+    pub(super) async fn check_quota(&self, member: &str) -> Result<(), ApiError> {
+        let quota = self.settings().await?.member_fork_quota;
+        let specs = self.store.specs().await.map_err(store_error)?;
+        let owned: Vec<&str> = specs
+            .iter()
+            .filter(|s| s.origin == Origin::Fork && s.desired == Desired::Running && s.owner.as_deref() == Some(member))
+            .map(|s| s.name.as_str())
+            .collect();
+        let waiting = self
+            .store
+            .fork_requests(Some(member))
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .filter(|r| r.state.is_open() && !owned.contains(&r.name.as_str()))
+            .count();
+        let have = owned.len() as i64 + waiting as i64;
+        if have >= quota {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "you have {have} of your {quota} forks (requests included); destroy one or ask an admin to \
+                     raise the quota"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
