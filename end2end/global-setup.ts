@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { setUpAccounts } from "./accounts";
 
 const root = path.resolve(__dirname, "..");
 
@@ -41,6 +42,13 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   });
   process.env.PGFLEET_E2E_URL = url;
   process.env.PGFLEET_E2E_HOME = home;
+  try {
+    await setUpAccounts(url, home);
+  } catch (e) {
+    server.kill("SIGKILL");
+    await stopDatabases(home);
+    throw e;
+  }
 
   return async () => {
     const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));

@@ -1,6 +1,7 @@
 // Playwright for pgfleet: Debian's chromium (never a downloaded browser),
 // one real pgfleet server started by global-setup.ts for the whole run.
 import { defineConfig } from "@playwright/test";
+import { adminState } from "./accounts";
 
 export default defineConfig({
   testDir: "./tests",
@@ -14,6 +15,8 @@ export default defineConfig({
   globalSetup: "./global-setup.ts",
   use: {
     baseURL: process.env.PGFLEET_E2E_URL,
+    // Every context starts signed in as the admin unless a test says otherwise.
+    storageState: adminState,
     trace: "retain-on-failure",
     screenshot: "only-on-failure",
     launchOptions: {

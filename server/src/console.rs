@@ -64,10 +64,8 @@ impl ConsoleBackend for Console {
 
     async fn sign_in(&self, name: String, password: String) -> Result<(), ApiError> {
         let parts = parts()?;
-        let address = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+        let address =
+            parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
         let session = self.fleet.sign_in(name.trim(), &password, address).await?;
         set_cookies(session_cookies(&session.secret, &session.csrf, over_tls(&parts.headers), SESSION_HOURS * 3600));
         Ok(())

@@ -235,6 +235,8 @@ fn finish_wait(outcome: WaitOutcome) -> anyhow::Result<i32> {
 /// `PGFLEET_TOKEN`, else the admin token pgfleet wrote on this host.
 fn token(home: &Path) -> Option<String> {
     std::env::var("PGFLEET_TOKEN").ok().filter(|t| !t.is_empty()).or_else(|| {
-        std::fs::read_to_string(home.join(pgfleet::access::accounts::ADMIN_TOKEN_FILE)).ok().map(|t| t.trim().to_string())
+        std::fs::read_to_string(home.join(pgfleet::access::accounts::ADMIN_TOKEN_FILE))
+            .ok()
+            .map(|t| t.trim().to_string())
     })
 }

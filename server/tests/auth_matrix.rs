@@ -144,7 +144,9 @@ async fn every_route_for_every_caller() {
             let mut request = app.client.request(r.method.clone(), app.url(&r.path));
             request = match caller {
                 Caller::Nobody => request,
-                Caller::ExpiredSession => request.header(COOKIE, expired.cookie_header()).header("x-csrf-token", &expired.csrf),
+                Caller::ExpiredSession => {
+                    request.header(COOKIE, expired.cookie_header()).header("x-csrf-token", &expired.csrf)
+                }
                 Caller::RevokedToken => request.bearer_auth(&revoked),
                 Caller::Viewer => request.bearer_auth(&viewer),
                 Caller::Member => request.bearer_auth(&member),
@@ -180,7 +182,8 @@ async fn every_route_for_every_caller() {
     let reveals = audit.iter().filter(|e| e.action == "credentials.reveal").count();
     assert_eq!(reveals, 6, "three callers asked for two databases' credentials");
     assert!(audit.iter().any(|e| e.action == "credentials.reveal" && e.outcome == "denied" && e.actor == "vera"));
-    assert!(audit.iter().all(|e| e.address.as_deref().is_some_and(|a| a == "127.0.0.1") || e.actor == "pgfleet"
+    assert!(audit.iter().all(|e| e.address.as_deref().is_some_and(|a| a == "127.0.0.1")
+        || e.actor == "pgfleet"
         || e.action == "user.add"));
     app.shutdown().await;
 }

@@ -106,10 +106,12 @@ async fn a_requested_fork_is_approved_made_and_expires() {
 
     // Rejecting needs a reason; a rejected request can't be approved.
     let id = request.id;
-    let r = app.authed(Method::POST, &format!("/api/v1/fork-requests/{id}/reject")).json(&json!({})).send().await.unwrap();
+    let r =
+        app.authed(Method::POST, &format!("/api/v1/fork-requests/{id}/reject")).json(&json!({})).send().await.unwrap();
     assert_eq!(r.status(), 400);
 
-    let r = app.authed(Method::POST, &format!("/api/v1/fork-requests/{id}/approve")).json(&json!({})).send().await.unwrap();
+    let r =
+        app.authed(Method::POST, &format!("/api/v1/fork-requests/{id}/approve")).json(&json!({})).send().await.unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     let again = app.authed(Method::POST, &format!("/api/v1/fork-requests/{id}/approve")).json(&json!({})).send().await;
     assert_eq!(again.unwrap().status(), 409);
@@ -144,7 +146,10 @@ async fn a_requested_fork_is_approved_made_and_expires() {
     assert_eq!(app.api().get("prod").await.unwrap().phase, Phase::Available, "the source is untouched");
     let audit: Vec<AuditEntry> = app.authed(Method::GET, "/api/v1/audit").send().await.unwrap().json().await.unwrap();
     let expiry = audit.iter().find(|e| e.action == "database.expire").expect("expiry audited");
-    assert_eq!((expiry.actor.as_str(), expiry.database.as_deref(), expiry.outcome.as_str()), ("pgfleet", Some("trial"), "ok"));
+    assert_eq!(
+        (expiry.actor.as_str(), expiry.database.as_deref(), expiry.outcome.as_str()),
+        ("pgfleet", Some("trial"), "ok")
+    );
     for action in ["request.create", "request.approve"] {
         assert!(audit.iter().any(|e| e.action == action && e.outcome == "ok"), "{action} audited");
     }

@@ -113,10 +113,12 @@ async fn sessions_sign_in_change_password_and_sign_out() {
     let session = app.sign_in("sam", &once).await;
     let blocked = app.function(&session, "list_databases", &[]).await;
     assert_eq!(blocked.status(), 403);
-    let weak = app.function(&session, "change_password", &[("current", &once), ("new", "short"), ("repeat", "short")]).await;
+    let weak =
+        app.function(&session, "change_password", &[("current", &once), ("new", "short"), ("repeat", "short")]).await;
     assert_eq!(weak.status(), 400);
     let good = "correct horse battery";
-    let changed = app.function(&session, "change_password", &[("current", &once), ("new", good), ("repeat", good)]).await;
+    let changed =
+        app.function(&session, "change_password", &[("current", &once), ("new", good), ("repeat", good)]).await;
     assert_eq!(changed.status(), 200);
     assert_eq!(app.function(&session, "list_databases", &[]).await.status(), 200);
     assert_eq!(app.try_sign_in("sam", &once).await.status(), 401, "the one-time password is spent");

@@ -22,10 +22,7 @@ pub fn AuditPage() -> impl IntoView {
 fn Audit() -> impl IntoView {
     let live = use_live();
     // Most audited actions change a database or a request; both show here.
-    let entries = Resource::new(
-        move || (live.requests_version.get(), live.dbs.with(|d| d.len())),
-        |_| audit_log(),
-    );
+    let entries = Resource::new(move || (live.requests_version.get(), live.dbs.with(|d| d.len())), |_| audit_log());
     view! {
         <div class="page-head"><h1>"Audit log"</h1></div>
         <Transition fallback=|| view! { <p class="notice">"Loading…"</p> }>

@@ -3,9 +3,9 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::accounts::Me;
 use crate::components::badge::PhaseBadge;
 use crate::components::create_dialog::{CreateDialog, CreateMode};
-use crate::accounts::Me;
 use crate::components::expiry::Expiry;
 use crate::components::progress::ProgressBar;
 use crate::components::request_dialog::RequestDialog;

@@ -211,7 +211,10 @@ fn info_rows(db: &DatabaseView) -> Vec<(&'static str, String)> {
     if let Some(owner) = &db.owner {
         rows.push(("Owner", owner.clone()));
     }
-    rows.push(("Forks", format!("{} ({})", db.fork_policy.as_str(), if db.protected { "protected" } else { "not protected" })));
+    rows.push((
+        "Forks",
+        format!("{} ({})", db.fork_policy.as_str(), if db.protected { "protected" } else { "not protected" }),
+    ));
     rows
 }
 

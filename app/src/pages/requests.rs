@@ -97,8 +97,14 @@ fn RequestRow(request: ForkRequestView) -> impl IntoView {
     let link = matches!(state, RequestState::Provisioning | RequestState::Available);
     let fork = request.name.clone();
     let decision = match (&request.decided_by, &request.decision_reason) {
-        (Some(by), Some(reason)) => Some(format!("{} by {by}: {reason}", state.as_str())),
-        _ => request.message.clone(),
+        (Some(by), Some(reason)) if state == RequestState::Rejected => Some(format!("rejected by {by}: {reason}")),
+        (Some(by), Some(reason)) => Some(format!("approved by {by}: {reason}")),
+        (Some(by), None) => Some(format!("approved by {by}")),
+        (None, _) => None,
+    };
+    let decision = match &request.message {
+        Some(m) => Some(decision.map(|d| format!("{d}. {m}")).unwrap_or_else(|| m.clone())),
+        None => decision,
     };
     view! {
         <tr data-testid=format!("request-{}", request.id)>

@@ -245,7 +245,10 @@ impl Fleet {
                 && role != UserRole::Admin
                 && self.store.admin_count().await.map_err(store_error)? <= 1
             {
-                return Err(ApiError::new(ErrorCode::Conflict, format!("{name} is the last admin; make another admin first")));
+                return Err(ApiError::new(
+                    ErrorCode::Conflict,
+                    format!("{name} is the last admin; make another admin first"),
+                ));
             }
             self.store.set_role(name, role).await.map_err(store_error)?;
             // Sessions carry no role, but end them so the change is felt at once.

@@ -51,7 +51,8 @@ impl Fleet {
             if at > now || spec.desired != Desired::Running {
                 continue;
             }
-            let message = format!("{} reached the end of its time to live ({})", spec.name, at.format("%Y-%m-%d %H:%M:%S UTC"));
+            let message =
+                format!("{} reached the end of its time to live ({})", spec.name, at.format("%Y-%m-%d %H:%M:%S UTC"));
             if let Err(e) = self.engine.recorder().note(&spec.name, EventKind::Expired, message.clone()).await {
                 tracing::error!(error = %e, db = %spec.name, "could not record an expiry");
             }

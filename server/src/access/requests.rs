@@ -74,10 +74,7 @@ impl Fleet {
                 UserRole::Admin => actor.name().to_string(),
                 UserRole::Member | UserRole::Viewer => "open fork policy".to_string(),
             };
-            self.store
-                .decide_fork_request(request.id, RequestState::Approved, &by, None)
-                .await
-                .map_err(store_error)?;
+            self.store.decide_fork_request(request.id, RequestState::Approved, &by, None).await.map_err(store_error)?;
         }
         self.publish_request(request.id, &name).await;
         self.store

@@ -38,8 +38,11 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
                 let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
                 let sent = request.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
                 if !safe && sent != Some(csrf.as_str()) {
-                    return Failure::new(ErrorCode::Forbidden, "a state-changing request needs the X-CSRF-Token header")
-                        .into_response();
+                    return Failure::new(
+                        ErrorCode::Forbidden,
+                        "a state-changing request needs the X-CSRF-Token header",
+                    )
+                    .into_response();
                 }
                 principal
             }

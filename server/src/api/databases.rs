@@ -4,8 +4,8 @@
 use app::model::{DatabaseView, ErrorCode, ForkPolicy};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::Extension;
 use axum::http::{HeaderMap, StatusCode};
+use axum::Extension;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 

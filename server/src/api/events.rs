@@ -143,5 +143,8 @@ async fn snapshot(
 }
 
 fn to_sse(event: &Event) -> SseEvent {
-    SseEvent::default().event(event.kind.as_str()).id(event.id.to_string()).data(serde_json::to_string(event).unwrap_or_default())
+    SseEvent::default()
+        .event(event.kind.as_str())
+        .id(event.id.to_string())
+        .data(serde_json::to_string(event).unwrap_or_default())
 }

@@ -237,11 +237,7 @@ impl Engine {
     }
 
     /// Moves when the expiry sweep destroys `name` (`None`: never).
-    pub async fn set_expiry(
-        &self,
-        name: &str,
-        at: Option<chrono::DateTime<Utc>>,
-    ) -> Result<DatabaseView, EngineError> {
+    pub async fn set_expiry(&self, name: &str, at: Option<chrono::DateTime<Utc>>) -> Result<DatabaseView, EngineError> {
         self.spec(name).await?;
         self.inner.store.set_expiry(name, at).await?;
         let message = match at {

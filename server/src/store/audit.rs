@@ -35,7 +35,10 @@ impl Store {
                     .await?
             }
             None => {
-                sqlx::query("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?").bind(limit).fetch_all(self.pool()).await?
+                sqlx::query("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?")
+                    .bind(limit)
+                    .fetch_all(self.pool())
+                    .await?
             }
         };
         rows.iter()

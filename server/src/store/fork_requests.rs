@@ -73,7 +73,12 @@ impl Store {
     }
 
     /// Moves a request along; `message` says why when it failed.
-    pub async fn set_request_state(&self, id: i64, state: RequestState, message: Option<&str>) -> Result<(), StoreError> {
+    pub async fn set_request_state(
+        &self,
+        id: i64,
+        state: RequestState,
+        message: Option<&str>,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE fork_requests SET state = ?, message = coalesce(?, message) WHERE id = ?")
             .bind(state.as_str())
             .bind(message)

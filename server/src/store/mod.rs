@@ -90,11 +90,7 @@ impl Store {
 }
 
 /// Reads a timestamp column written with `to_rfc3339`.
-pub(crate) fn parse_time(
-    row: &str,
-    column: &str,
-    text: &str,
-) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+pub(crate) fn parse_time(row: &str, column: &str, text: &str) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&chrono::Utc))
         .map_err(|e| StoreError::Corrupt(format!("{row}.{column}: {e}")))

@@ -7,7 +7,8 @@ use super::{Store, StoreError};
 
 impl Store {
     pub async fn settings(&self) -> Result<Settings, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM settings").fetch_all(self.pool()).await?;
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT key, value FROM settings").fetch_all(self.pool()).await?;
         let mut settings = Settings::default();
         for (key, value) in rows {
             let number: i64 = value.parse().map_err(|_| StoreError::Corrupt(format!("setting {key} = {value:?}")))?;
@@ -28,11 +29,13 @@ impl Store {
             ("fork_ttl_max_seconds", settings.fork_ttl_max_seconds),
             ("member_fork_quota", settings.member_fork_quota),
         ] {
-            sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-                .bind(key)
-                .bind(value.to_string())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(key)
+            .bind(value.to_string())
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())

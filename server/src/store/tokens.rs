@@ -69,7 +69,10 @@ impl Store {
     pub async fn tokens(&self, owner: Option<&str>) -> Result<Vec<TokenView>, StoreError> {
         let rows = match owner {
             Some(owner) => {
-                sqlx::query(&format!("{TOKEN_QUERY} WHERE u.name = ? ORDER BY t.id")).bind(owner).fetch_all(self.pool()).await?
+                sqlx::query(&format!("{TOKEN_QUERY} WHERE u.name = ? ORDER BY t.id"))
+                    .bind(owner)
+                    .fetch_all(self.pool())
+                    .await?
             }
             None => sqlx::query(&format!("{TOKEN_QUERY} ORDER BY t.id")).fetch_all(self.pool()).await?,
         };

@@ -53,7 +53,11 @@ impl Store {
     }
 
     pub async fn set_role(&self, name: &str, role: UserRole) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET role = ? WHERE name = ?").bind(role.as_str()).bind(name).execute(self.pool()).await?;
+        sqlx::query("UPDATE users SET role = ? WHERE name = ?")
+            .bind(role.as_str())
+            .bind(name)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 

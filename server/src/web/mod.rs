@@ -35,12 +35,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(
-        config: &Config,
-        store: Store,
-        fleet: Fleet,
-        shutdown: tokio::sync::watch::Receiver<bool>,
-    ) -> Self {
+    pub fn new(config: &Config, store: Store, fleet: Fleet, shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
         let engine = fleet.engine().clone();
         let leptos_options = LeptosOptions::builder()
             .output_name("pgfleet")

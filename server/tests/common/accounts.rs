@@ -62,9 +62,8 @@ impl TestApp {
     /// Signs in with a one-time password and chooses `new`.
     pub async fn sign_in_and_choose(&self, name: &str, one_time: &str, new: &str) -> BrowserSession {
         let session = self.sign_in(name, one_time).await;
-        let response = self
-            .function(&session, "change_password", &[("current", one_time), ("new", new), ("repeat", new)])
-            .await;
+        let response =
+            self.function(&session, "change_password", &[("current", one_time), ("new", new), ("repeat", new)]).await;
         assert!(response.status().is_success(), "change_password: {}", response.text().await.unwrap_or_default());
         session
     }
