@@ -74,3 +74,30 @@ async fn the_metadata_store_is_private() {
     assert_eq!(password_mode & 0o077, 0, "{password_mode:o}");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_token_from_before_accounts_becomes_the_first_admins() {
+    // A home from before accounts: a token that belongs to nobody.
+    let home = common::TestHome::new();
+    let store = pgfleet::store::Store::open(&home.path().join("pgfleet.sqlite3")).await.unwrap();
+    store.add_token("admin", "pgf_from_before_accounts", None).await.unwrap();
+    drop(store);
+
+    let mut config = pgfleet::config::Config::new(home.path());
+    config.listen = ([127, 0, 0, 1], 0).into();
+    config.engine = common::pg::test_engine_config();
+    let running = pgfleet::serve::start(config).await.expect("pgfleet starts");
+    let me: app::accounts::Me = reqwest::Client::new()
+        .get(format!("http://{}/api/v1/me", running.addr))
+        .bearer_auth("pgf_from_before_accounts")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((me.name.as_str(), me.role), ("admin", app::accounts::UserRole::Admin));
+    assert!(home.path().join("admin-password").exists());
+    assert!(!home.path().join("admin-token").exists(), "the old token is kept; no second one is made");
+    running.shutdown().await.unwrap();
+}

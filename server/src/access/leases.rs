@@ -1,5 +1,4 @@
-//! The lease keeper: an idempotent loop, woken by a timer or a request,
-//! that makes approved requests' forks, follows each open request to the
+//! The lease keeper: an idempotent loop on a timer that makes approved requests' forks, follows each open request to the
 //! state of its fork, and destroys databases whose time to live is over.
 //!
 //! Everything it needs is in the store, so it picks up after a restart at
@@ -25,10 +24,7 @@ impl Fleet {
         tokio::spawn(async move {
             loop {
                 fleet.keep_leases().await;
-                tokio::select! {
-                    _ = tokio::time::sleep(every) => {}
-                    _ = fleet.leases.notified() => {}
-                }
+                tokio::time::sleep(every).await;
             }
         })
     }
@@ -107,10 +103,5 @@ impl Fleet {
                 | RequestState::Destroyed => {}
             }
         }
-    }
-
-    /// Wakes the keeper (after an approval or an extension).
-    pub fn wake_leases(&self) {
-        self.leases.notify_one();
     }
 }

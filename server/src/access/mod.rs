@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use app::accounts::{AuditEntry, UserRole};
 use app::model::{ApiError, ErrorCode};
-use tokio::sync::Notify;
 
 use crate::engine::{Engine, EngineError};
 use crate::store::{Store, StoreError};
@@ -55,8 +54,6 @@ pub struct Fleet {
     engine: Engine,
     store: Store,
     limiter: Arc<limiter::Limiter>,
-    /// Wakes the lease keeper (approved requests, expiry).
-    leases: Arc<Notify>,
     /// Serialises fork requests, which reserve names.
     requests_lock: Arc<tokio::sync::Mutex<()>>,
 }
@@ -67,7 +64,6 @@ impl Fleet {
             store: engine.store().clone(),
             engine,
             limiter: Arc::new(limiter::Limiter::default()),
-            leases: Arc::new(Notify::new()),
             requests_lock: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
