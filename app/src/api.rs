@@ -11,7 +11,7 @@ use crate::accounts::{
     AuditEntry, ForkRequestView, Invitation, Me, NewForkRequest, NewToken, Settings, TokenView, UserRole, UserView,
 };
 use crate::client::ConsoleClient;
-use crate::model::{ApiError, DatabaseView, ErrorCode, ForkPolicy, NewDatabase};
+use crate::model::{AccessSettings, ApiError, DatabaseView, ErrorCode, NewDatabase};
 
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
@@ -86,9 +86,9 @@ pub async fn database_credentials(name: String) -> Result<String, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.credentials(name).await }.await)
 }
 
-#[server(endpoint = "set_protection", client = ConsoleClient)]
-pub async fn set_protection(name: String, protected: bool, policy: ForkPolicy) -> Result<DatabaseView, ApiError> {
-    crate::backend::answer(async { crate::backend::backend()?.set_protection(name, protected, policy).await }.await)
+#[server(endpoint = "set_access", client = ConsoleClient)]
+pub async fn set_access(name: String, access: AccessSettings) -> Result<DatabaseView, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.set_access(name, access).await }.await)
 }
 
 #[server(endpoint = "extend_database", client = ConsoleClient)]

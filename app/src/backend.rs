@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::accounts::{
     AuditEntry, ForkRequestView, Invitation, Me, NewForkRequest, NewToken, Settings, TokenView, UserRole, UserView,
 };
-use crate::model::{ApiError, DatabaseView, ForkPolicy, NewDatabase};
+use crate::model::{AccessSettings, ApiError, DatabaseView, NewDatabase};
 
 /// What the console asks of the control plane, on behalf of the user
 /// signed in to the current request.
@@ -33,8 +33,7 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     async fn destroy_database(&self, name: String, take_followers: bool) -> Result<(), ApiError>;
     /// The connection URL (the reveal is audited).
     async fn credentials(&self, name: String) -> Result<String, ApiError>;
-    async fn set_protection(&self, name: String, protected: bool, policy: ForkPolicy)
-        -> Result<DatabaseView, ApiError>;
+    async fn set_access(&self, name: String, access: AccessSettings) -> Result<DatabaseView, ApiError>;
     async fn extend(&self, name: String, seconds: i64) -> Result<DatabaseView, ApiError>;
 
     async fn request_fork(&self, request: NewForkRequest) -> Result<ForkRequestView, ApiError>;

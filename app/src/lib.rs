@@ -22,6 +22,7 @@ pub mod pages;
 pub mod policy;
 pub mod session;
 pub mod shell;
+pub mod status;
 
 pub use shell::{shell, App};
 

@@ -143,6 +143,20 @@ pub struct DatabaseView {
     pub fork_policy: ForkPolicy,
     /// When a member's fork is destroyed unless extended.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Shown on the public status page, embeds and badges.
+    pub public: bool,
+}
+
+/// Who may do what with a database, set by admins.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AccessSettings {
+    /// Only admins destroy or promote it; members can't follow it or see
+    /// its credentials.
+    pub protected: bool,
+    pub fork_policy: ForkPolicy,
+    /// Anyone may see its state on `/status`, embeds and badges.
+    pub public: bool,
 }
 
 /// Whether members fork a database at once or ask an admin first.

@@ -100,6 +100,7 @@ fn Navigation() -> impl IntoView {
                 <A href="/">"Databases"</A>
                 <A href="/requests" attr:data-testid="nav-requests">"Fork requests"</A>
                 <A href="/tokens">"Tokens"</A>
+                <a href="/status" rel="external">"Status page"</a>
                 {admin.then(|| view! {
                     <A href="/team" attr:data-testid="nav-team">"Team"</A>
                     <A href="/audit" attr:data-testid="nav-audit">"Audit"</A>

@@ -18,6 +18,8 @@ pub struct Config {
     /// How databases are run on this machine.
     pub local: LocalConfig,
     pub engine: EngineConfig,
+    /// Who may frame the embed widgets: a CSP `frame-ancestors` source list.
+    pub embed_ancestors: String,
 }
 
 impl Config {
@@ -30,6 +32,7 @@ impl Config {
             site_root: default_site_root(),
             local: LocalConfig::new(&home),
             engine: EngineConfig::default(),
+            embed_ancestors: "*".into(),
             home,
         }
     }

@@ -6,7 +6,7 @@ use app::accounts::{
     AuditEntry, ForkRequestView, Invitation, Me, NewForkRequest, NewToken, Settings, TokenView, UserRole, UserView,
 };
 use app::backend::ConsoleBackend;
-use app::model::{ApiError, DatabaseView, ErrorCode, ForkPolicy, NewDatabase};
+use app::model::{AccessSettings, ApiError, DatabaseView, ErrorCode, NewDatabase};
 use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::HeaderValue;
@@ -112,13 +112,8 @@ impl ConsoleBackend for Console {
         self.fleet.credentials(&actor()?, &name).await
     }
 
-    async fn set_protection(
-        &self,
-        name: String,
-        protected: bool,
-        policy: ForkPolicy,
-    ) -> Result<DatabaseView, ApiError> {
-        self.fleet.set_protection(&actor()?, &name, protected, policy).await
+    async fn set_access(&self, name: String, access: AccessSettings) -> Result<DatabaseView, ApiError> {
+        self.fleet.set_access(&actor()?, &name, access).await
     }
 
     async fn extend(&self, name: String, seconds: i64) -> Result<DatabaseView, ApiError> {

@@ -14,6 +14,7 @@ pub mod config;
 pub mod console;
 pub mod engine;
 pub mod provisioner;
+pub mod public;
 pub mod serve;
 pub mod store;
 pub mod telemetry;

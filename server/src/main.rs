@@ -47,6 +47,10 @@ enum Command {
         /// The host name put in connection URLs.
         #[arg(long, env = "PGFLEET_PUBLIC_HOST", default_value = "127.0.0.1")]
         public_host: String,
+        /// Who may put /embed widgets in an iframe: a CSP frame-ancestors
+        /// list, e.g. "https://status.example.com 'self'".
+        #[arg(long, env = "PGFLEET_EMBED_ANCESTORS", default_value = "*")]
+        embed_ancestors: String,
     },
     /// Create a database, a follower (--follow) or a fork (--fork).
     Create {
@@ -130,7 +134,8 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<i32> {
-    if let Command::Serve { listen, site_root, pg_bin, pg_user, pg_listen, public_host } = cli.command {
+    if let Command::Serve { listen, site_root, pg_bin, pg_user, pg_listen, public_host, embed_ancestors } = cli.command
+    {
         pgfleet::telemetry::init();
         let mut config = Config::new(&cli.home);
         config.listen = listen;
@@ -141,6 +146,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         config.local.pg_user = pg_user;
         config.local.listen_addresses = pg_listen;
         config.local.public_host = public_host;
+        config.embed_ancestors = embed_ancestors;
         let running = pgfleet::serve::start(config).await.context("pgfleet could not start")?;
         running.stop_on(pgfleet::serve::termination_signal());
         running.wait().await.context("pgfleet stopped with an error")?;

@@ -148,7 +148,8 @@ fn DatabaseRow(db: DatabaseView, dialogs: Dialogs, me: Me) -> impl IntoView {
         <tr data-testid=row_id>
             <td data-label="Name">
                 <A href=href attr:data-testid="db-link">{name}</A>
-                {db.protected.then(|| view! { <span class="tag" data-testid="protected" title="only admins destroy or promote it">"protected"</span> })}
+                {db.protected.then(|| view! { <span class="tag protected-tag" data-testid="protected" title="only admins destroy or promote it">"protected"</span> })}
+                {db.public.then(|| view! { <span class="tag public-tag" data-testid="public" title="on the public status page">"public"</span> })}
                 {db.owner.clone().map(|o| view! { <span class="muted small owner">{format!(" by {o}")}</span> })}
                 {db.expires_at.map(|at| view! { <br/><Expiry at created=db.created_at/> })}
             </td>

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::accounts::{Me, UserRole};
-use crate::api::{database_credentials, destroy_database, extend_database, promote_database, set_protection};
+use crate::api::{database_credentials, destroy_database, extend_database, promote_database, set_access};
 use crate::components::badge::PhaseBadge;
 use crate::components::expiry::Expiry;
 use crate::components::lineage::Lineage;
@@ -14,7 +14,7 @@ use crate::components::seeded::Seeded;
 use crate::components::sparkline::Sparkline;
 use crate::format;
 use crate::live::use_live;
-use crate::model::{DatabaseView, ForkPolicy, Phase, Role};
+use crate::model::{AccessSettings, DatabaseView, ForkPolicy, Phase, Role};
 use crate::policy::{allows, Action as Can};
 use crate::session::{use_me, Signed};
 
@@ -137,7 +137,10 @@ fn DetailBody(db: DatabaseView, name: Memo<String>, dialogs: Dialogs, me: Me) ->
         <div class="page-head">
             <h1 data-testid="detail-name">{db.name.clone()}</h1>
             <PhaseBadge phase=phase/>
-            {db.protected.then(|| view! { <span class="tag" data-testid="protected">"protected"</span> })}
+            {db.protected.then(|| view! { <span class="tag protected-tag" data-testid="protected">"protected"</span> })}
+            {db.public.then(|| view! {
+                <a class="tag public-tag" data-testid="public" href=format!("/embed/{}", db.name) rel="external">"public"</a>
+            })}
         </div>
         {db.expires_at.map(|at| view! {
             <div class="expiry-line">
@@ -233,18 +236,20 @@ fn AccessCard(name: Memo<String>) -> impl IntoView {
     let live = use_live();
     let protected = RwSignal::new(false);
     let policy = RwSignal::new(ForkPolicy::Open);
+    let public = RwSignal::new(false);
     let message = RwSignal::new(None::<Result<String, String>>);
     // The database's settings whenever another database is shown.
     Effect::new(move |_| {
         if let Some(db) = live.dbs.with_untracked(|d| d.get(&name.get()).cloned()) {
             protected.set(db.protected);
             policy.set(db.fork_policy);
+            public.set(db.public);
         }
         message.set(None);
     });
-    let save = Action::new(move |(name, p, f): &(String, bool, ForkPolicy)| {
-        let (name, p, f) = (name.clone(), *p, *f);
-        async move { set_protection(name, p, f).await }
+    let save = Action::new(move |(name, access): &(String, AccessSettings)| {
+        let (name, access) = (name.clone(), *access);
+        async move { set_access(name, access).await }
     });
     Effect::new(move |_| match save.value().get() {
         Some(Ok(_)) => message.set(Some(Ok("Saved.".into()))),
@@ -265,13 +270,25 @@ fn AccessCard(name: Memo<String>) -> impl IntoView {
                 <option value="open" prop:selected=move || policy.get() == ForkPolicy::Open>"open: members fork at once"</option>
                 <option value="approval" prop:selected=move || policy.get() == ForkPolicy::Approval>"approval: an admin approves each fork"</option>
             </select>
+            <label class="check">
+                <input type="checkbox" data-testid="public-toggle" prop:checked=move || public.get()
+                    on:change=move |ev| public.set(event_target_checked(&ev))/>
+                " Public: its state, lag and uptime appear on /status, embeds and badges (never its connection details)"
+            </label>
             {move || message.get().map(|m| match m {
                 Ok(t) => view! { <p class="notice" role="status">{t}</p> }.into_any(),
                 Err(t) => view! { <p class="error" role="alert">{t}</p> }.into_any(),
             })}
             <div class="dialog-actions">
                 <button class="button" data-testid="access-save"
-                    on:click=move |_| { save.dispatch((name.get_untracked(), protected.get_untracked(), policy.get_untracked())); }>
+                    on:click=move |_| {
+                    let access = AccessSettings {
+                        protected: protected.get_untracked(),
+                        fork_policy: policy.get_untracked(),
+                        public: public.get_untracked(),
+                    };
+                    save.dispatch((name.get_untracked(), access));
+                }>
                     "Save"
                 </button>
             </div>

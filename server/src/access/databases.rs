@@ -3,7 +3,7 @@
 //! engine and is audited.
 
 use app::accounts::UserRole;
-use app::model::{ApiError, DatabaseView, ErrorCode, ForkPolicy};
+use app::model::{AccessSettings, ApiError, DatabaseView, ErrorCode};
 use app::policy::{check, fork_needs_approval, Action};
 use chrono::{Duration, Utc};
 
@@ -106,17 +106,22 @@ impl Fleet {
         self.audited(actor, "credentials.reveal", Some(name), None, result).await
     }
 
-    pub async fn set_protection(
+    /// Protection, fork policy and public status (admins only).
+    pub async fn set_access(
         &self,
         actor: &Actor,
         name: &str,
-        protected: bool,
-        policy: ForkPolicy,
+        access: AccessSettings,
     ) -> Result<DatabaseView, ApiError> {
-        let detail = format!("protected={protected}, fork policy {}", policy.as_str());
+        let detail = format!(
+            "protected={}, fork policy {}, public={}",
+            access.protected,
+            access.fork_policy.as_str(),
+            access.public
+        );
         let result = async {
             check(actor.role(), actor.name(), Action::Administer)?;
-            Ok(self.engine.set_protection(name, protected, policy).await?)
+            Ok(self.engine.set_access(name, access).await?)
         }
         .await;
         self.audited(actor, "database.protect", Some(name), Some(detail), result).await

@@ -1,7 +1,7 @@
 //! `/api/v1/databases`: list, show, create (follow, fork), promote,
 //! destroy, credentials.
 
-use app::model::{DatabaseView, ErrorCode, ForkPolicy};
+use app::model::{AccessSettings, DatabaseView, ErrorCode, ForkPolicy};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -146,26 +146,35 @@ pub async fn credentials(
     Ok(Json(Credentials { url: state.fleet.credentials(&actor, &name).await? }))
 }
 
-/// What `PATCH /api/v1/databases/{name}` changes (admins only).
-#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
+/// What `PATCH /api/v1/databases/{name}` changes (admins only); absent
+/// fields keep their value.
+#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ProtectionBody {
-    pub protected: bool,
-    pub fork_policy: ForkPolicy,
+pub struct AccessBody {
+    pub protected: Option<bool>,
+    pub fork_policy: Option<ForkPolicy>,
+    /// Shown on `/status`, embeds and badges.
+    pub public: Option<bool>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/databases/{name}", tag = "databases",
-    params(("name" = String, Path)), request_body = ProtectionBody,
+    params(("name" = String, Path)), request_body = AccessBody,
     responses((status = 200, body = DatabaseView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("token" = [])))]
 pub async fn protect(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
-    body: Result<Json<ProtectionBody>, JsonRejection>,
+    body: Result<Json<AccessBody>, JsonRejection>,
 ) -> Result<Json<DatabaseView>, Failure> {
     let Json(body) = body.map_err(rejection)?;
-    Ok(Json(state.fleet.set_protection(&actor, &name, body.protected, body.fork_policy).await?))
+    let current = state.fleet.get(&actor, &name).await?;
+    let access = AccessSettings {
+        protected: body.protected.unwrap_or(current.protected),
+        fork_policy: body.fork_policy.unwrap_or(current.fork_policy),
+        public: body.public.unwrap_or(current.public),
+    };
+    Ok(Json(state.fleet.set_access(&actor, &name, access).await?))
 }
 
 /// `POST /api/v1/databases/{name}/extend`.

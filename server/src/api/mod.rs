@@ -25,7 +25,8 @@ pub mod requests;
         databases::credentials, databases::protect, databases::extend, events::all, events::one,
         requests::list, requests::create, requests::show, requests::approve, requests::reject,
         accounts::me, accounts::users, accounts::invite, accounts::set_role, accounts::tokens,
-        accounts::create_token, accounts::revoke_token, accounts::settings, accounts::put_settings, accounts::audit
+        accounts::create_token, accounts::revoke_token, accounts::settings, accounts::put_settings, accounts::audit,
+        crate::public::feed::summary_json, crate::public::feed::events
     ),
     components(schemas(app::model::Event, events::Snapshot)),
     modifiers(&TokenAuth)
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route_layer(middleware::from_fn_with_state(state, auth::authenticate));
     Router::new()
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .merge(crate::public::api_router())
         .merge(protected)
         .fallback(|| async { error::Failure::new(app::model::ErrorCode::NotFound, "no such API route") })
 }

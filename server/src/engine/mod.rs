@@ -214,6 +214,7 @@ impl Engine {
             protected: false,
             fork_policy: app::model::ForkPolicy::Open,
             expires_at: req.expires_at,
+            public: false,
         };
         store.insert_spec(&spec, req.idempotency_key.as_deref()).await?;
         self.inner.recorder.note(&name, app::model::EventKind::Created, format!("{name} was requested")).await?;
@@ -221,17 +222,17 @@ impl Engine {
         self.get(&name).await
     }
 
-    /// Protects a database (or stops) and sets how it forks.
-    pub async fn set_protection(
+    /// Sets protection, fork policy and whether the database is public.
+    pub async fn set_access(
         &self,
         name: &str,
-        protected: bool,
-        policy: app::model::ForkPolicy,
+        access: app::model::AccessSettings,
     ) -> Result<DatabaseView, EngineError> {
         self.spec(name).await?;
-        self.inner.store.set_protection(name, protected, policy).await?;
-        let words = if protected { "protected" } else { "not protected" };
-        let message = format!("{name} is {words}; forks are {}", policy.as_str());
+        self.inner.store.set_access(name, access).await?;
+        let words = if access.protected { "protected" } else { "not protected" };
+        let public = if access.public { "public" } else { "private" };
+        let message = format!("{name} is {words} and {public}; forks are {}", access.fork_policy.as_str());
         self.inner.recorder.note(name, app::model::EventKind::Changed, message).await?;
         self.get(name).await
     }

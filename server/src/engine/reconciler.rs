@@ -194,6 +194,7 @@ impl Reconciler {
         if self.last_prune.elapsed() >= PRUNE_EVERY {
             self.last_prune = Instant::now();
             self.ctx.store.prune_events().await?;
+            self.ctx.store.prune_phase_history().await?;
         }
         Ok(())
     }

@@ -28,6 +28,7 @@ impl Recorder {
     pub async fn transition(&self, name: &str, phase: Phase, message: Option<String>) -> Result<(), StoreError> {
         let before = self.store.phase_of(name).await?;
         self.store.observe(name, &Observation::Phase { phase, message: message.clone() }).await?;
+        self.store.record_phase(name, phase).await?;
         match phase {
             Phase::Failed => {
                 tracing::warn!(db = name, from = ?before, reason = message.as_deref().unwrap_or(""), "database failed")

@@ -86,6 +86,8 @@ pub struct Spec {
     pub fork_policy: ForkPolicy,
     /// When the expiry sweep destroys it.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Shown on the public status surfaces.
+    pub public: bool,
 }
 
 impl Spec {

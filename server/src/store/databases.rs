@@ -8,7 +8,7 @@ use super::{Store, StoreError};
 
 const VIEW_QUERY: &str = "SELECT d.name, d.plan, d.origin, d.source, d.created_at, s.phase, s.message, \
                           s.following, s.progress_json, s.lag_json, s.info_json, d.owner, d.protected, d.fork_policy, \
-                          d.expires_at \
+                          d.expires_at, d.public \
                           FROM databases d LEFT JOIN database_status s ON s.name = d.name";
 
 impl Store {
@@ -73,6 +73,7 @@ fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DatabaseView, StoreErr
         lag: json_column(row, &name, "lag_json")?,
         info: json_column(row, &name, "info_json")?,
         owner: row.try_get("owner")?,
+        public: row.try_get("public")?,
         protected: row.try_get("protected")?,
         fork_policy: ForkPolicy::parse(&policy)
             .ok_or_else(|| StoreError::Corrupt(format!("{name}: fork policy {policy:?}")))?,

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod databases;
 pub mod events;
 pub mod fork_requests;
+pub mod history;
 pub mod sessions;
 pub mod settings;
 pub mod specs;

@@ -1,7 +1,7 @@
 //! Desired state rows (`databases`): written by requests, read by the
 //! reconciler.
 
-use app::model::ForkPolicy;
+use app::model::{AccessSettings, ForkPolicy};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
@@ -10,7 +10,7 @@ use crate::engine::spec::{Desired, Origin, Spec};
 
 const COLUMNS: &str = "name, plan, origin, source, port, pg_user, pg_password, pg_database, \
                        replication_password, desired, take_followers, promote, created_at, owner, protected, \
-                       fork_policy, expires_at";
+                       fork_policy, expires_at, public";
 
 impl Store {
     /// Inserts a new spec with its first status (`provisioning`) in one
@@ -50,6 +50,11 @@ impl Store {
         .bind(Utc::now().to_rfc3339())
         .execute(&mut *tx)
         .await?;
+        sqlx::query("INSERT INTO phase_history (name, phase, at) VALUES (?, 'provisioning', ?)")
+            .bind(&spec.name)
+            .bind(Utc::now().to_rfc3339())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -101,11 +106,12 @@ impl Store {
         Ok(())
     }
 
-    /// Sets whether only admins may destroy or promote it, and how it forks.
-    pub async fn set_protection(&self, name: &str, protected: bool, policy: ForkPolicy) -> Result<(), StoreError> {
-        sqlx::query("UPDATE databases SET protected = ?, fork_policy = ? WHERE name = ?")
-            .bind(protected)
-            .bind(policy.as_str())
+    /// Sets who may do what with it.
+    pub async fn set_access(&self, name: &str, access: AccessSettings) -> Result<(), StoreError> {
+        sqlx::query("UPDATE databases SET protected = ?, fork_policy = ?, public = ? WHERE name = ?")
+            .bind(access.protected)
+            .bind(access.fork_policy.as_str())
+            .bind(access.public)
             .bind(name)
             .execute(self.pool())
             .await?;
@@ -138,6 +144,7 @@ fn spec_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Spec, StoreError> {
     let expires_at: Option<String> = row.try_get("expires_at")?;
     Ok(Spec {
         owner: row.try_get("owner")?,
+        public: row.try_get("public")?,
         protected: row.try_get("protected")?,
         fork_policy: ForkPolicy::parse(&policy)
             .ok_or_else(|| StoreError::Corrupt(format!("{name}: fork policy {policy:?}")))?,

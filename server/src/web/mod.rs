@@ -30,6 +30,8 @@ pub struct AppState {
     pub fleet: Fleet,
     pub backend: SharedBackend,
     pub started: Instant,
+    /// Who may frame `/embed…` (CSP `frame-ancestors`).
+    pub embed_ancestors: std::sync::Arc<str>,
     /// Becomes true when the server shuts down, so endless streams end.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
@@ -44,7 +46,16 @@ impl AppState {
             .site_addr(config.listen)
             .build();
         let backend: SharedBackend = Arc::new(Console::new(fleet.clone()));
-        AppState { leptos_options, store, engine, fleet, backend, started: Instant::now(), shutdown }
+        AppState {
+            leptos_options,
+            store,
+            engine,
+            fleet,
+            backend,
+            started: Instant::now(),
+            embed_ancestors: config.embed_ancestors.clone().into(),
+            shutdown,
+        }
     }
 }
 
@@ -68,8 +79,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .nest("/api/v1", crate::api::router(state.clone()))
+        .merge(crate::public::router())
         .merge(console)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::public::framing::frame_policy))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -70,11 +70,17 @@ pub fn init_logs() {
 
 /// Starts pgfleet on 127.0.0.1:0 with a fresh home.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// [`spawn_app`] with changes to its configuration.
+pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
     init_logs();
     let home = TestHome::new();
     let mut config = Config::new(home.path());
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.engine = pg::test_engine_config();
+    change(&mut config);
     let running = pgfleet::serve::start(config).await.expect("pgfleet starts");
     TestApp { addr: running.addr, client: reqwest::Client::new(), running: Some(running), home }
 }

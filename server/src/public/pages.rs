@@ -1,0 +1,177 @@
+//! `/status`, `/embed` and `/embed/{name}`: server-rendered HTML that a
+//! few lines of script (`/status.js`) keep live. On every `status` event
+//! the script fetches the page's own fragment (`?fragment=1`) again, so the
+//! markup is written in one place only, here.
+
+use app::format;
+use app::status::StatusComponent;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use super::summary;
+use crate::web::AppState;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct View {
+    /// Only the live part, for the script.
+    #[serde(default)]
+    fragment: Option<String>,
+}
+
+pub async fn status(State(state): State<AppState>, Query(view): Query<View>) -> Response {
+    let summary = match summary::summary(&state.store).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(e),
+    };
+    let body = list(&summary.components, true);
+    let live = format!(
+        r#"<p class="overall overall-{indicator}" data-testid="overall">{description}</p>{body}"#,
+        indicator = escape(&summary.status.indicator),
+        description = escape(&summary.status.description),
+    );
+    page(view, "Database status", "status-page", "", &live, true)
+}
+
+pub async fn embed_all(State(state): State<AppState>, Query(view): Query<View>) -> Response {
+    match summary::summary(&state.store).await {
+        Ok(summary) => page(view, "Database status", "embed", "", &list(&summary.components, false), false),
+        Err(e) => unavailable(e),
+    }
+}
+
+pub async fn embed_one(State(state): State<AppState>, Path(name): Path<String>, Query(view): Query<View>) -> Response {
+    match summary::one(&state.store, &name).await {
+        Ok(Some(c)) => page(view, &format!("{} status", c.name), "embed", &c.name, &row(&c, false), false),
+        Ok(None) => (StatusCode::NOT_FOUND, Html(not_found_page())).into_response(),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// The script that keeps a page live.
+pub async fn script() -> Response {
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")], SCRIPT)
+        .into_response()
+}
+
+const SCRIPT: &str = r#"(function () {
+  var root = document.querySelector("[data-status-root]");
+  if (!root) return;
+  var pending = false, again = false;
+  function refresh() {
+    if (pending) { again = true; return; }
+    pending = true;
+    var url = location.pathname + "?fragment=1";
+    fetch(url, { credentials: "omit", cache: "no-store" }).then(function (r) {
+      if (r.status === 404) {
+        root.setAttribute("data-state", "unknown");
+        root.innerHTML = '<p class="gone">This database is no longer public.</p>';
+        return;
+      }
+      return r.text().then(function (html) {
+        root.innerHTML = html;
+        var first = root.querySelector("[data-component]");
+        root.setAttribute("data-state", root.getAttribute("data-only") ? (first ? first.getAttribute("data-state") : "unknown") : "list");
+      });
+    }).catch(function () {}).then(function () {
+      pending = false;
+      if (again) { again = false; refresh(); }
+    });
+  }
+  var source = new EventSource("/api/v1/status/events");
+  source.addEventListener("status", function () {
+    root.setAttribute("data-live", "true");
+    refresh();
+  });
+  source.onerror = function () { root.setAttribute("data-live", "false"); };
+})();
+"#;
+
+fn page(view: View, title: &str, class: &str, only: &str, live: &str, heading: bool) -> Response {
+    if view.fragment.is_some() {
+        return ([(header::CACHE_CONTROL, "no-store")], Html(live.to_string())).into_response();
+    }
+    let state = if only.is_empty() {
+        "list".to_string()
+    } else {
+        // The one component's phase, for scripts and tests that watch it.
+        live.split("data-state=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or("unknown").to_string()
+    };
+    let heading = if heading { format!("<h1>{}</h1>", escape(title)) } else { String::new() };
+    let html = format!(
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{title}</title>
+<link rel="stylesheet" href="/pkg/pgfleet.css">
+<script src="/status.js" defer></script>
+</head>
+<body class="{class}">
+<main class="public">
+{heading}
+<div data-status-root data-only="{only}" data-state="{state}" data-live="false" aria-live="polite">{live}</div>
+</main>
+</body>
+</html>"#,
+        title = escape(title),
+        only = escape(only),
+    );
+    ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response()
+}
+
+fn list(components: &[StatusComponent], wide: bool) -> String {
+    if components.is_empty() {
+        return r#"<p class="muted" data-testid="no-public">No databases are public yet.</p>"#.into();
+    }
+    let rows: String = components.iter().map(|c| row(c, wide)).collect();
+    format!(r#"<ul class="components">{rows}</ul>"#)
+}
+
+fn row(c: &StatusComponent, wide: bool) -> String {
+    let shape = match c.phase {
+        app::model::Phase::Available => "●",
+        app::model::Phase::Failed => "✕",
+        app::model::Phase::Deleting => "○",
+        app::model::Phase::Provisioning | app::model::Phase::CatchingUp | app::model::Phase::Promoting => "◐",
+    };
+    let lag = match c.lag_seconds {
+        Some(s) if s >= 1.0 => format!(r#"<span class="lag">{} behind</span>"#, format::duration(s)),
+        Some(_) => r#"<span class="lag">up to date</span>"#.to_string(),
+        None => String::new(),
+    };
+    let percent = |u: Option<f64>| u.map(|u| format!("{:.2}%", u * 100.0)).unwrap_or_else(|| "–".into());
+    let uptime = if wide {
+        format!(
+            r#"<span class="uptime" title="share of the time it was available">24 h {} · 7 d {}</span>"#,
+            percent(c.uptime_24h),
+            percent(c.uptime_7d)
+        )
+    } else {
+        format!(r#"<span class="uptime" title="available, last 24 hours">{}</span>"#, percent(c.uptime_24h))
+    };
+    format!(
+        r#"<li class="component" data-component="{name}" data-state="{phase}" data-status="{status}"><span class="badge phase-{phase}"><span aria-hidden="true">{shape}</span> {label}</span> <strong class="name">{name}</strong> <span class="role">{role}</span> {lag} {uptime}</li>"#,
+        name = escape(&c.name),
+        phase = c.phase.as_str(),
+        status = serde_json::to_value(c.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+        label = c.phase.label(),
+        role = c.role.as_str(),
+    )
+}
+
+fn not_found_page() -> String {
+    r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Not found</title></head><body><p>There is no public database by that name.</p></body></html>"#.into()
+}
+
+fn unavailable(e: crate::store::StoreError) -> Response {
+    tracing::error!(error = %e, "public page: store failed");
+    (StatusCode::SERVICE_UNAVAILABLE, "the status is not available right now").into_response()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
