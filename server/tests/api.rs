@@ -9,20 +9,6 @@ use app::model::{DatabaseView, Phase};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn wait_phase(app: &common::TestApp, name: &str, phase: Phase) -> DatabaseView {
-    let api = app.api();
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let db = api.get(name).await.expect("get");
-        if db.phase == phase {
-            return db;
-        }
-        assert!(db.phase != Phase::Failed, "{name} failed: {:?}", db.message);
-        assert!(Instant::now() < deadline, "{name} not {phase:?}: {db:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn error_of(response: reqwest::Response) -> (u16, String, String) {
     let status = response.status().as_u16();
     let body: Value = response.json().await.expect("error bodies are JSON");
@@ -41,13 +27,13 @@ async fn create_follow_fork_promote_destroy_over_http() {
     assert_eq!(r.status(), 202);
     let created: DatabaseView = r.json().await.unwrap();
     assert_eq!(created.phase, Phase::Provisioning);
-    wait_phase(&app, "prod", Phase::Available).await;
+    app.wait_phase("prod", Phase::Available).await;
 
     assert_eq!(post(json!({"name": "reader", "follow": "prod"})).await.unwrap().status(), 202);
     assert_eq!(post(json!({"name": "trial", "fork": "prod", "plan": "standard"})).await.unwrap().status(), 202);
-    let reader = wait_phase(&app, "reader", Phase::Available).await;
+    let reader = app.wait_phase("reader", Phase::Available).await;
     assert_eq!(reader.following.as_deref(), Some("prod"));
-    let trial = wait_phase(&app, "trial", Phase::Available).await;
+    let trial = app.wait_phase("trial", Phase::Available).await;
     assert_eq!(trial.forked_from.as_deref(), Some("prod"));
     assert_eq!(trial.plan, "standard");
 
@@ -128,7 +114,7 @@ async fn errors_have_the_right_status_and_shape() {
     assert_eq!(status, 409, "name taken");
     let (status, _, message) = error_of(post(json!({"follow": "src"})).await.unwrap()).await;
     assert_eq!(status, 409, "source not yet available: {message}");
-    wait_phase(&app, "src", Phase::Available).await;
+    app.wait_phase("src", Phase::Available).await;
     let (status, _, _) =
         error_of(app.authed(Method::POST, "/api/v1/databases/src/promote").send().await.unwrap()).await;
     assert_eq!(status, 422, "promoting a primary");

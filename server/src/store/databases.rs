@@ -1,6 +1,6 @@
 //! Reading databases (spec joined with status) out of the store.
 
-use app::model::{DatabaseView, ForkPolicy, Phase, Role};
+use app::model::{DatabaseView, Phase, Role};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
@@ -57,8 +57,6 @@ fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DatabaseView, StoreErr
         Some(p) => Phase::parse(&p).ok_or_else(|| StoreError::Corrupt(format!("{name}: unknown phase {p:?}")))?,
     };
     let following: Option<String> = row.try_get("following")?;
-    let policy: String = row.try_get("fork_policy")?;
-    let expires_at: Option<String> = row.try_get("expires_at")?;
     let role = if following.is_some() { Role::Follower } else { Role::Primary };
     let forked_from = if origin == "fork" { source } else { None };
     Ok(DatabaseView {
@@ -75,9 +73,8 @@ fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DatabaseView, StoreErr
         owner: row.try_get("owner")?,
         public: row.try_get("public")?,
         protected: row.try_get("protected")?,
-        fork_policy: ForkPolicy::parse(&policy)
-            .ok_or_else(|| StoreError::Corrupt(format!("{name}: fork policy {policy:?}")))?,
-        expires_at: expires_at.as_deref().map(|t| super::parse_time(&name, "expires_at", t)).transpose()?,
+        fork_policy: super::fork_policy_column(row, &name)?,
+        expires_at: super::optional_time(row, &name, "expires_at")?,
         created_at: DateTime::parse_from_rfc3339(&created_at)
             .map(|t| t.with_timezone(&Utc))
             .map_err(|e| StoreError::Corrupt(format!("{name}.created_at: {e}")))?,

@@ -90,6 +90,27 @@ impl Store {
     }
 }
 
+/// The `fork_policy` column of a `databases` row.
+pub(crate) fn fork_policy_column(
+    row: &sqlx::sqlite::SqliteRow,
+    name: &str,
+) -> Result<app::model::ForkPolicy, StoreError> {
+    use sqlx::Row;
+    let policy: String = row.try_get("fork_policy")?;
+    app::model::ForkPolicy::parse(&policy).ok_or_else(|| StoreError::Corrupt(format!("{name}: fork policy {policy:?}")))
+}
+
+/// A nullable timestamp column written with `to_rfc3339`.
+pub(crate) fn optional_time(
+    row: &sqlx::sqlite::SqliteRow,
+    name: &str,
+    column: &str,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+    use sqlx::Row;
+    let text: Option<String> = row.try_get(column)?;
+    text.as_deref().map(|t| parse_time(name, column, t)).transpose()
+}
+
 /// Reads a timestamp column written with `to_rfc3339`.
 pub(crate) fn parse_time(row: &str, column: &str, text: &str) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
     chrono::DateTime::parse_from_rfc3339(text)

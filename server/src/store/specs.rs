@@ -1,7 +1,7 @@
 //! Desired state rows (`databases`): written by requests, read by the
 //! reconciler.
 
-use app::model::{AccessSettings, ForkPolicy};
+use app::model::AccessSettings;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
@@ -140,15 +140,12 @@ fn spec_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Spec, StoreError> {
     let desired: String = row.try_get("desired")?;
     let created_at: String = row.try_get("created_at")?;
     let port: i64 = row.try_get("port")?;
-    let policy: String = row.try_get("fork_policy")?;
-    let expires_at: Option<String> = row.try_get("expires_at")?;
     Ok(Spec {
         owner: row.try_get("owner")?,
         public: row.try_get("public")?,
         protected: row.try_get("protected")?,
-        fork_policy: ForkPolicy::parse(&policy)
-            .ok_or_else(|| StoreError::Corrupt(format!("{name}: fork policy {policy:?}")))?,
-        expires_at: expires_at.as_deref().map(|t| super::parse_time(&name, "expires_at", t)).transpose()?,
+        fork_policy: super::fork_policy_column(row, &name)?,
+        expires_at: super::optional_time(row, &name, "expires_at")?,
         origin: Origin::parse(&origin).ok_or_else(|| StoreError::Corrupt(format!("{name}: origin {origin:?}")))?,
         desired: Desired::parse(&desired).ok_or_else(|| StoreError::Corrupt(format!("{name}: desired {desired:?}")))?,
         plan: row.try_get("plan")?,
