@@ -93,8 +93,9 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     crate::access::accounts::ensure_first_admin(&store, &config.home).await?;
     let fleet = Fleet::new(engine.clone());
     let leases = fleet.spawn_lease_keeper(config.engine.tick);
+    let (public_feed, public_task) = crate::public::feed::spawn(store.clone(), engine.subscribe());
     let (stop, mut stopped) = watch::channel(false);
-    let state = AppState::new(&Config { listen: addr, ..config.clone() }, store, fleet, stop.subscribe());
+    let state = AppState::new(&Config { listen: addr, ..config.clone() }, store, fleet, public_feed, stop.subscribe());
     let app = web::router(state);
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
@@ -103,6 +104,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             })
             .await;
         leases.abort();
+        public_task.abort();
         served
     });
     tracing::info!(%addr, home = %config.home.display(), "pgfleet is serving");

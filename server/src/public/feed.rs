@@ -1,9 +1,14 @@
 //! `GET /api/v1/status.json` and `GET /api/v1/status/events`: the public
 //! summary, and a stream that sends it again (`event: status`) whenever
-//! what strangers can see changes. Events about private databases never
-//! reach it: a summary is sent only when it differs from the last one.
+//! what strangers can see changes.
+//!
+//! One task ([`spawn`]) computes summaries for every public stream: after
+//! events on the bus it recomputes (at most every [`SETTLE`]) and publishes
+//! only when what strangers see changed, so private databases' events never
+//! show and many viewers cost one query, not one each.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use app::status::StatusSummary;
@@ -13,11 +18,25 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::Stream;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::summary::summary;
+use crate::store::Store;
 use crate::web::AppState;
+
+/// How long the feed lets a burst of events (lag, sizes) settle before it
+/// recomputes.
+pub const SETTLE: Duration = Duration::from_millis(200);
+
+/// The latest public summary, as the JSON every stream sends.
+pub struct Published {
+    pub json: String,
+}
+
+/// What every public stream watches.
+pub type Feed = watch::Receiver<Option<Arc<Published>>>;
 
 #[utoipa::path(get, path = "/api/v1/status.json", tag = "public status",
     responses((status = 200, body = StatusSummary, description = "public databases only; CORS for any origin")))]
@@ -35,10 +54,52 @@ pub async fn summary_json(State(state): State<AppState>) -> Response {
     responses((status = 200, content_type = "text/event-stream",
         description = "`status` (a StatusSummary) now and whenever what it shows changes; CORS for any origin")))]
 pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let (tx, rx) = mpsc::channel(16);
-    let bus = state.engine.subscribe();
-    tokio::spawn(feed(state, bus, tx));
+    let mut summaries = state.public_feed.clone();
+    let mut shutdown = state.shutdown.clone();
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        loop {
+            let current = summaries.borrow_and_update().clone();
+            if let Some(published) = current {
+                if tx.send(Ok(SseEvent::default().event("status").data(published.json.clone()))).await.is_err() {
+                    return;
+                }
+            }
+            tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => return,
+                changed = summaries.changed() => if changed.is_err() { return },
+            }
+        }
+    });
     Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive"))
+}
+
+/// Starts the one task that computes summaries for all public streams.
+pub fn spawn(store: Store, mut bus: broadcast::Receiver<app::model::Event>) -> (Feed, JoinHandle<()>) {
+    let (tx, rx) = watch::channel(None);
+    let task = tokio::spawn(async move {
+        let mut last = String::new();
+        loop {
+            match summary(&store).await {
+                Ok(s) => {
+                    let seen = visible(&s);
+                    if seen != last {
+                        last = seen;
+                        let json = serde_json::to_string(&s).unwrap_or_default();
+                        tx.send_replace(Some(Arc::new(Published { json })));
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "public status feed: store failed"),
+            }
+            match bus.recv().await {
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+            tokio::time::sleep(SETTLE).await;
+            while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = bus.try_recv() {}
+        }
+    });
+    (rx, task)
 }
 
 /// The parts of a summary strangers see change (not its timestamps).
@@ -52,35 +113,4 @@ fn visible(s: &StatusSummary) -> String {
         c.uptime_7d = c.uptime_7d.map(|u| (u * 1000.0).round());
     }
     serde_json::to_string(&s).unwrap_or_default()
-}
-
-async fn feed(
-    state: AppState,
-    mut bus: broadcast::Receiver<app::model::Event>,
-    tx: mpsc::Sender<Result<SseEvent, Infallible>>,
-) {
-    let mut shutdown = state.shutdown.clone();
-    let mut last = String::new();
-    loop {
-        match summary(&state.store).await {
-            Ok(s) => {
-                let seen = visible(&s);
-                if seen != last {
-                    last = seen;
-                    let data = serde_json::to_string(&s).unwrap_or_default();
-                    if tx.send(Ok(SseEvent::default().event("status").data(data))).await.is_err() {
-                        return;
-                    }
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "public status feed: store failed"),
-        }
-        tokio::select! {
-            _ = shutdown.wait_for(|s| *s) => return,
-            received = bus.recv() => match received {
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => return,
-            },
-        }
-    }
 }

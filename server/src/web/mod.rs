@@ -30,6 +30,8 @@ pub struct AppState {
     pub fleet: Fleet,
     pub backend: SharedBackend,
     pub started: Instant,
+    /// The public status summary, kept current by one task.
+    pub public_feed: crate::public::feed::Feed,
     /// Who may frame `/embed…` (CSP `frame-ancestors`).
     pub embed_ancestors: std::sync::Arc<str>,
     /// Becomes true when the server shuts down, so endless streams end.
@@ -37,7 +39,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: &Config, store: Store, fleet: Fleet, shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
+    pub fn new(
+        config: &Config,
+        store: Store,
+        fleet: Fleet,
+        public_feed: crate::public::feed::Feed,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
         let engine = fleet.engine().clone();
         let leptos_options = LeptosOptions::builder()
             .output_name("pgfleet")
@@ -54,6 +62,7 @@ impl AppState {
             backend,
             started: Instant::now(),
             embed_ancestors: config.embed_ancestors.clone().into(),
+            public_feed,
             shutdown,
         }
     }
