@@ -54,6 +54,16 @@ impl Phase {
         }
     }
 
+    /// A shape that goes with the words, so colour is never the only signal.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Phase::Available => "●",
+            Phase::Provisioning | Phase::CatchingUp | Phase::Promoting => "◐",
+            Phase::Failed => "✕",
+            Phase::Deleting => "○",
+        }
+    }
+
     /// Parses [`Phase::as_str`]'s output.
     pub fn parse(s: &str) -> Option<Phase> {
         Phase::ALL.into_iter().find(|p| p.as_str() == s)

@@ -16,7 +16,7 @@ use leptos_axum::ResponseOptions;
 use crate::access::accounts::SESSION_HOURS;
 use crate::access::{Actor, Fleet};
 use crate::engine::CreateRequest;
-use crate::web::session::{cleared_cookies, cookie, over_tls, session_cookies, SESSION_COOKIE};
+use crate::web::session::{cleared_cookies, client_address, cookie, over_tls, session_cookies, SESSION_COOKIE};
 
 /// Answers the console's server functions through the [`Fleet`].
 pub struct Console {
@@ -64,8 +64,7 @@ impl ConsoleBackend for Console {
 
     async fn sign_in(&self, name: String, password: String) -> Result<(), ApiError> {
         let parts = parts()?;
-        let address =
-            parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+        let address = client_address(&parts.extensions);
         let session = self.fleet.sign_in(name.trim(), &password, address).await?;
         set_cookies(session_cookies(&session.secret, &session.csrf, over_tls(&parts.headers), SESSION_HOURS * 3600));
         Ok(())

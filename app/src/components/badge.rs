@@ -6,12 +6,7 @@ use crate::model::Phase;
 
 #[component]
 pub fn PhaseBadge(#[prop(into)] phase: Signal<Phase>) -> impl IntoView {
-    let icon = move || match phase.get() {
-        Phase::Available => "●",
-        Phase::Provisioning | Phase::CatchingUp | Phase::Promoting => "◐",
-        Phase::Failed => "✕",
-        Phase::Deleting => "○",
-    };
+    let icon = move || phase.get().symbol();
     view! {
         <span class=move || format!("badge phase-{}", phase.get().as_str()) data-testid="phase">
             <span aria-hidden="true">{icon}</span>

@@ -10,6 +10,7 @@ use crate::session::Signed;
 
 #[component]
 pub fn TeamPage() -> impl IntoView {
+    provide_context(PeopleVersion(RwSignal::new(0)));
     view! {
         <section class="page">
             <Signed>
@@ -29,14 +30,7 @@ pub fn TeamPage() -> impl IntoView {
 struct PeopleVersion(RwSignal<u64>);
 
 fn people_version() -> RwSignal<u64> {
-    match use_context::<PeopleVersion>() {
-        Some(v) => v.0,
-        None => {
-            let v = RwSignal::new(0);
-            provide_context(PeopleVersion(v));
-            v
-        }
-    }
+    expect_context::<PeopleVersion>().0
 }
 
 #[component]

@@ -99,9 +99,7 @@ pub async fn add_user(store: &Store, name: &str, role: UserRole) -> Result<Invit
         return Err(ApiError::new(ErrorCode::Conflict, format!("there is already a user named {name}")));
     }
     let password = passwords::one_time();
-    let hash = passwords::hash(password.clone())
-        .await
-        .map_err(|_| ApiError::new(ErrorCode::Internal, "the password could not be hashed"))?;
+    let hash = passwords::hash_for_api(password.clone()).await?;
     let user = store.add_user(name, role, &hash).await.map_err(store_error)?;
     Ok(Invitation { user: user.view, one_time_password: password })
 }
@@ -114,9 +112,7 @@ pub async fn reset_password(store: &Store, name: &str) -> Result<String, ApiErro
         .map_err(store_error)?
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("there is no user named {name}")))?;
     let password = passwords::one_time();
-    let hash = passwords::hash(password.clone())
-        .await
-        .map_err(|_| ApiError::new(ErrorCode::Internal, "the password could not be hashed"))?;
+    let hash = passwords::hash_for_api(password.clone()).await?;
     store.set_password(name, &hash, true).await.map_err(store_error)?;
     store.end_sessions_of(user.id).await.map_err(store_error)?;
     Ok(password)
@@ -210,9 +206,7 @@ impl Fleet {
             if new == current {
                 return Err(ApiError::new(ErrorCode::BadRequest, "choose a password other than the one-time one"));
             }
-            let hash = passwords::hash(new.to_string())
-                .await
-                .map_err(|_| ApiError::new(ErrorCode::Internal, "the password could not be hashed"))?;
+            let hash = passwords::hash_for_api(new.to_string()).await?;
             self.store.set_password(actor.name(), &hash, false).await.map_err(store_error)
         }
         .await;

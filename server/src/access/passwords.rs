@@ -19,6 +19,13 @@ pub async fn hash(password: String) -> Result<String, argon2::password_hash::Err
     .unwrap_or(Err(argon2::password_hash::Error::Crypto))
 }
 
+/// [`hash`], failing with the API's error (the cause is never shown).
+pub async fn hash_for_api(password: String) -> Result<String, app::model::ApiError> {
+    hash(password)
+        .await
+        .map_err(|_| app::model::ApiError::new(app::model::ErrorCode::Internal, "the password could not be hashed"))
+}
+
 /// Whether `password` matches `phc`; a malformed hash never matches.
 pub async fn verify(password: String, phc: String) -> bool {
     tokio::task::spawn_blocking(move || {

@@ -16,7 +16,7 @@ use crate::web::session::{client_address, cookie, CSRF_HEADER, SESSION_COOKIE};
 use crate::web::AppState;
 
 pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let address = client_address(&request);
+    let address = client_address(request.extensions());
     let bearer = request
         .headers()
         .get(header::AUTHORIZATION)

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::summary;
+use super::{escape, summary};
 use crate::web::AppState;
 
 /// Badges are cheap to refetch but need not be exact to the second.
@@ -68,10 +68,6 @@ fn hex(color: &str) -> &'static str {
 /// Widths estimated from Verdana 11px, as shields' flat style does.
 fn text_width(text: &str) -> usize {
     text.chars().map(|c| if c.is_ascii_uppercase() || c == 'm' || c == 'w' { 9 } else { 7 }).sum::<usize>() + 10
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 pub fn render_svg(label: &str, message: &str, color: &str) -> String {

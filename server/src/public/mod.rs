@@ -33,6 +33,11 @@ pub fn router() -> Router<AppState> {
         .layer(axum::middleware::from_fn(framing::public_headers))
 }
 
+/// Text made safe inside HTML and SVG, attributes included.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
 /// The routes under `/api/v1` that need no token.
 pub fn api_router() -> Router<AppState> {
     Router::new()

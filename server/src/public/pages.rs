@@ -10,7 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use super::summary;
+use super::{escape, summary};
 use crate::web::AppState;
 
 #[derive(Debug, Default, Deserialize)]
@@ -31,19 +31,19 @@ pub async fn status(State(state): State<AppState>, Query(view): Query<View>) -> 
         indicator = escape(&summary.status.indicator),
         description = escape(&summary.status.description),
     );
-    page(view, "Database status", "status-page", "", &live, true)
+    page(view, "Database status", "status-page", None, &live, true)
 }
 
 pub async fn embed_all(State(state): State<AppState>, Query(view): Query<View>) -> Response {
     match summary::summary(&state.store).await {
-        Ok(summary) => page(view, "Database status", "embed", "", &list(&summary.components, false), false),
+        Ok(summary) => page(view, "Database status", "embed", None, &list(&summary.components, false), false),
         Err(e) => unavailable(e),
     }
 }
 
 pub async fn embed_one(State(state): State<AppState>, Path(name): Path<String>, Query(view): Query<View>) -> Response {
     match summary::one(&state.store, &name).await {
-        Ok(Some(c)) => page(view, &format!("{} status", c.name), "embed", &c.name, &row(&c, false), false),
+        Ok(Some(c)) => page(view, &format!("{} status", c.name), "embed", Some(&c), &row(&c, false), false),
         Ok(None) => (StatusCode::NOT_FOUND, Html(not_found_page())).into_response(),
         Err(e) => unavailable(e),
     }
@@ -88,15 +88,15 @@ const SCRIPT: &str = r#"(function () {
 })();
 "#;
 
-fn page(view: View, title: &str, class: &str, only: &str, live: &str, heading: bool) -> Response {
+/// The whole page around `live`; `only` is the one database an embed shows.
+fn page(view: View, title: &str, class: &str, only: Option<&StatusComponent>, live: &str, heading: bool) -> Response {
     if view.fragment.is_some() {
         return ([(header::CACHE_CONTROL, "no-store")], Html(live.to_string())).into_response();
     }
-    let state = if only.is_empty() {
-        "list".to_string()
-    } else {
-        // The one component's phase, for scripts and tests that watch it.
-        live.split("data-state=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or("unknown").to_string()
+    // The one component's phase, for scripts and tests that watch it.
+    let (only, state) = match only {
+        Some(c) => (c.name.as_str(), c.phase.as_str()),
+        None => ("", "list"),
     };
     let heading = if heading { format!("<h1>{}</h1>", escape(title)) } else { String::new() };
     let html = format!(
@@ -132,12 +132,6 @@ fn list(components: &[StatusComponent], wide: bool) -> String {
 }
 
 fn row(c: &StatusComponent, wide: bool) -> String {
-    let shape = match c.phase {
-        app::model::Phase::Available => "●",
-        app::model::Phase::Failed => "✕",
-        app::model::Phase::Deleting => "○",
-        app::model::Phase::Provisioning | app::model::Phase::CatchingUp | app::model::Phase::Promoting => "◐",
-    };
     let lag = match c.lag_seconds {
         Some(s) if s >= 1.0 => format!(r#"<span class="lag">{} behind</span>"#, format::duration(s)),
         Some(_) => r#"<span class="lag">up to date</span>"#.to_string(),
@@ -159,6 +153,7 @@ fn row(c: &StatusComponent, wide: bool) -> String {
         phase = c.phase.as_str(),
         status = serde_json::to_value(c.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
         label = c.phase.label(),
+        shape = c.phase.symbol(),
         role = c.role.as_str(),
     )
 }
@@ -170,8 +165,4 @@ fn not_found_page() -> String {
 fn unavailable(e: crate::store::StoreError) -> Response {
     tracing::error!(error = %e, "public page: store failed");
     (StatusCode::SERVICE_UNAVAILABLE, "the status is not available right now").into_response()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

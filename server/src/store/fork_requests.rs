@@ -5,7 +5,7 @@ use app::accounts::{ForkRequestView, RequestState};
 use chrono::Utc;
 use sqlx::Row;
 
-use super::{parse_time, Store, StoreError};
+use super::{optional_time, parse_time, Store, StoreError};
 
 impl Store {
     pub async fn add_fork_request(
@@ -94,7 +94,6 @@ fn request_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ForkRequestView, St
     let what = format!("fork request {id}");
     let state: String = row.try_get("state")?;
     let created_at: String = row.try_get("created_at")?;
-    let decided_at: Option<String> = row.try_get("decided_at")?;
     Ok(ForkRequestView {
         id,
         requester: row.try_get("requester")?,
@@ -107,6 +106,6 @@ fn request_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ForkRequestView, St
         decision_reason: row.try_get("decision_reason")?,
         message: row.try_get("message")?,
         created_at: parse_time(&what, "created_at", &created_at)?,
-        decided_at: decided_at.as_deref().map(|t| parse_time(&what, "decided_at", t)).transpose()?,
+        decided_at: optional_time(row, &what, "decided_at")?,
     })
 }

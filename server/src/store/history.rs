@@ -10,15 +10,24 @@ use super::{parse_time, Store, StoreError};
 /// How long phase history is kept.
 pub const KEEP_DAYS: i64 = 8;
 
+/// Appends one change, inside whatever transaction `executor` is.
+pub(super) async fn append<'e>(
+    executor: impl sqlx::SqliteExecutor<'e>,
+    name: &str,
+    phase: Phase,
+) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO phase_history (name, phase, at) VALUES (?, ?, ?)")
+        .bind(name)
+        .bind(phase.as_str())
+        .bind(Utc::now().to_rfc3339())
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     pub async fn record_phase(&self, name: &str, phase: Phase) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO phase_history (name, phase, at) VALUES (?, ?, ?)")
-            .bind(name)
-            .bind(phase.as_str())
-            .bind(Utc::now().to_rfc3339())
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        append(self.pool(), name, phase).await
     }
 
     /// `name`'s phase changes at or after `since`, oldest first, preceded by

@@ -50,11 +50,7 @@ impl Store {
         .bind(Utc::now().to_rfc3339())
         .execute(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO phase_history (name, phase, at) VALUES (?, 'provisioning', ?)")
-            .bind(&spec.name)
-            .bind(Utc::now().to_rfc3339())
-            .execute(&mut *tx)
-            .await?;
+        super::history::append(&mut *tx, &spec.name, app::model::Phase::Provisioning).await?;
         tx.commit().await?;
         Ok(())
     }

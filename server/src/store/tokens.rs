@@ -6,7 +6,7 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::{parse_time, Store, StoreError};
+use super::{optional_time, Store, StoreError};
 
 /// The hex SHA-256 of a token.
 pub fn hash_token(token: &str) -> String {
@@ -91,10 +91,8 @@ impl Store {
 
 fn token_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<TokenView, StoreError> {
     let id: i64 = row.try_get("id")?;
-    let at = |column: &str| -> Result<Option<chrono::DateTime<Utc>>, StoreError> {
-        let text: Option<String> = row.try_get(column)?;
-        text.as_deref().map(|t| parse_time(&format!("token {id}"), column, t)).transpose()
-    };
+    let what = format!("token {id}");
+    let at = |column: &str| optional_time(row, &what, column);
     Ok(TokenView {
         id,
         name: row.try_get("name")?,

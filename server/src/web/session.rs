@@ -61,8 +61,8 @@ pub fn cleared_cookies() -> [String; 2] {
 }
 
 /// The peer's address, for the audit log and the sign-in limiter.
-pub fn client_address(request: &Request) -> Option<String> {
-    request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
+pub fn client_address(extensions: &axum::http::Extensions) -> Option<String> {
+    extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
 }
 
 /// In front of every console route: resolves the session into an
@@ -90,7 +90,7 @@ pub async fn gate(State(state): State<AppState>, mut request: Request, next: Nex
                     return refuse(ErrorCode::Forbidden, "choose a new password first");
                 }
             }
-            let address = client_address(&request);
+            let address = client_address(request.extensions());
             request.extensions_mut().insert(Actor { principal, address });
             next.run(request).await
         }
