@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use app::model::{EventKind, Phase};
 use common::pg::{exec, pgbench_load, scalar, TestEngine, INVARIANT};
-use pgfleet::engine::CreateRequest;
+use pgfleet::engine::{CreateRequest, EngineError, MAX_FOLLOWERS};
 use sqlx::Connection;
 
 const READY: Duration = Duration::from_secs(180);
@@ -117,4 +117,40 @@ async fn a_server_that_dies_is_restarted_and_one_that_cannot_start_fails_with_it
     let view = t.wait_for("sturdy", Phase::Failed, Duration::from_secs(60)).await;
     let reason = view.message.unwrap_or_default();
     assert!(reason.contains("no_such_setting"), "the reason comes from the log: {reason}");
+}
+
+/// pg_basebackup pins its WAL only once its streamer has a slot; a second
+/// copy's fast checkpoint in that moment used to break the first copy, and
+/// many copies at once ran out of WAL senders.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_takes_its_most_followers_and_forks_at_once_and_refuses_one_more_follower() {
+    let t = TestEngine::start().await;
+    t.create_named("hub").await;
+    t.wait_for("hub", Phase::Available, READY).await;
+    let mut hub = t.connect("hub").await;
+    exec(&mut hub, "CREATE TABLE marks AS SELECT g AS id FROM generate_series(1, 1000) g").await;
+
+    let followers: Vec<String> = (1..=MAX_FOLLOWERS).map(|i| format!("hub-f{i}")).collect();
+    let forks: Vec<String> = (1..=3).map(|i| format!("hub-k{i}")).collect();
+    for name in &followers {
+        t.create(CreateRequest { name: Some(name.clone()), follow: Some("hub".into()), ..Default::default() }).await;
+    }
+    for name in &forks {
+        t.create(CreateRequest { name: Some(name.clone()), fork: Some("hub".into()), ..Default::default() }).await;
+    }
+    let one_more = CreateRequest { name: Some("hub-extra".into()), follow: Some("hub".into()), ..Default::default() };
+    let refused = t.engine.create(one_more).await.unwrap_err();
+    assert!(matches!(refused, EngineError::TooManyFollowers { .. }), "{refused:?}");
+    assert!(t.engine.get("hub-extra").await.is_err(), "nothing is left of the refused follower");
+
+    for name in followers.iter().chain(forks.iter()) {
+        t.wait_for(name, Phase::Available, READY).await;
+        let mut conn = t.connect(name).await;
+        assert_eq!(scalar(&mut conn, "SELECT count(*) FROM marks").await, 1000, "{name} has the source's rows");
+    }
+    let mut held = common::pg::slots(&t, "hub").await;
+    held.sort();
+    let mut expected: Vec<String> = followers.iter().map(|f| format!("pgfleet_{}", f.replace('-', "_"))).collect();
+    expected.sort();
+    assert_eq!(held, expected, "one slot per follower, none lost");
 }

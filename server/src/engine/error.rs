@@ -30,6 +30,8 @@ pub enum EngineError {
     Busy { name: String, phase: Phase },
     #[error("{name} has followers ({followers}); destroy them first or ask to take them too")]
     HasFollowers { name: String, followers: String },
+    #[error("{name} already has {max} followers, the most a database can have; promote or destroy one first")]
+    TooManyFollowers { name: String, max: usize },
     #[error("no free port in {0}-{1}")]
     NoFreePort(u16, u16),
     #[error(transparent)]
@@ -44,6 +46,7 @@ impl From<EngineError> for ApiError {
             EngineError::NameTaken(_)
             | EngineError::SourceDeleting(_)
             | EngineError::HasFollowers { .. }
+            | EngineError::TooManyFollowers { .. }
             | EngineError::Busy { .. }
             | EngineError::SourceNotAvailable { .. } => ErrorCode::Conflict,
             EngineError::UnknownSource(..) | EngineError::UnknownPlan { .. } | EngineError::NotAFollower(_) => {

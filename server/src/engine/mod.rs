@@ -32,6 +32,10 @@ pub mod spec;
 
 pub use error::EngineError;
 
+/// The most followers one database can have: each holds a slot and a WAL
+/// sender on its source, and a source's WAL must be kept for the slowest.
+pub const MAX_FOLLOWERS: usize = 8;
+
 /// How the engine runs.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -179,7 +183,14 @@ impl Engine {
         };
         let (origin, source) = match (&req.follow, &req.fork) {
             (Some(_), Some(_)) => return Err(EngineError::FollowAndFork),
-            (Some(src), None) => (Origin::Follow, Some(self.usable_source(src, "follow").await?)),
+            (Some(src), None) => {
+                let followers =
+                    specs.iter().filter(|s| s.follows() == Some(src.as_str()) && s.desired == Desired::Running).count();
+                if followers >= MAX_FOLLOWERS {
+                    return Err(EngineError::TooManyFollowers { name: src.clone(), max: MAX_FOLLOWERS });
+                }
+                (Origin::Follow, Some(self.usable_source(src, "follow").await?))
+            }
             (None, Some(src)) => (Origin::Fork, Some(self.usable_source(src, "fork").await?)),
             (None, None) => (Origin::Empty, None),
         };

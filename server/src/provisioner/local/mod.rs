@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use app::model::{Info, Lag};
+use app::model::{Info, Lag, Progress};
 use chrono::Utc;
 use sqlx::Row;
 
@@ -51,6 +51,11 @@ impl LocalConfig {
     }
 }
 
+/// Room for [`crate::engine::MAX_FOLLOWERS`] streams and
+/// [`copy::COPIES_AT_ONCE`] copies (two senders each), with some to spare.
+const MAX_WAL_SENDERS: usize = 16;
+const _: () = assert!(crate::engine::MAX_FOLLOWERS + 2 * copy::COPIES_AT_ONCE < MAX_WAL_SENDERS);
+
 pub struct LocalProvisioner {
     bin: PathBuf,
     user: OsUser,
@@ -60,6 +65,7 @@ pub struct LocalProvisioner {
     public_host: String,
     /// One template build at a time.
     template_lock: tokio::sync::Mutex<()>,
+    copy_gates: copy::CopyGates,
 }
 
 impl LocalProvisioner {
@@ -80,6 +86,7 @@ impl LocalProvisioner {
             listen_addresses: config.listen_addresses,
             public_host: config.public_host,
             template_lock: tokio::sync::Mutex::new(()),
+            copy_gates: copy::CopyGates::default(),
         })
     }
 
@@ -145,8 +152,9 @@ impl LocalProvisioner {
             format!("-c shared_buffers={}", plan.shared_buffers),
             format!("-c work_mem={}", plan.work_mem),
             "-c wal_level=replica".into(),
-            "-c max_wal_senders=10".into(),
-            "-c max_replication_slots=10".into(),
+            // Every follower's stream plus two per running copy.
+            format!("-c max_wal_senders={}", MAX_WAL_SENDERS),
+            format!("-c max_replication_slots={}", MAX_WAL_SENDERS),
             // A forgotten slot must not fill the disk.
             "-c max_slot_wal_keep_size=4GB".into(),
             "-c hot_standby=on".into(),
@@ -185,7 +193,33 @@ impl LocalProvisioner {
         text.lines().next()?.trim().parse().ok()
     }
 
+    /// Copies `source` into the partial dir. A copy that lost its WAL
+    /// stream is tried again: that failure is a race, not a fault of the
+    /// source.
     async fn make_copy(
+        &self,
+        db: &Spec,
+        source: &Spec,
+        slot: Option<&str>,
+        sink: &dyn ProgressSink,
+    ) -> Result<PathBuf, ProvisionError> {
+        const ATTEMPTS: u32 = 3;
+        let mut attempt = 1;
+        loop {
+            match self.copy_once(db, source, slot, sink).await {
+                Err(e) if attempt < ATTEMPTS && copy::lost_wal_stream(&e) => {
+                    tracing::warn!(db = %db.name, source = %source.name, attempt, error = %e, "copy lost its WAL stream; copying again");
+                    if let Some(slot) = slot {
+                        self.drop_slot(source, slot).await?;
+                    }
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn copy_once(
         &self,
         db: &Spec,
         source: &Spec,
@@ -197,6 +231,29 @@ impl LocalProvisioner {
         let partial = self.layout.partial(&db.name);
         self.private_dir(&partial)?;
         let label = format!("pgfleet {} of {}", db.origin.as_str(), source.name);
+        let gates = self.copy_gates.of(&source.name);
+        let waiting = |what: &str| {
+            sink.progress(Progress {
+                step: format!("waiting for other copies of {} to {what}", source.name),
+                bytes_done: 0,
+                bytes_total: None,
+                eta_seconds: None,
+            })
+        };
+        let _running = match gates.running.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                waiting("finish");
+                gates.running.acquire_owned().await.expect("copy gates are never closed")
+            }
+        };
+        let start_gate = match gates.starting.clone().try_lock_owned() {
+            Ok(guard) => guard,
+            Err(_) => {
+                waiting("start");
+                gates.starting.lock_owned().await
+            }
+        };
         copy::base_backup(
             copy::BaseBackup {
                 bin: &self.bin,
@@ -206,6 +263,7 @@ impl LocalProvisioner {
                 target: &partial.join("data"),
                 slot,
                 label: &label,
+                start_gate,
             },
             sink,
         )
