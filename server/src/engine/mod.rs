@@ -39,7 +39,9 @@ pub const MAX_FOLLOWERS: usize = 8;
 /// How the engine runs.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
-    /// Ports handed to databases.
+    /// Ports handed to databases. Keep them out of the kernel's ephemeral
+    /// range (32768–60999 on Linux): an outgoing connection can take a port
+    /// between the check that it is free and the server's start.
     pub ports: RangeInclusive<u16>,
     /// How often the reconciler looks without being woken.
     pub tick: Duration,
@@ -49,7 +51,7 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { ports: 54320..=54999, tick: Duration::from_secs(1), info_every: Duration::from_secs(5) }
+        EngineConfig { ports: 15432..=16431, tick: Duration::from_secs(1), info_every: Duration::from_secs(5) }
     }
 }
 

@@ -20,10 +20,11 @@ use super::TestHome;
 /// Each engine in this test binary gets ports of its own.
 static NEXT_PORT_BLOCK: AtomicU16 = AtomicU16::new(0);
 
-/// A fast-ticking engine with ports no other engine of this binary uses.
+/// A fast-ticking engine with ports no other engine of this binary uses,
+/// below the kernel's ephemeral range (which clients' sockets draw from).
 pub fn test_engine_config() -> EngineConfig {
     let block = NEXT_PORT_BLOCK.fetch_add(1, Ordering::SeqCst);
-    let base = 55_000 + (std::process::id() as u16 % 40) * 200 + block * 20;
+    let base = 20_000 + (std::process::id() as u16 % 40) * 200 + block * 20;
     EngineConfig { ports: base..=base + 19, tick: Duration::from_millis(200), info_every: Duration::from_secs(1) }
 }
 
