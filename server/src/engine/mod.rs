@@ -186,9 +186,7 @@ impl Engine {
         let (origin, source) = match (&req.follow, &req.fork) {
             (Some(_), Some(_)) => return Err(EngineError::FollowAndFork),
             (Some(src), None) => {
-                let followers =
-                    specs.iter().filter(|s| s.follows() == Some(src.as_str()) && s.desired == Desired::Running).count();
-                if followers >= MAX_FOLLOWERS {
+                if followers_of(&specs, src).count() >= MAX_FOLLOWERS {
                     return Err(EngineError::TooManyFollowers { name: src.clone(), max: MAX_FOLLOWERS });
                 }
                 (Origin::Follow, Some(self.usable_source(src, "follow").await?))
@@ -290,15 +288,8 @@ impl Engine {
         if spec.desired == Desired::Deleted {
             return Ok(());
         }
-        let followers: Vec<String> = self
-            .inner
-            .store
-            .specs()
-            .await?
-            .into_iter()
-            .filter(|s| s.follows() == Some(name) && s.desired == Desired::Running)
-            .map(|s| s.name)
-            .collect();
+        let specs = self.inner.store.specs().await?;
+        let followers: Vec<String> = followers_of(&specs, name).map(|s| s.name.clone()).collect();
         if !followers.is_empty() && !take_followers {
             return Err(EngineError::HasFollowers { name: name.to_string(), followers: followers.join(", ") });
         }
@@ -342,6 +333,11 @@ impl Engine {
         }
         Err(EngineError::NoFreePort(*range.start(), *range.end()))
     }
+}
+
+/// The databases that follow `name` and are not being deleted.
+fn followers_of<'a>(specs: &'a [Spec], name: &'a str) -> impl Iterator<Item = &'a Spec> {
+    specs.iter().filter(move |s| s.follows() == Some(name) && s.desired == Desired::Running)
 }
 
 fn secret() -> String {

@@ -118,32 +118,11 @@ impl Drop for TestHome {
     }
 }
 
-/// Processes working in `home`: named in their command line, or with their
-/// working directory inside it (the postgres that initdb runs has only its
-/// data dir as cwd to show where it belongs).
-fn processes_in(home: &Path) -> Vec<i32> {
-    let own = std::process::id() as i32;
-    let needle = home.to_string_lossy().to_string();
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| *pid != own)
-        .filter(|pid| {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap_or_default();
-            String::from_utf8_lossy(&cmdline).contains(&needle) || cwd.starts_with(home)
-        })
-        .filter(|pid| pg::alive(*pid))
-        .collect()
-}
-
-/// Kills every process in `home` and waits until none is left.
+/// Kills every process working in `home` and waits until none is left.
 pub fn kill_processes_in(home: &Path) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let pids = processes_in(home);
+        let pids = pgfleet::provisioner::local::os::processes_using(home);
         if pids.is_empty() || std::time::Instant::now() > deadline {
             return;
         }

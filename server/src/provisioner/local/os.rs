@@ -185,29 +185,34 @@ pub async fn copy_tree(from: &Path, to: &Path) -> Result<(), ProvisionError> {
     run("cp", cmd).await.map(|_| ())
 }
 
-/// Kills every process whose command line mentions `path` (a copy left
-/// running by a pgfleet that died: pg_basebackup's WAL-streaming child is
-/// not its direct child, so the parent-death signal does not reach it) and
-/// waits until they are gone.
-pub async fn kill_processes_using(path: &Path) {
+/// Live processes working on `path`: named in their command line, or with
+/// their working directory inside it (postgres run by initdb shows only its
+/// cwd).
+pub fn processes_using(path: &Path) -> Vec<i32> {
     let needle = path.to_string_lossy().to_string();
-    let find = || -> Vec<i32> {
-        let own = std::process::id() as i32;
-        std::fs::read_dir("/proc")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-            .filter(|pid| *pid != own && process_alive(*pid))
-            .filter(|pid| {
-                std::fs::read(format!("/proc/{pid}/cmdline"))
-                    .map(|c| c.split(|b| *b == 0).any(|arg| String::from_utf8_lossy(arg).contains(&needle)))
-                    .unwrap_or(false)
-            })
-            .collect()
-    };
+    let own = std::process::id() as i32;
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| *pid != own && process_alive(*pid))
+        .filter(|pid| {
+            let named = std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| c.split(|b| *b == 0).any(|arg| String::from_utf8_lossy(arg).contains(&needle)))
+                .unwrap_or(false);
+            named || std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(path))
+        })
+        .collect()
+}
+
+/// Kills every process working on `path` (a copy left running by a
+/// pgfleet that died: pg_basebackup's WAL-streaming child is not its direct
+/// child, so the parent-death signal does not reach it) and waits until
+/// they are gone.
+pub async fn kill_processes_using(path: &Path) {
     for _ in 0..200 {
-        let pids = find();
+        let pids = processes_using(path);
         if pids.is_empty() {
             return;
         }
