@@ -15,6 +15,7 @@ pub mod backend;
 pub mod client;
 pub mod components;
 pub mod format;
+pub mod limits;
 pub mod live;
 pub mod model;
 pub mod names;

@@ -281,10 +281,52 @@ pub struct NewDatabase {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Health {
+    /// `ok`, or `degraded` when the store fails, a loop is restarting or a
+    /// row cannot be read.
     pub status: String,
     pub version: String,
     pub uptime_seconds: u64,
     pub metadata_store: String,
+    /// Every background loop and what it is doing.
+    #[serde(default)]
+    pub loops: Vec<LoopHealth>,
+    /// Rows of the metadata store that cannot be read (`spec/NAME`), with
+    /// why; everything else goes on without them.
+    #[serde(default)]
+    pub unreadable_rows: Vec<UnreadableRow>,
+}
+
+/// One background loop, as the supervisor sees it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LoopHealth {
+    pub name: String,
+    pub state: LoopState,
+    /// How often it had to be started again.
+    pub restarts: u32,
+    /// Why it last stopped (a panic's message, say).
+    pub last_failure: Option<String>,
+    /// When it entered its state.
+    pub since: DateTime<Utc>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LoopState {
+    Running,
+    /// It stopped unexpectedly and waits out its backoff.
+    Restarting,
+    /// pgfleet is shutting down.
+    Stopped,
+}
+
+/// A store row that cannot be decoded.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct UnreadableRow {
+    pub row: String,
+    pub reason: String,
 }
 
 #[cfg(test)]
@@ -312,8 +354,13 @@ pub enum ErrorCode {
     Unauthorized,
     Forbidden,
     NotFound,
+    MethodNotAllowed,
     Conflict,
     Unprocessable,
+    /// The body is larger than the API takes.
+    PayloadTooLarge,
+    /// The body is not JSON.
+    UnsupportedMediaType,
     TooManyRequests,
     Unavailable,
     Internal,
@@ -326,8 +373,11 @@ impl ErrorCode {
             ErrorCode::Unauthorized => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Conflict => 409,
             ErrorCode::Unprocessable => 422,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
             ErrorCode::TooManyRequests => 429,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,

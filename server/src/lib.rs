@@ -17,5 +17,6 @@ pub mod provisioner;
 pub mod public;
 pub mod serve;
 pub mod store;
+pub mod supervisor;
 pub mod telemetry;
 pub mod web;

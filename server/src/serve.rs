@@ -92,8 +92,8 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     }
     crate::access::accounts::ensure_first_admin(&store, &config.home).await?;
     let fleet = Fleet::new(engine.clone());
-    let leases = fleet.spawn_lease_keeper(config.engine.tick);
-    let (public_feed, public_task) = crate::public::feed::spawn(store.clone(), engine.subscribe());
+    fleet.spawn_lease_keeper(config.engine.tick);
+    let public_feed = crate::public::feed::spawn(store.clone(), &engine);
     let (stop, mut stopped) = watch::channel(false);
     let state = AppState::new(&Config { listen: addr, ..config.clone() }, store, fleet, public_feed, stop.subscribe());
     let app = web::router(state);
@@ -103,8 +103,6 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
                 let _ = stopped.wait_for(|s| *s).await;
             })
             .await;
-        leases.abort();
-        public_task.abort();
         served
     });
     tracing::info!(%addr, home = %config.home.display(), "pgfleet is serving");

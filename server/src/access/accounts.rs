@@ -6,6 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use app::accounts::{AuditEntry, Invitation, Me, NewToken, Settings, TokenView, UserRole, UserView};
+use app::limits;
 use app::model::{ApiError, ErrorCode};
 use app::policy::{check, Action};
 use chrono::{Duration, Utc};
@@ -313,15 +314,15 @@ impl Fleet {
         let result = async {
             check(actor.role(), actor.name(), Action::Administer)?;
             let s = &settings;
-            if s.fork_ttl_default_seconds < 60 || s.fork_ttl_max_seconds < s.fork_ttl_default_seconds {
-                return Err(ApiError::new(
-                    ErrorCode::BadRequest,
-                    "the default time to live must be at least a minute and no more than the maximum",
-                ));
-            }
-            if s.member_fork_quota < 0 {
-                return Err(ApiError::new(ErrorCode::BadRequest, "the fork quota cannot be negative"));
-            }
+            let max = limits::MAX_LIFETIME_SECONDS;
+            limits::in_range("fork_ttl_max_seconds", s.fork_ttl_max_seconds, limits::MIN_DEFAULT_TTL_SECONDS, max)?;
+            limits::in_range(
+                "fork_ttl_default_seconds",
+                s.fork_ttl_default_seconds,
+                limits::MIN_DEFAULT_TTL_SECONDS,
+                s.fork_ttl_max_seconds,
+            )?;
+            limits::in_range("member_fork_quota", s.member_fork_quota, 0, limits::MAX_FORK_QUOTA)?;
             self.store.put_settings(s).await.map_err(store_error)?;
             Ok(settings.clone())
         }

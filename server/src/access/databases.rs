@@ -3,6 +3,7 @@
 //! engine and is audited.
 
 use app::accounts::UserRole;
+use app::limits;
 use app::model::{AccessSettings, ApiError, DatabaseView, ErrorCode};
 use app::policy::{check, fork_needs_approval, Action};
 use chrono::{Duration, Utc};
@@ -55,7 +56,8 @@ impl Fleet {
                     if actor.role() != UserRole::Admin {
                         self.check_quota(actor.name()).await?;
                         let ttl = self.settings().await?.fork_ttl_default_seconds;
-                        req.expires_at = Some(Utc::now() + Duration::seconds(ttl));
+                        req.expires_at =
+                            Some(limits::later(Utc::now(), limits::lifetime("the default time to live", ttl)?)?);
                     }
                 }
             }
@@ -136,13 +138,11 @@ impl Fleet {
             let Some(expires_at) = db.expires_at else {
                 return Err(ApiError::new(ErrorCode::Conflict, format!("{name} does not expire")));
             };
-            if seconds <= 0 {
-                return Err(ApiError::new(ErrorCode::BadRequest, "extend by a positive number of seconds"));
-            }
-            let new = expires_at.max(Utc::now()) + Duration::seconds(seconds);
+            let by = limits::lifetime("seconds", seconds)?;
+            let new = limits::later(expires_at.max(Utc::now()), by)?;
             if actor.role() != UserRole::Admin {
                 let max = self.settings().await?.fork_ttl_max_seconds;
-                let limit = Utc::now() + Duration::seconds(max);
+                let limit = limits::later(Utc::now(), Duration::seconds(max))?;
                 if new > limit {
                     return Err(ApiError::new(
                         ErrorCode::Unprocessable,

@@ -9,7 +9,6 @@ use std::time::Duration;
 use app::accounts::RequestState;
 use app::model::EventKind;
 use chrono::Utc;
-use tokio::task::JoinHandle;
 
 use super::Fleet;
 use crate::engine::spec::Desired;
@@ -18,15 +17,21 @@ use crate::engine::spec::Desired;
 pub const SYSTEM_ACTOR: &str = "pgfleet";
 
 impl Fleet {
-    /// Runs the keeper until the returned task is aborted.
-    pub fn spawn_lease_keeper(&self, every: Duration) -> JoinHandle<()> {
+    /// Runs the keeper under the engine's supervisor, every `every`.
+    pub fn spawn_lease_keeper(&self, every: Duration) {
         let fleet = self.clone();
-        tokio::spawn(async move {
-            loop {
-                fleet.keep_leases().await;
-                tokio::time::sleep(every).await;
+        self.engine.supervisor().spawn("lease-keeper", move |mut stop| {
+            let fleet = fleet.clone();
+            async move {
+                loop {
+                    fleet.keep_leases().await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = stop.wait_for(|s| *s) => return,
+                    }
+                }
             }
-        })
+        });
     }
 
     /// One pass: expire first, so a fork at its end is `expired` and not

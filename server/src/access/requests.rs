@@ -9,9 +9,10 @@
 //! requests along after approval.
 
 use app::accounts::{ForkRequestView, NewForkRequest, RequestState, UserRole};
+use app::limits;
 use app::model::{ApiError, ErrorCode, EventKind, Phase};
 use app::policy::{check, fork_needs_approval, Action};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 
 use super::{store_error, Actor, Fleet};
 use crate::engine::CreateRequest;
@@ -47,7 +48,8 @@ impl Fleet {
         }
         let settings = self.settings().await?;
         let ttl = req.ttl_seconds.unwrap_or(settings.fork_ttl_default_seconds);
-        if ttl < 1 || (actor.role() != UserRole::Admin && ttl > settings.fork_ttl_max_seconds) {
+        limits::lifetime("ttl_seconds", ttl)?;
+        if actor.role() != UserRole::Admin && ttl > settings.fork_ttl_max_seconds {
             return Err(ApiError::new(
                 ErrorCode::Unprocessable,
                 format!("a fork may live from 1 second to {}", app::format::span(settings.fork_ttl_max_seconds)),
@@ -153,23 +155,27 @@ impl Fleet {
     /// Asks the engine for an approved request's fork. The idempotency key
     /// makes a second call (after a restart) find the first one's fork.
     pub(super) async fn start_fork(&self, request: &ForkRequestView) {
-        let created = self
-            .engine
-            .create(CreateRequest {
-                name: Some(request.name.clone()),
-                fork: Some(request.source.clone()),
-                owner: Some(request.requester.clone()),
-                expires_at: Some(Utc::now() + Duration::seconds(request.ttl_seconds)),
-                idempotency_key: Some(format!("fork-request-{}", request.id)),
-                ..Default::default()
-            })
-            .await;
+        let created = async {
+            // The store may hold a request from before time to live was
+            // range-checked: refuse it rather than overflow.
+            let ttl = limits::lifetime("ttl_seconds", request.ttl_seconds)?;
+            let expires_at = limits::later(Utc::now(), ttl)?;
+            self.engine
+                .create(CreateRequest {
+                    name: Some(request.name.clone()),
+                    fork: Some(request.source.clone()),
+                    owner: Some(request.requester.clone()),
+                    expires_at: Some(expires_at),
+                    idempotency_key: Some(format!("fork-request-{}", request.id)),
+                    ..Default::default()
+                })
+                .await
+                .map_err(ApiError::from)
+        }
+        .await;
         match created {
             Ok(_) => self.move_request(request, RequestState::Provisioning, None).await,
-            Err(e) => {
-                let e = ApiError::from(e);
-                self.move_request(request, RequestState::Failed, Some(&e.message)).await;
-            }
+            Err(e) => self.move_request(request, RequestState::Failed, Some(&e.message)).await,
         }
     }
 

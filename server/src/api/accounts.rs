@@ -3,12 +3,13 @@
 
 use app::accounts::{AuditEntry, Invitation, Me, NewToken, Settings, TokenView, UserRole, UserView};
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 use super::error::{rejection, ErrorBody, Failure};
+use super::extract::ApiPath;
 use crate::access::Actor;
 use crate::web::AppState;
 
@@ -61,7 +62,7 @@ pub struct RoleBody {
 pub async fn set_role(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     body: Result<Json<RoleBody>, JsonRejection>,
 ) -> Result<Json<UserView>, Failure> {
     let Json(body) = body.map_err(rejection)?;
@@ -101,7 +102,7 @@ pub async fn create_token(
 pub async fn revoke_token(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, Failure> {
     state.fleet.revoke_token(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)

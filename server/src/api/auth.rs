@@ -44,6 +44,15 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
                     )
                     .into_response();
                 }
+                // The console's gate holds the same rule for server functions:
+                // a session on a one-time password only chooses a new one.
+                if principal.must_change_password && !(request.uri().path().ends_with("/me") && safe) {
+                    return Failure::new(
+                        ErrorCode::Forbidden,
+                        "choose a new password first: open the console, which asks for one",
+                    )
+                    .into_response();
+                }
                 principal
             }
             Err(SessionError::Store(e)) => {

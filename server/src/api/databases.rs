@@ -3,13 +3,14 @@
 
 use app::model::{AccessSettings, DatabaseView, ErrorCode, ForkPolicy};
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Extension;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::error::{rejection, ErrorBody, Failure};
+use super::extract::ApiPath;
 use crate::access::Actor;
 use crate::engine::CreateRequest;
 use crate::web::AppState;
@@ -58,7 +59,7 @@ pub async fn list(
 pub async fn show(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<Json<DatabaseView>, Failure> {
     Ok(Json(state.fleet.get(&actor, &name).await?))
 }
@@ -113,7 +114,7 @@ pub async fn create(
 pub async fn promote(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<(StatusCode, Json<DatabaseView>), Failure> {
     Ok((StatusCode::ACCEPTED, Json(state.fleet.promote(&actor, &name).await?)))
 }
@@ -126,7 +127,7 @@ pub async fn promote(
 pub async fn destroy(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     query: Result<Query<DestroyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<StatusCode, Failure> {
     let Query(query) = query.map_err(|e| Failure::new(ErrorCode::BadRequest, e.body_text()))?;
@@ -141,7 +142,7 @@ pub async fn destroy(
 pub async fn credentials(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Credentials>, Failure> {
     Ok(Json(Credentials { url: state.fleet.credentials(&actor, &name).await? }))
 }
@@ -164,7 +165,7 @@ pub struct AccessBody {
 pub async fn protect(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     body: Result<Json<AccessBody>, JsonRejection>,
 ) -> Result<Json<DatabaseView>, Failure> {
     let Json(body) = body.map_err(rejection)?;
@@ -193,7 +194,7 @@ pub struct ExtendBody {
 pub async fn extend(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     body: Result<Json<ExtendBody>, JsonRejection>,
 ) -> Result<Json<DatabaseView>, Failure> {
     let Json(body) = body.map_err(rejection)?;

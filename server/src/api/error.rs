@@ -44,8 +44,20 @@ impl IntoResponse for Failure {
 }
 
 /// Turns axum's own rejections (bad JSON, wrong content type) into our shape.
+/// A body past the limit is a 413, one without a JSON content type a 415,
+/// one that does not fit the schema a 422, anything else a 400.
 pub fn rejection(e: axum::extract::rejection::JsonRejection) -> Failure {
-    let code =
-        if e.status() == StatusCode::UNPROCESSABLE_ENTITY { ErrorCode::Unprocessable } else { ErrorCode::BadRequest };
-    Failure::new(code, e.body_text())
+    let code = match e.status() {
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::Unprocessable,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        _ => ErrorCode::BadRequest,
+    };
+    let message = match code {
+        ErrorCode::PayloadTooLarge => {
+            format!("the body is larger than the {} KiB the API takes", super::BODY_LIMIT_BYTES / 1024)
+        }
+        _ => e.body_text(),
+    };
+    Failure::new(code, message)
 }

@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use app::model::{DatabaseView, Event};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::Stream;
@@ -18,6 +18,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::error::Failure;
+use super::extract::ApiPath;
 use crate::web::AppState;
 
 /// The first message of a stream (and after a resync).
@@ -43,7 +44,7 @@ pub async fn all(
     security(("token" = [])))]
 pub async fn one(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Failure> {
     state.engine.get(&name).await?;

@@ -10,11 +10,16 @@ use utoipa::{Modify, OpenApi};
 
 use crate::web::AppState;
 
+/// The largest request body the API reads; every body it takes is a few
+/// hundred bytes of JSON.
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
 pub mod accounts;
 pub mod auth;
 pub mod databases;
 pub mod error;
 pub mod events;
+pub mod extract;
 pub mod requests;
 
 #[derive(OpenApi)]
@@ -71,4 +76,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(crate::public::api_router())
         .merge(protected)
         .fallback(|| async { error::Failure::new(app::model::ErrorCode::NotFound, "no such API route") })
+        .method_not_allowed_fallback(|| async {
+            error::Failure::new(app::model::ErrorCode::MethodNotAllowed, "this API route does not take that method")
+        })
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
 }

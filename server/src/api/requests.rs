@@ -3,12 +3,13 @@
 
 use app::accounts::{ForkRequestView, NewForkRequest};
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 
 use super::error::{rejection, ErrorBody, Failure};
+use super::extract::ApiPath;
 use crate::access::Actor;
 use crate::web::AppState;
 
@@ -41,7 +42,7 @@ pub async fn create(
 pub async fn show(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ForkRequestView>, Failure> {
     Ok(Json(state.fleet.fork_request(&actor, id).await?))
 }
@@ -61,7 +62,7 @@ pub struct DecisionBody {
 pub async fn approve(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: Option<Json<DecisionBody>>,
 ) -> Result<Json<ForkRequestView>, Failure> {
     let reason = body.and_then(|Json(b)| b.reason);
@@ -76,7 +77,7 @@ pub async fn approve(
 pub async fn reject(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: Result<Json<DecisionBody>, JsonRejection>,
 ) -> Result<Json<ForkRequestView>, Failure> {
     let Json(body) = body.map_err(rejection)?;

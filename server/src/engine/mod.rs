@@ -22,6 +22,7 @@ use self::recorder::Recorder;
 use self::spec::{Desired, Origin, Spec};
 use crate::provisioner::Provisioner;
 use crate::store::Store;
+use crate::supervisor::Supervisor;
 
 pub mod bus;
 pub mod error;
@@ -84,7 +85,8 @@ struct Inner {
     wake: Arc<Notify>,
     /// Serialises requests that allocate names and ports.
     admission: Mutex<()>,
-    reconciler: reconciler::Handle,
+    /// Runs the reconciler (and the server's other loops).
+    supervisor: Supervisor,
 }
 
 impl Engine {
@@ -92,13 +94,21 @@ impl Engine {
     pub fn start(store: Store, provisioner: Arc<dyn Provisioner>, config: EngineConfig) -> Engine {
         let recorder = Recorder::new(store.clone(), Bus::default());
         let wake = Arc::new(Notify::new());
-        let reconciler = reconciler::spawn(reconciler::Reconciler::new(
-            store.clone(),
-            provisioner.clone(),
-            recorder.clone(),
-            config.clone(),
-            wake.clone(),
-        ));
+        let supervisor = Supervisor::default();
+        {
+            let (store, provisioner, recorder, config, wake) =
+                (store.clone(), provisioner.clone(), recorder.clone(), config.clone(), wake.clone());
+            supervisor.spawn("reconciler", move |stop| {
+                reconciler::Reconciler::new(
+                    store.clone(),
+                    provisioner.clone(),
+                    recorder.clone(),
+                    config.clone(),
+                    wake.clone(),
+                )
+                .run(stop)
+            });
+        }
         Engine {
             inner: Arc::new(Inner {
                 store,
@@ -107,20 +117,26 @@ impl Engine {
                 config,
                 wake,
                 admission: Mutex::new(()),
-                reconciler,
+                supervisor,
             }),
         }
     }
 
-    /// Stops the reconciler; the database servers keep running.
+    /// Stops the reconciler and every other supervised loop; the database
+    /// servers keep running.
     pub async fn shutdown(&self) {
-        self.inner.reconciler.shutdown().await;
+        self.inner.supervisor.shutdown().await;
     }
 
-    /// Stops the reconciler without waiting, for sync contexts such as a
-    /// test's Drop.
+    /// Stops the loops without waiting, for sync contexts such as a test's
+    /// Drop.
     pub fn abort(&self) {
-        self.inner.reconciler.abort();
+        self.inner.supervisor.abort();
+    }
+
+    /// The supervisor the server's other background loops join.
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.inner.supervisor
     }
 
     pub fn store(&self) -> &Store {
@@ -196,7 +212,8 @@ impl Engine {
         };
         let port = self.free_port(&specs)?;
         let (pg_user, pg_database, pg_password, replication_password) = match (&source, origin) {
-            // A follower replicates its source's roles, passwords included.
+            // A follower replicates its source's roles, passwords included;
+            // it gets passwords of its own when promoted.
             (Some(src), Origin::Follow) => (
                 src.pg_user.clone(),
                 src.pg_database.clone(),
@@ -206,6 +223,12 @@ impl Engine {
             // A fork keeps the names but gets passwords of its own.
             (Some(src), _) => (src.pg_user.clone(), src.pg_database.clone(), secret(), secret()),
             (None, _) => (format!("u{}", token(10)), format!("d{}", token(10)), secret(), secret()),
+        };
+        // A follower starts with its source's rules (and keeps at least them
+        // while it follows).
+        let (protected, fork_policy) = match (&source, origin) {
+            (Some(src), Origin::Follow) => (src.protected, src.fork_policy),
+            _ => (false, app::model::ForkPolicy::Open),
         };
         let spec = Spec {
             name: name.clone(),
@@ -222,8 +245,8 @@ impl Engine {
             promote: false,
             created_at: Utc::now(),
             owner: req.owner.clone(),
-            protected: false,
-            fork_policy: app::model::ForkPolicy::Open,
+            protected,
+            fork_policy,
             expires_at: req.expires_at,
             public: false,
         };
@@ -276,7 +299,15 @@ impl Engine {
                 return Err(EngineError::Busy { name: name.to_string(), phase })
             }
         }
-        self.inner.store.request_promotion(name).await?;
+        // While following, its rules were at least its source's (see the
+        // store's view); promoted, they are its own.
+        let view = self.get(name).await?;
+        let access = app::model::AccessSettings {
+            protected: view.protected,
+            fork_policy: view.fork_policy,
+            public: view.public,
+        };
+        self.inner.store.request_promotion(name, &secret(), &secret(), access).await?;
         self.inner.wake.notify_one();
         self.get(name).await
     }

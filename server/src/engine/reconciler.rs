@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use app::model::{EventKind, Phase, Progress};
 use tokio::sync::{watch, Notify};
-use tokio::task::{AbortHandle, JoinHandle, JoinSet};
+use tokio::task::{AbortHandle, JoinSet};
 
 use super::recorder::Recorder;
 use super::spec::{Desired, Origin, Spec};
@@ -63,38 +63,6 @@ pub struct Reconciler {
     last_prune: Instant,
 }
 
-/// Stops the loop.
-pub struct Handle {
-    stop: watch::Sender<bool>,
-    task: std::sync::Mutex<Option<JoinHandle<()>>>,
-}
-
-impl Handle {
-    /// Stops the loop and its tasks (copies in progress are killed and will
-    /// be redone after a restart).
-    pub async fn shutdown(&self) {
-        let _ = self.stop.send(true);
-        let task = self.task.lock().expect("reconciler handle lock").take();
-        if let Some(task) = task {
-            let _ = task.await;
-        }
-    }
-
-    /// Stops the loop and its tasks without waiting (from sync code).
-    pub fn abort(&self) {
-        let _ = self.stop.send(true);
-        if let Some(task) = self.task.lock().expect("reconciler handle lock").take() {
-            task.abort();
-        }
-    }
-}
-
-pub fn spawn(reconciler: Reconciler) -> Handle {
-    let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(reconciler.run(stopped));
-    Handle { stop, task: std::sync::Mutex::new(Some(task)) }
-}
-
 impl Reconciler {
     pub fn new(
         store: Store,
@@ -116,7 +84,9 @@ impl Reconciler {
         }
     }
 
-    async fn run(mut self, mut stop: watch::Receiver<bool>) {
+    /// Runs until `stop` turns true; the supervisor starts it again if it
+    /// panics.
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let prepare = self.ctx.provisioner.clone();
         tokio::spawn(async move {
             if let Err(e) = prepare.prepare().await {
@@ -374,6 +344,10 @@ async fn promote(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
     }
     if let Err(e) = prov.promote(spec).await {
         return fail(ctx, spec, format!("could not promote: {e}")).await;
+    }
+    // Its own passwords, so the source's stop opening it (and it theirs).
+    if let Err(e) = prov.set_up_owner(spec).await {
+        return fail(ctx, spec, format!("could not give it passwords of its own: {e}")).await;
     }
     if let Some(src) = &source {
         // Left behind, the slot would hold WAL on the source for ever; the

@@ -19,7 +19,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::Stream;
 use tokio::sync::{broadcast, mpsc, watch};
-use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::summary::summary;
@@ -74,10 +73,32 @@ pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Res
     Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive"))
 }
 
-/// Starts the one task that computes summaries for all public streams.
-pub fn spawn(store: Store, mut bus: broadcast::Receiver<app::model::Event>) -> (Feed, JoinHandle<()>) {
+/// Starts the one loop that computes summaries for all public streams,
+/// under the engine's supervisor.
+pub fn spawn(store: Store, engine: &crate::engine::Engine) -> Feed {
     let (tx, rx) = watch::channel(None);
-    let task = tokio::spawn(async move {
+    let tx = Arc::new(tx);
+    let subscribe = engine.clone();
+    engine.supervisor().spawn("public-status-feed", move |mut stop| {
+        let (store, tx) = (store.clone(), tx.clone());
+        // Subscribed before the first summary, so no change falls between.
+        let bus = subscribe.subscribe();
+        async move {
+            tokio::select! {
+                _ = publish(store, bus, tx) => {}
+                _ = stop.wait_for(|s| *s) => {}
+            }
+        }
+    });
+    rx
+}
+
+async fn publish(
+    store: Store,
+    mut bus: broadcast::Receiver<app::model::Event>,
+    tx: Arc<watch::Sender<Option<Arc<Published>>>>,
+) {
+    {
         let mut last = String::new();
         loop {
             match summary(&store).await {
@@ -98,8 +119,7 @@ pub fn spawn(store: Store, mut bus: broadcast::Receiver<app::model::Event>) -> (
             tokio::time::sleep(SETTLE).await;
             while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = bus.try_recv() {}
         }
-    });
-    (rx, task)
+    }
 }
 
 /// The parts of a summary strangers see change (not its timestamps).

@@ -8,8 +8,10 @@ use super::{Store, StoreError};
 
 const VIEW_QUERY: &str = "SELECT d.name, d.plan, d.origin, d.source, d.created_at, s.phase, s.message, \
                           s.following, s.progress_json, s.lag_json, s.info_json, d.owner, d.protected, d.fork_policy, \
-                          d.expires_at, d.public \
-                          FROM databases d LEFT JOIN database_status s ON s.name = d.name";
+                          d.expires_at, d.public, src.protected AS source_protected, \
+                          src.fork_policy AS source_fork_policy \
+                          FROM databases d LEFT JOIN database_status s ON s.name = d.name \
+                          LEFT JOIN databases src ON src.name = s.following";
 
 impl Store {
     /// One database with its last observed state. Called for every
@@ -21,7 +23,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        let mut view = view_from_row(&row)?;
+        let mut view = self.readable("view", &row, view_from_row(&row)).unwrap_or_else(|e| unreadable_view(&row, &e));
         view.followers = sqlx::query_scalar("SELECT name FROM database_status WHERE following = ? ORDER BY name")
             .bind(name)
             .fetch_all(self.pool())
@@ -34,7 +36,7 @@ impl Store {
         let rows = sqlx::query(&format!("{VIEW_QUERY} ORDER BY d.name")).fetch_all(self.pool()).await?;
         let mut views = Vec::with_capacity(rows.len());
         for row in &rows {
-            views.push(view_from_row(row)?);
+            views.push(self.readable("view", row, view_from_row(row)).unwrap_or_else(|e| unreadable_view(row, &e)));
         }
         let names: Vec<(String, Option<String>)> =
             views.iter().map(|v| (v.name.clone(), v.following.clone())).collect();
@@ -72,14 +74,45 @@ fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DatabaseView, StoreErr
         info: json_column(row, &name, "info_json")?,
         owner: row.try_get("owner")?,
         public: row.try_get("public")?,
-        protected: row.try_get("protected")?,
-        fork_policy: super::fork_policy_column(row, &name)?,
+        // A follower carries its source's data and owner password, so it
+        // is at least as protected as its source while it follows.
+        protected: row.try_get::<bool, _>("protected")?
+            || row.try_get::<Option<bool>, _>("source_protected")?.unwrap_or(false),
+        fork_policy: match row.try_get::<Option<String>, _>("source_fork_policy")?.as_deref() {
+            Some("approval") => app::model::ForkPolicy::Approval,
+            _ => super::fork_policy_column(row, &name)?,
+        },
         expires_at: super::optional_time(row, &name, "expires_at")?,
         created_at: DateTime::parse_from_rfc3339(&created_at)
             .map(|t| t.with_timezone(&Utc))
             .map_err(|e| StoreError::Corrupt(format!("{name}.created_at: {e}")))?,
         name,
     })
+}
+
+/// What lists show for a row that cannot be read: its name, `failed`, and
+/// why, so the rest of the fleet is listed and the broken one is visible.
+fn unreadable_view(row: &sqlx::sqlite::SqliteRow, e: &StoreError) -> DatabaseView {
+    let name: String = row.try_get("name").unwrap_or_else(|_| "?".into());
+    DatabaseView {
+        name,
+        plan: "unknown".into(),
+        role: Role::Primary,
+        following: None,
+        followers: Vec::new(),
+        forked_from: None,
+        phase: Phase::Failed,
+        message: Some(format!("pgfleet cannot read this database's record in its metadata store: {e}")),
+        progress: None,
+        lag: None,
+        info: None,
+        created_at: DateTime::<Utc>::UNIX_EPOCH,
+        owner: None,
+        protected: true,
+        fork_policy: app::model::ForkPolicy::Approval,
+        expires_at: None,
+        public: false,
+    }
 }
 
 fn json_column<T: serde::de::DeserializeOwned>(

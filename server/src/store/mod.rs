@@ -39,6 +39,8 @@ pub enum StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// Rows seen that cannot be decoded, by table and key, with why.
+    unreadable: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>,
 }
 
 impl Store {
@@ -76,11 +78,42 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migrate { path: path.to_path_buf(), source })?;
-        Ok(Store { pool })
+        Ok(Store { pool, unreadable: Default::default() })
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Rows that could not be decoded when last read (`spec/NAME` →
+    /// why), for `/healthz`. A row that reads again is taken off.
+    pub fn unreadable(&self) -> Vec<(String, String)> {
+        let rows = self.unreadable.lock().unwrap_or_else(|e| e.into_inner());
+        rows.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
+    /// Passes a decoded `databases` row through, remembering (and logging
+    /// once) a row that could not be decoded.
+    pub(crate) fn readable<T>(
+        &self,
+        what: &str,
+        row: &sqlx::sqlite::SqliteRow,
+        decoded: Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        use sqlx::Row;
+        let key = format!("{what}/{}", row.try_get::<String, _>("name").unwrap_or_else(|_| "?".into()));
+        let mut rows = self.unreadable.lock().unwrap_or_else(|e| e.into_inner());
+        match &decoded {
+            Ok(_) => {
+                rows.remove(&key);
+            }
+            Err(e) => {
+                if rows.insert(key.clone(), e.to_string()).is_none() {
+                    tracing::error!(row = %key, error = %e, "a row in the metadata store cannot be read; it is skipped");
+                }
+            }
+        }
+        decoded
     }
 
     /// A round trip to the store, for health checks.

@@ -60,7 +60,7 @@ impl Store {
             .bind(name)
             .fetch_optional(self.pool())
             .await?;
-        row.as_ref().map(spec_from_row).transpose()
+        row.as_ref().map(|row| self.readable("spec", row, spec_from_row(row))).transpose()
     }
 
     /// The name of the database an idempotency key already made.
@@ -71,11 +71,14 @@ impl Store {
             .await?)
     }
 
+    /// Every spec that can be read. A row that cannot is left out (and
+    /// reported through [`Store::unreadable`]), so one broken row never
+    /// stops the reconciler or a list for every other database.
     pub async fn specs(&self) -> Result<Vec<Spec>, StoreError> {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM databases ORDER BY created_at, name"))
             .fetch_all(self.pool())
             .await?;
-        rows.iter().map(spec_from_row).collect()
+        Ok(rows.iter().filter_map(|row| self.readable("spec", row, spec_from_row(row)).ok()).collect())
     }
 
     pub async fn used_ports(&self) -> Result<Vec<u16>, StoreError> {
@@ -97,8 +100,27 @@ impl Store {
         Ok(())
     }
 
-    pub async fn request_promotion(&self, name: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE databases SET promote = 1 WHERE name = ?").bind(name).execute(self.pool()).await?;
+    /// Asks for `name` to be promoted with passwords of its own (so it
+    /// no longer opens its source) and the access rules it had while
+    /// following, which become its own.
+    pub async fn request_promotion(
+        &self,
+        name: &str,
+        pg_password: &str,
+        replication_password: &str,
+        access: AccessSettings,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE databases SET promote = 1, pg_password = ?, replication_password = ?, protected = ?, \
+             fork_policy = ? WHERE name = ?",
+        )
+        .bind(pg_password)
+        .bind(replication_password)
+        .bind(access.protected)
+        .bind(access.fork_policy.as_str())
+        .bind(name)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 

@@ -1,7 +1,8 @@
-//! `GET /healthz`: liveness and the state of the metadata store, without
+//! `GET /healthz`: liveness, the state of the metadata store, every
+//! supervised loop and any unreadable store row, without
 //! authentication so load balancers and scripts can ask.
 
-use app::model::Health;
+use app::model::{Health, LoopState, UnreadableRow};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -16,11 +17,18 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>
             (StatusCode::SERVICE_UNAVAILABLE, "unavailable".to_string())
         }
     };
+    let loops = state.engine.supervisor().health();
+    let unreadable_rows: Vec<UnreadableRow> =
+        state.store.unreadable().into_iter().map(|(row, reason)| UnreadableRow { row, reason }).collect();
+    let healthy =
+        status == StatusCode::OK && unreadable_rows.is_empty() && loops.iter().all(|l| l.state == LoopState::Running);
     let health = Health {
-        status: if status == StatusCode::OK { "ok".into() } else { "degraded".into() },
+        status: if healthy { "ok".into() } else { "degraded".into() },
         version: env!("CARGO_PKG_VERSION").to_string(),
         uptime_seconds: state.started.elapsed().as_secs(),
         metadata_store: store,
+        loops,
+        unreadable_rows,
     };
     (status, Json(health))
 }

@@ -1,0 +1,280 @@
+//! Hardening against real PostgreSQL: protection that followers inherit,
+//! passwords of their own after promotion, the one-time-password session
+//! on the API, values out of range on every numeric field, a store row
+//! that cannot be read, and the API's error shape for every kind of bad
+//! request. Each test fails without the fix it names.
+
+mod common;
+
+use app::accounts::UserRole;
+use app::model::{Health, LoopState, Phase};
+use reqwest::header::COOKIE;
+use reqwest::Method;
+use serde_json::{json, Value};
+use sqlx::Connection;
+
+async fn error_of(response: reqwest::Response) -> (u16, String, String) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not the JSON error shape: {text}"));
+    let code = body["error"]["code"].as_str().unwrap_or_else(|| panic!("no error.code: {body}")).to_string();
+    let message = body["error"]["message"].as_str().unwrap_or_else(|| panic!("no error.message: {body}")).to_string();
+    (status, code, message)
+}
+
+async fn healthz(app: &common::TestApp) -> Health {
+    app.client.get(app.url("/healthz")).send().await.unwrap().json().await.unwrap()
+}
+
+/// Whether `url` opens a session (the password is right).
+async fn opens(url: &str) -> bool {
+    sqlx::PgConnection::connect(url).await.is_ok()
+}
+
+fn with_password(url: &str, password: &str) -> String {
+    let (scheme_user, rest) = url.split_once('@').unwrap();
+    let (scheme, user_pass) = scheme_user.split_once("://").unwrap();
+    let user = user_pass.split(':').next().unwrap();
+    format!("{scheme}://{user}:{password}@{rest}")
+}
+
+fn password_of(url: &str) -> String {
+    let user_pass = url.split_once("://").unwrap().1.split_once('@').unwrap().0;
+    user_pass.split_once(':').unwrap().1.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_of_a_protected_database_is_protected_and_gets_its_own_password_when_promoted() {
+    let app = common::spawn_app().await;
+    let member = app.user_with_token("mia", UserRole::Member).await;
+    let as_member = |method: Method, path: &str| app.client.request(method, app.url(path)).bearer_auth(&member);
+
+    app.authed(Method::POST, "/api/v1/databases").json(&json!({"name": "prod"})).send().await.unwrap();
+    app.wait_phase("prod", Phase::Available).await;
+    let r = app
+        .authed(Method::PATCH, "/api/v1/databases/prod")
+        .json(&json!({"protected": true, "fork_policy": "approval"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The admin gives it a follower; the member must not reach the data
+    // through it.
+    let r = app.authed(Method::POST, "/api/v1/databases").json(&json!({"name": "reader", "follow": "prod"})).send();
+    assert_eq!(r.await.unwrap().status(), 202);
+    let reader = app.wait_phase("reader", Phase::Available).await;
+    assert!(reader.protected, "a follower of a protected database is protected: {reader:?}");
+    assert_eq!(reader.fork_policy, app::model::ForkPolicy::Approval);
+
+    let (status, code, message) =
+        error_of(as_member(Method::GET, "/api/v1/databases/reader/credentials").send().await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (403, "forbidden"), "{message}");
+    // Forking it directly would hand over the data too.
+    let r = as_member(Method::POST, "/api/v1/databases").json(&json!({"fork": "reader"})).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = as_member(Method::POST, "/api/v1/databases").json(&json!({"follow": "reader"})).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = as_member(Method::POST, "/api/v1/databases/reader/promote").send().await.unwrap();
+    assert_eq!(r.status(), 403);
+
+    // Promoted, it keeps the protection and no longer shares a password
+    // with its former source.
+    let api = app.api();
+    let prod_url = api.credentials("prod").await.unwrap();
+    let before = api.credentials("reader").await.unwrap();
+    assert_eq!(password_of(&before), password_of(&prod_url), "a follower replicates its source's roles");
+    let r = app.authed(Method::POST, "/api/v1/databases/reader/promote").send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let promoted = loop {
+        let db = api.get("reader").await.unwrap();
+        if db.phase == Phase::Available && db.following.is_none() {
+            break db;
+        }
+        assert!(db.phase != Phase::Failed, "{db:?}");
+        assert!(std::time::Instant::now() < deadline, "not promoted: {db:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(promoted.protected, "promoted, it keeps the rules it had: {promoted:?}");
+    let after = api.credentials("reader").await.unwrap();
+    assert_ne!(password_of(&after), password_of(&prod_url));
+    assert!(opens(&after).await, "its new password works");
+    assert!(!opens(&with_password(&after, &password_of(&prod_url))).await, "the source's password no longer opens it");
+    assert!(!opens(&with_password(&prod_url, &password_of(&after))).await, "its password does not open the source");
+    assert!(opens(&prod_url).await, "the source is untouched");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_on_a_one_time_password_can_only_choose_a_new_one_on_the_api_too() {
+    let app = common::spawn_app().await;
+    let once = app.add_user("mia", UserRole::Member).await;
+    let session = app.sign_in("mia", &once).await;
+    let cookie = session.cookie_header();
+
+    for (method, path) in [
+        (Method::GET, "/api/v1/databases"),
+        (Method::GET, "/api/v1/tokens"),
+        (Method::POST, "/api/v1/tokens"),
+        (Method::POST, "/api/v1/databases"),
+    ] {
+        let r = app
+            .client
+            .request(method.clone(), app.url(path))
+            .header(COOKIE, &cookie)
+            .header("x-csrf-token", &session.csrf)
+            .json(&json!({"name": "sneaky"}))
+            .send()
+            .await
+            .unwrap();
+        let (status, _, message) = error_of(r).await;
+        assert_eq!(status, 403, "{method} {path}: {message}");
+        assert!(message.contains("choose a new password"), "{message}");
+    }
+    let me = app.client.get(app.url("/api/v1/me")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(me.status(), 200, "who am I stays open, so the console can ask for the password");
+    assert!(app.api().list().await.unwrap().is_empty(), "nothing was created");
+
+    // Once a password is chosen, the same session works.
+    let new = "mia's own password";
+    let r = app.function(&session, "change_password", &[("current", &once), ("new", new), ("repeat", new)]).await;
+    assert!(r.status().is_success());
+    let r = app.client.get(app.url("/api/v1/databases")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn numbers_out_of_range_are_refused_and_the_fleet_keeps_answering() {
+    let app = common::spawn_app().await;
+    let member = app.user_with_token("mia", UserRole::Member).await;
+    let as_member = |method: Method, path: &str| app.client.request(method, app.url(path)).bearer_auth(&member);
+    app.authed(Method::POST, "/api/v1/databases").json(&json!({"name": "prod"})).send().await.unwrap();
+    app.wait_phase("prod", Phase::Available).await;
+    let r = as_member(Method::POST, "/api/v1/databases").json(&json!({"name": "mine", "fork": "prod"})).send();
+    assert_eq!(r.await.unwrap().status(), 202);
+    app.wait_phase("mine", Phase::Available).await;
+
+    let huge = [i64::MAX, i64::MAX / 1000, 10_i64.pow(12), 366 * 24 * 3600 + 1];
+    for seconds in huge.into_iter().chain([0, -1, i64::MIN]) {
+        for (who, token) in [("admin", app.token()), ("member", member.clone())] {
+            let r = app
+                .client
+                .post(app.url("/api/v1/databases/mine/extend"))
+                .bearer_auth(&token)
+                .json(&json!({ "seconds": seconds }))
+                .send()
+                .await
+                .unwrap();
+            let (status, code, message) = error_of(r).await;
+            assert_eq!((status, code.as_str()), (422, "unprocessable"), "{who} extend {seconds}: {message}");
+        }
+    }
+    for ttl in huge.into_iter().chain([0, -5]) {
+        let r = app
+            .authed(Method::POST, "/api/v1/fork-requests")
+            .json(&json!({"source": "prod", "reason": "testing", "ttl_seconds": ttl}))
+            .send()
+            .await
+            .unwrap();
+        let (status, _, message) = error_of(r).await;
+        assert_eq!(status, 422, "ttl {ttl}: {message}");
+        assert!(message.contains("ttl_seconds") || message.contains("live"), "{message}");
+    }
+    let settings = [
+        json!({"fork_ttl_default_seconds": 3600, "fork_ttl_max_seconds": i64::MAX, "member_fork_quota": 3}),
+        json!({"fork_ttl_default_seconds": 59, "fork_ttl_max_seconds": 3600, "member_fork_quota": 3}),
+        json!({"fork_ttl_default_seconds": 7200, "fork_ttl_max_seconds": 3600, "member_fork_quota": 3}),
+        json!({"fork_ttl_default_seconds": 3600, "fork_ttl_max_seconds": 7200, "member_fork_quota": -1}),
+        json!({"fork_ttl_default_seconds": 3600, "fork_ttl_max_seconds": 7200, "member_fork_quota": 1_000_001}),
+    ];
+    for body in settings {
+        let r = app.authed(Method::PUT, "/api/v1/settings").json(&body).send().await.unwrap();
+        let (status, _, message) = error_of(r).await;
+        assert_eq!(status, 422, "{body}: {message}");
+    }
+    // Ids that cannot be ids, in every path that takes one.
+    for path in [
+        "/api/v1/fork-requests/99999999999999999999999",
+        "/api/v1/fork-requests/x",
+        "/api/v1/fork-requests/-1",
+        "/api/v1/fork-requests/0",
+    ] {
+        let (status, code, message) = error_of(app.authed(Method::GET, path).send().await.unwrap()).await;
+        assert_eq!((status, code.as_str()), (404, "not_found"), "{path}: {message}");
+    }
+    let r = app.authed(Method::DELETE, "/api/v1/tokens/99999999999999999999999").send().await.unwrap();
+    assert_eq!(error_of(r).await.0, 404);
+    let r = app.authed(Method::POST, "/api/v1/fork-requests/1e400/approve").json(&json!({})).send().await.unwrap();
+    assert_eq!(error_of(r).await.0, 404);
+
+    // A legal extension still works, and everything still answers.
+    let r = as_member(Method::POST, "/api/v1/databases/mine/extend").json(&json!({"seconds": 60})).send();
+    assert_eq!(r.await.unwrap().status(), 200);
+    assert_eq!(app.api().list().await.unwrap().len(), 2);
+    let r = app.client.get(app.url("/api/v1/status.json")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let health = healthz(&app).await;
+    assert_eq!(health.status, "ok", "{health:?}");
+    assert!(health.loops.iter().all(|l| l.state == LoopState::Running && l.restarts == 0), "{health:?}");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_that_cannot_be_read_does_not_stop_the_fleet() {
+    let app = common::spawn_app().await;
+    for name in ["good", "broken"] {
+        app.authed(Method::POST, "/api/v1/databases").json(&json!({ "name": name })).send().await.unwrap();
+        app.wait_phase(name, Phase::Available).await;
+    }
+    // As a large extension once did: a time no reader can parse.
+    sqlx::query("UPDATE databases SET expires_at = '+262143-12-31T23:59:59+00:00' WHERE name = 'broken'")
+        .execute(app.store().pool())
+        .await
+        .unwrap();
+
+    let list = app.api().list().await.expect("the list still answers");
+    let names: Vec<&str> = list.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["broken", "good"]);
+    let broken = &list[0];
+    assert_eq!(broken.phase, Phase::Failed);
+    assert!(broken.message.as_deref().unwrap_or("").contains("cannot read"), "{broken:?}");
+    assert_eq!(list[1].phase, Phase::Available);
+    let r = app.client.get(app.url("/api/v1/status.json")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let health = healthz(&app).await;
+    assert_eq!(health.status, "degraded");
+    assert_eq!(health.unreadable_rows.len(), 1, "{health:?}");
+    assert!(health.unreadable_rows[0].row.ends_with("/broken"), "{health:?}");
+
+    // The reconciler goes on for everyone else.
+    app.authed(Method::POST, "/api/v1/databases").json(&json!({"name": "after"})).send().await.unwrap();
+    app.wait_phase("after", Phase::Available).await;
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_bad_request_gets_the_json_error_shape() {
+    let app = common::spawn_app().await;
+    let big = json!({ "name": "x".repeat(200 * 1024) });
+    let r = app.authed(Method::POST, "/api/v1/databases").json(&big).send().await.unwrap();
+    let (status, code, message) = error_of(r).await;
+    assert_eq!((status, code.as_str()), (413, "payload_too_large"), "{message}");
+    assert!(message.contains("KiB"), "{message}");
+
+    let r = app.authed(Method::POST, "/api/v1/databases").body("{\"name\": \"a\"}").send().await.unwrap();
+    assert_eq!(error_of(r).await.0, 415, "no JSON content type");
+    let r = app.authed(Method::POST, "/api/v1/databases").header("content-type", "application/json").body("{").send();
+    assert_eq!(error_of(r.await.unwrap()).await.0, 400);
+    let r = app.authed(Method::POST, "/api/v1/databases").json(&json!({"name": 5})).send().await.unwrap();
+    assert_eq!(error_of(r).await.0, 422);
+    let r = app.authed(Method::GET, "/api/v1/no-such-route").send().await.unwrap();
+    assert_eq!(error_of(r).await.0, 404);
+    let r = app.authed(Method::PUT, "/api/v1/databases").send().await.unwrap();
+    assert_eq!(error_of(r).await.0, 405);
+    let r = app.authed(Method::GET, "/api/v1/databases/%FF%FE").send().await.unwrap();
+    assert_eq!(error_of(r).await.0, 404);
+    let r = app.authed(Method::DELETE, "/api/v1/databases/x?take_followers=maybe").send().await.unwrap();
+    assert_eq!(error_of(r).await.0, 400);
+    app.shutdown().await;
+}
