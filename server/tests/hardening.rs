@@ -278,3 +278,153 @@ async fn every_kind_of_bad_request_gets_the_json_error_shape() {
     assert_eq!(error_of(r).await.0, 400);
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotency_keys_belong_to_their_caller_and_to_one_request() {
+    let app = common::spawn_app().await;
+    let mia = app.user_with_token("mia", UserRole::Member).await;
+    let leo = app.user_with_token("leo", UserRole::Member).await;
+    let create = |token: &str, body: Value| {
+        app.client
+            .post(app.url("/api/v1/databases"))
+            .bearer_auth(token)
+            .header("Idempotency-Key", "deploy-1")
+            .json(&body)
+            .send()
+    };
+    let first = create(&mia, json!({"plan": "mini"})).await.unwrap();
+    assert_eq!(first.status(), 202);
+    let first: app::model::DatabaseView = first.json().await.unwrap();
+    let again: app::model::DatabaseView = create(&mia, json!({"plan": "mini"})).await.unwrap().json().await.unwrap();
+    assert_eq!(again.name, first.name, "the same caller, key and body: the same database");
+
+    // Another caller's key of the same text is another key.
+    let theirs = create(&leo, json!({"plan": "mini"})).await.unwrap();
+    assert_eq!(theirs.status(), 202);
+    let theirs: app::model::DatabaseView = theirs.json().await.unwrap();
+    assert_ne!(theirs.name, first.name, "leo never gets mia's database");
+    assert_eq!(theirs.owner.as_deref(), Some("leo"));
+
+    // The same key with another body is refused, and makes nothing.
+    let (status, code, message) = error_of(create(&mia, json!({"plan": "standard"})).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (422, "unprocessable"), "{message}");
+    assert!(message.contains("deploy-1") && message.contains("different request"), "{message}");
+    assert_eq!(app.api().list().await.unwrap().len(), 2);
+
+    // Destroyed, the key still answers what it answered, and makes nothing.
+    app.wait_phase(&first.name, Phase::Available).await;
+    let r = app.client.delete(app.url(&format!("/api/v1/databases/{}", first.name))).bearer_auth(&mia).send();
+    assert_eq!(r.await.unwrap().status(), 202);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while app.api().list().await.unwrap().iter().any(|d| d.name == first.name) {
+        assert!(std::time::Instant::now() < deadline, "not destroyed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let replay = create(&mia, json!({"plan": "mini"})).await.unwrap();
+    assert_eq!(replay.status(), 202);
+    let replay: app::model::DatabaseView = replay.json().await.unwrap();
+    assert_eq!(replay.name, first.name);
+    assert_eq!(app.api().list().await.unwrap().len(), 1, "only leo's is left; the replay made nothing");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_forks_never_exceed_the_quota_and_a_requested_name_is_held() {
+    let app = common::spawn_app().await;
+    let mia = app.user_with_token("mia", UserRole::Member).await;
+    app.authed(Method::POST, "/api/v1/databases").json(&json!({"name": "prod"})).send().await.unwrap();
+    app.wait_phase("prod", Phase::Available).await;
+    let r = app
+        .authed(Method::PUT, "/api/v1/settings")
+        .json(&json!({"fork_ttl_default_seconds": 3600, "fork_ttl_max_seconds": 7200, "member_fork_quota": 3}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Ten at once, half direct forks and half fork requests (open policy:
+    // approved on the spot): exactly three get through.
+    let mut attempts = Vec::new();
+    for i in 0..10 {
+        let (path, body) = if i % 2 == 0 {
+            ("/api/v1/databases", json!({"fork": "prod"}))
+        } else {
+            ("/api/v1/fork-requests", json!({"source": "prod", "reason": "a test"}))
+        };
+        attempts.push(app.client.post(app.url(path)).bearer_auth(&mia).json(&body).send());
+    }
+    let mut accepted = 0;
+    for attempt in futures::future::join_all(attempts).await {
+        let r = attempt.unwrap();
+        match r.status().as_u16() {
+            201 | 202 => accepted += 1,
+            409 => {
+                let (_, _, message) = error_of(r).await;
+                assert!(message.contains("of your 3 forks"), "{message}");
+            }
+            other => panic!("unexpected {other}: {}", r.text().await.unwrap()),
+        }
+    }
+    assert_eq!(accepted, 3, "exactly the quota");
+
+    // A pending request's name cannot be taken by a direct create.
+    let r = app
+        .authed(Method::PATCH, "/api/v1/databases/prod")
+        .json(&json!({"fork_policy": "approval"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let leo = app.user_with_token("leo", UserRole::Member).await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/fork-requests"))
+        .bearer_auth(&leo)
+        .json(&json!({"source": "prod", "name": "leos-copy", "reason": "a test"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = app.authed(Method::POST, "/api/v1/databases").json(&json!({"name": "leos-copy"})).send().await.unwrap();
+    let (status, _, message) = error_of(r).await;
+    assert_eq!(status, 409, "{message}");
+    assert!(message.contains("held by fork request"), "{message}");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_of_the_longest_valid_length_run_under_a_long_home() {
+    // The home below is 71 bytes, the longest pgfleet accepts (one longer
+    // is refused at start, below); a name of 63 characters would put its
+    // socket at about 170 bytes, past the 107 a Unix socket path may have.
+    let app = common::spawn_app_with(|config| {
+        let home = config.home.join("h".repeat(71 - config.home.as_os_str().len() - 1));
+        let fresh = pgfleet::config::Config::new(home);
+        *config = pgfleet::config::Config { engine: config.engine.clone(), listen: config.listen, ..fresh };
+    })
+    .await;
+    let long = |c: char| format!("a{}", c.to_string().repeat(62));
+    let (source, follower, fork) = (long('s'), long('f'), long('k'));
+    let create = |body: Value| app.authed(Method::POST, "/api/v1/databases").json(&body).send();
+    assert_eq!(create(json!({ "name": source })).await.unwrap().status(), 202);
+    app.wait_phase(&source, Phase::Available).await;
+    assert_eq!(create(json!({ "name": follower, "follow": source })).await.unwrap().status(), 202);
+    assert_eq!(create(json!({ "name": fork, "fork": source })).await.unwrap().status(), 202);
+    for name in [&follower, &fork] {
+        app.wait_phase(name, Phase::Available).await;
+    }
+    let url = app.api().credentials(&fork).await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&url).await.expect("the fork answers");
+    let one: i32 = sqlx::query_scalar("SELECT 1").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(one, 1);
+    app.shutdown().await;
+
+    // A home too long for any socket is refused up front, with the reason.
+    let home = common::TestHome::new();
+    let too_long = home.path().join("x".repeat(90));
+    let mut config = pgfleet::config::Config::new(&too_long);
+    config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let refused = pgfleet::serve::start(config).await.err().expect("a home too long is refused");
+    let message = refused.to_string();
+    assert!(message.contains("too long a path for PostgreSQL's sockets"), "{message}");
+}

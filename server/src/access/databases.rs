@@ -8,8 +8,7 @@ use app::model::{AccessSettings, ApiError, DatabaseView, ErrorCode};
 use app::policy::{check, fork_needs_approval, Action};
 use chrono::{Duration, Utc};
 
-use super::{store_error, Actor, Fleet};
-use crate::engine::spec::{Desired, Origin};
+use super::{Actor, Fleet};
 use crate::engine::CreateRequest;
 
 impl Fleet {
@@ -54,14 +53,20 @@ impl Fleet {
                         ));
                     }
                     if actor.role() != UserRole::Admin {
-                        self.check_quota(actor.name()).await?;
-                        let ttl = self.settings().await?.fork_ttl_default_seconds;
+                        let settings = self.settings().await?;
+                        // Counted by the engine's admission, under its lock.
+                        req.fork_quota = Some(settings.member_fork_quota);
+                        let ttl = settings.fork_ttl_default_seconds;
                         req.expires_at =
                             Some(limits::later(Utc::now(), limits::lifetime("the default time to live", ttl)?)?);
                     }
                 }
             }
             req.owner = Some(actor.name().to_string());
+            // A key is the caller's own, whoever built the request.
+            if let Some(key) = req.idempotency.as_mut() {
+                key.caller = actor.name().to_string();
+            }
             Ok(self.engine.create(req).await?)
         }
         .await;
@@ -158,36 +163,5 @@ impl Fleet {
         }
         .await;
         self.audited(actor, "database.extend", Some(name), Some(format!("by {seconds} s")), result).await
-    }
-
-    /// Refuses when `member` already has as many forks as the quota allows
-    /// (running forks they own plus requests not yet made into forks).
-    pub(super) async fn check_quota(&self, member: &str) -> Result<(), ApiError> {
-        let quota = self.settings().await?.member_fork_quota;
-        let specs = self.store.specs().await.map_err(store_error)?;
-        let owned: Vec<&str> = specs
-            .iter()
-            .filter(|s| s.origin == Origin::Fork && s.desired == Desired::Running && s.owner.as_deref() == Some(member))
-            .map(|s| s.name.as_str())
-            .collect();
-        let waiting = self
-            .store
-            .fork_requests(Some(member))
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .filter(|r| r.state.is_open() && !owned.contains(&r.name.as_str()))
-            .count();
-        let have = owned.len() as i64 + waiting as i64;
-        if have >= quota {
-            return Err(ApiError::new(
-                ErrorCode::Conflict,
-                format!(
-                    "you have {have} of your {quota} forks (requests included); destroy one or ask an admin to \
-                     raise the quota"
-                ),
-            ));
-        }
-        Ok(())
     }
 }

@@ -54,18 +54,11 @@ pub struct Fleet {
     engine: Engine,
     store: Store,
     limiter: Arc<limiter::Limiter>,
-    /// Serialises fork requests, which reserve names.
-    requests_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Fleet {
     pub fn new(engine: Engine) -> Fleet {
-        Fleet {
-            store: engine.store().clone(),
-            engine,
-            limiter: Arc::new(limiter::Limiter::default()),
-            requests_lock: Arc::new(tokio::sync::Mutex::new(())),
-        }
+        Fleet { store: engine.store().clone(), engine, limiter: Arc::new(limiter::Limiter::default()) }
     }
 
     pub fn engine(&self) -> &Engine {

@@ -15,6 +15,7 @@ use app::policy::{check, fork_needs_approval, Action};
 use chrono::Utc;
 
 use super::{store_error, Actor, Fleet};
+use crate::engine::admission::{IdempotencyKey, SYSTEM_CALLER};
 use crate::engine::CreateRequest;
 
 /// The longest reason kept.
@@ -34,7 +35,7 @@ impl Fleet {
     }
 
     async fn open_request(&self, actor: &Actor, req: NewForkRequest) -> Result<ForkRequestView, ApiError> {
-        let _one_at_a_time = self.requests_lock.lock().await;
+        let admitted = self.engine.admit().await;
         let source = self.engine.get(&req.source).await.map_err(|_| {
             ApiError::new(ErrorCode::Unprocessable, format!("there is no database named {} to fork", req.source))
         })?;
@@ -56,19 +57,10 @@ impl Fleet {
             ));
         }
         if actor.role() != UserRole::Admin {
-            self.check_quota(actor.name()).await?;
+            admitted.check_fork_quota(actor.name(), settings.member_fork_quota).await?;
         }
-        let taken = self.taken_names().await?;
-        let name = match req.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()) {
-            Some(name) => {
-                app::names::validate(&name).map_err(|e| ApiError::new(ErrorCode::BadRequest, e.to_string()))?;
-                if taken.contains(&name) {
-                    return Err(ApiError::new(ErrorCode::Conflict, format!("the name {name} is taken")));
-                }
-                name
-            }
-            None => app::names::free_name(|n| taken.iter().any(|t| t == n)),
-        };
+        let wanted = req.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        let name = admitted.name(wanted.as_deref(), None).await?;
         let request =
             self.store.add_fork_request(actor.name(), &source.name, &name, reason, ttl).await.map_err(store_error)?;
         if !fork_needs_approval(actor.role(), &source) {
@@ -84,15 +76,6 @@ impl Fleet {
             .await
             .map_err(store_error)?
             .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the request vanished"))
-    }
-
-    /// Names of databases and of open requests' forks.
-    async fn taken_names(&self) -> Result<Vec<String>, ApiError> {
-        let mut names: Vec<String> =
-            self.store.specs().await.map_err(store_error)?.into_iter().map(|s| s.name).collect();
-        let requests = self.store.fork_requests(None).await.map_err(store_error)?;
-        names.extend(requests.into_iter().filter(|r| r.state.is_open()).map(|r| r.name));
-        Ok(names)
     }
 
     /// Admins see every request; others their own.
@@ -166,7 +149,11 @@ impl Fleet {
                     fork: Some(request.source.clone()),
                     owner: Some(request.requester.clone()),
                     expires_at: Some(expires_at),
-                    idempotency_key: Some(format!("fork-request-{}", request.id)),
+                    idempotency: Some(IdempotencyKey {
+                        caller: SYSTEM_CALLER.to_string(),
+                        key: format!("fork-request-{}", request.id),
+                    }),
+                    for_request: Some(request.id),
                     ..Default::default()
                 })
                 .await

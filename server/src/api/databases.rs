@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{rejection, ErrorBody, Failure};
 use super::extract::ApiPath;
 use crate::access::Actor;
+use crate::engine::admission::IdempotencyKey;
 use crate::engine::CreateRequest;
 use crate::web::AppState;
 
@@ -98,7 +99,7 @@ pub async fn create(
                 plan: body.plan,
                 follow: body.follow,
                 fork: body.fork,
-                idempotency_key,
+                idempotency: idempotency_key.map(|key| IdempotencyKey { caller: actor.name().to_string(), key }),
                 ..Default::default()
             },
         )

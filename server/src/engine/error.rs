@@ -32,6 +32,16 @@ pub enum EngineError {
     HasFollowers { name: String, followers: String },
     #[error("{name} already has {max} followers, the most a database can have; promote or destroy one first")]
     TooManyFollowers { name: String, max: usize },
+    #[error("the name {name} is held by fork request {request}; choose another")]
+    NameHeld { name: String, request: i64 },
+    #[error(
+        "you have {have} of your {quota} forks (requests included); destroy one or ask an admin to raise the quota"
+    )]
+    QuotaReached { have: i64, quota: i64 },
+    #[error("Idempotency-Key {key:?} was first sent with a different request; send a new key for a new request")]
+    IdempotencyMismatch { key: String },
+    #[error("the name {name} is too long to run here: {why}")]
+    NameTooLong { name: String, why: String },
     #[error("no free port in {0}-{1}")]
     NoFreePort(u16, u16),
     #[error(transparent)]
@@ -44,14 +54,18 @@ impl From<EngineError> for ApiError {
             EngineError::InvalidName(_) | EngineError::FollowAndFork => ErrorCode::BadRequest,
             EngineError::NotFound(_) => ErrorCode::NotFound,
             EngineError::NameTaken(_)
+            | EngineError::NameHeld { .. }
+            | EngineError::QuotaReached { .. }
             | EngineError::SourceDeleting(_)
             | EngineError::HasFollowers { .. }
             | EngineError::TooManyFollowers { .. }
             | EngineError::Busy { .. }
             | EngineError::SourceNotAvailable { .. } => ErrorCode::Conflict,
-            EngineError::UnknownSource(..) | EngineError::UnknownPlan { .. } | EngineError::NotAFollower(_) => {
-                ErrorCode::Unprocessable
-            }
+            EngineError::UnknownSource(..)
+            | EngineError::UnknownPlan { .. }
+            | EngineError::NotAFollower(_)
+            | EngineError::IdempotencyMismatch { .. }
+            | EngineError::NameTooLong { .. } => ErrorCode::Unprocessable,
             EngineError::NoFreePort(..) => ErrorCode::Unavailable,
             EngineError::Store(inner) => {
                 tracing::error!(error = %inner, "metadata store failed");

@@ -24,6 +24,7 @@ use crate::provisioner::Provisioner;
 use crate::store::Store;
 use crate::supervisor::Supervisor;
 
+pub mod admission;
 pub mod bus;
 pub mod error;
 pub mod plans;
@@ -63,8 +64,12 @@ pub struct CreateRequest {
     pub plan: Option<String>,
     pub follow: Option<String>,
     pub fork: Option<String>,
-    /// The same key twice makes one database.
-    pub idempotency_key: Option<String>,
+    /// The same key from the same caller twice makes one database.
+    pub idempotency: Option<admission::IdempotencyKey>,
+    /// For a fork: refuse when its owner already has this many (members).
+    pub fork_quota: Option<i64>,
+    /// The fork request whose fork this is (its name is held for it).
+    pub for_request: Option<i64>,
     /// The user asking.
     pub owner: Option<String>,
     /// When the expiry sweep should destroy it.
@@ -175,30 +180,48 @@ impl Engine {
         self.inner.store.spec(name).await?.ok_or_else(|| EngineError::NotFound(name.to_string()))
     }
 
+    /// A turn at admission: names and quotas are decided while it is held
+    /// (see [`admission`]).
+    pub async fn admit(&self) -> admission::Admission<'_> {
+        admission::Admission::new(self.inner.admission.lock().await, &self.inner.store)
+    }
+
     /// Asks for a new database; answers at once with it `provisioning`.
     pub async fn create(&self, req: CreateRequest) -> Result<DatabaseView, EngineError> {
-        let store = &self.inner.store;
-        let _admitted = self.inner.admission.lock().await;
-        if let Some(key) = req.idempotency_key.as_deref() {
-            if let Some(name) = store.name_for_idempotency_key(key).await? {
-                return self.get(&name).await;
+        let admitted = self.admit().await;
+        let fingerprint = fingerprint(&req);
+        if let Some(key) = &req.idempotency {
+            if let Some(seen) = self.inner.store.idempotency_key(&key.caller, &key.key).await? {
+                if !seen.fingerprint.is_empty() && seen.fingerprint != fingerprint {
+                    return Err(EngineError::IdempotencyMismatch { key: key.key.clone() });
+                }
+                return match (self.inner.store.view(&seen.database).await?, seen.response) {
+                    (Some(now), _) => Ok(now),
+                    // Destroyed since: the first answer, as it was.
+                    (None, Some(first)) => Ok(first),
+                    (None, None) => Err(EngineError::NotFound(seen.database)),
+                };
             }
         }
+        let view = self.create_admitted(&admitted, &req).await?;
+        if let Some(key) = &req.idempotency {
+            self.inner.store.remember_idempotency_key(&key.caller, &key.key, &fingerprint, &view, Utc::now()).await?;
+        }
+        Ok(view)
+    }
+
+    async fn create_admitted(
+        &self,
+        admitted: &admission::Admission<'_>,
+        req: &CreateRequest,
+    ) -> Result<DatabaseView, EngineError> {
+        let store = &self.inner.store;
         let plan = req.plan.clone().unwrap_or_else(|| plans::DEFAULT_PLAN.to_string());
         if plans::find(&plan).is_none() {
             return Err(EngineError::UnknownPlan { plan, known: plans::names() });
         }
+        let name = admitted.name(req.name.as_deref(), req.for_request).await?;
         let specs = store.specs().await?;
-        let name = match req.name.clone() {
-            Some(name) => {
-                app::names::validate(&name)?;
-                if specs.iter().any(|s| s.name == name) {
-                    return Err(EngineError::NameTaken(name));
-                }
-                name
-            }
-            None => app::names::free_name(|n| specs.iter().any(|s| s.name == n)),
-        };
         let (origin, source) = match (&req.follow, &req.fork) {
             (Some(_), Some(_)) => return Err(EngineError::FollowAndFork),
             (Some(src), None) => {
@@ -210,6 +233,9 @@ impl Engine {
             (None, Some(src)) => (Origin::Fork, Some(self.usable_source(src, "fork").await?)),
             (None, None) => (Origin::Empty, None),
         };
+        if let (Origin::Fork, Some(quota), Some(owner)) = (origin, req.fork_quota, &req.owner) {
+            admitted.check_fork_quota(owner, quota).await?;
+        }
         let port = self.free_port(&specs)?;
         let (pg_user, pg_database, pg_password, replication_password) = match (&source, origin) {
             // A follower replicates its source's roles, passwords included;
@@ -250,7 +276,7 @@ impl Engine {
             expires_at: req.expires_at,
             public: false,
         };
-        store.insert_spec(&spec, req.idempotency_key.as_deref()).await?;
+        store.insert_spec(&spec).await?;
         self.inner.recorder.note(&name, app::model::EventKind::Created, format!("{name} was requested")).await?;
         self.inner.wake.notify_one();
         self.get(&name).await
@@ -369,6 +395,13 @@ impl Engine {
 /// The databases that follow `name` and are not being deleted.
 fn followers_of<'a>(specs: &'a [Spec], name: &'a str) -> impl Iterator<Item = &'a Spec> {
     specs.iter().filter(move |s| s.follows() == Some(name) && s.desired == Desired::Running)
+}
+
+/// What makes two create requests the same request, for idempotency keys.
+fn fingerprint(req: &CreateRequest) -> String {
+    use sha2::Digest;
+    let fields = serde_json::json!([req.name, req.plan, req.follow, req.fork]).to_string();
+    sha2::Sha256::digest(fields.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn secret() -> String {

@@ -165,6 +165,7 @@ impl Reconciler {
             self.last_prune = Instant::now();
             self.ctx.store.prune_events().await?;
             self.ctx.store.prune_phase_history().await?;
+            self.ctx.store.prune_idempotency_keys().await?;
         }
         Ok(())
     }

@@ -97,5 +97,42 @@ pub trait Provisioner: Send + Sync + 'static {
 
 /// The slot a follower uses on its source.
 pub fn slot_name(follower: &str) -> String {
-    format!("pgfleet_{}", follower.replace('-', "_"))
+    short_identifier("pgfleet_", &follower.replace('-', "_"))
+}
+
+/// The longest identifier PostgreSQL keeps whole (NAMEDATALEN - 1).
+pub const MAX_IDENTIFIER: usize = 63;
+
+/// `prefix` + `name` when that fits in [`MAX_IDENTIFIER`] bytes (so every
+/// identifier made before this rule stays what it was); otherwise `prefix`,
+/// the start of `name` and 8 hex digits of its SHA-256, which still fits
+/// and still tells names apart.
+pub fn short_identifier(prefix: &str, name: &str) -> String {
+    let whole = format!("{prefix}{name}");
+    if whole.len() <= MAX_IDENTIFIER {
+        return whole;
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let keep = MAX_IDENTIFIER.saturating_sub(prefix.len() + 1 + hash.len());
+    let start: String = name.chars().take(keep).collect();
+    format!("{prefix}{start}_{hash}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_fit_and_stay_apart() {
+        assert_eq!(slot_name("amber-2"), "pgfleet_amber_2", "short names keep the slot they always had");
+        let long_a = format!("a{}", "b".repeat(62));
+        let long_b = format!("a{}c", "b".repeat(61));
+        let (a, b) = (slot_name(&long_a), slot_name(&long_b));
+        assert!(a.len() <= MAX_IDENTIFIER && b.len() <= MAX_IDENTIFIER, "{a} {b}");
+        assert_ne!(a, b);
+        assert!(a.starts_with("pgfleet_abbb"));
+        assert_eq!(slot_name(&long_a), a, "derived names are stable");
+    }
 }

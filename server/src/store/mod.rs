@@ -13,6 +13,7 @@ pub mod databases;
 pub mod events;
 pub mod fork_requests;
 pub mod history;
+pub mod idempotency;
 pub mod sessions;
 pub mod settings;
 pub mod specs;

@@ -15,12 +15,12 @@ const COLUMNS: &str = "name, plan, origin, source, port, pg_user, pg_password, p
 impl Store {
     /// Inserts a new spec with its first status (`provisioning`) in one
     /// transaction. Fails with a unique violation on a taken name or port.
-    pub async fn insert_spec(&self, spec: &Spec, idempotency_key: Option<&str>) -> Result<(), StoreError> {
+    pub async fn insert_spec(&self, spec: &Spec) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO databases (name, plan, origin, source, port, pg_user, pg_password, pg_database, \
-             replication_password, desired, take_followers, promote, idempotency_key, created_at, owner, \
-             protected, fork_policy, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             replication_password, desired, take_followers, promote, created_at, owner, \
+             protected, fork_policy, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&spec.name)
         .bind(&spec.plan)
@@ -34,7 +34,6 @@ impl Store {
         .bind(spec.desired.as_str())
         .bind(spec.take_followers)
         .bind(spec.promote)
-        .bind(idempotency_key)
         .bind(spec.created_at.to_rfc3339())
         .bind(&spec.owner)
         .bind(spec.protected)
@@ -61,14 +60,6 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(|row| self.readable("spec", row, spec_from_row(row))).transpose()
-    }
-
-    /// The name of the database an idempotency key already made.
-    pub async fn name_for_idempotency_key(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT name FROM databases WHERE idempotency_key = ?")
-            .bind(key)
-            .fetch_optional(self.pool())
-            .await?)
     }
 
     /// Every spec that can be read. A row that cannot is left out (and

@@ -17,6 +17,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     running: Option<Running>,
+    /// pgfleet's home: the test home or a folder inside it.
+    pgfleet_home: PathBuf,
     home: TestHome,
 }
 
@@ -26,7 +28,7 @@ impl TestApp {
     }
 
     pub fn home(&self) -> &Path {
-        self.home.path()
+        &self.pgfleet_home
     }
 
     pub async fn shutdown(mut self) {
@@ -57,7 +59,7 @@ impl Drop for TestApp {
         if let Some(running) = &self.running {
             running.engine().abort();
         }
-        pg::stop_all_servers(self.home.path());
+        pg::stop_all_servers(&self.pgfleet_home);
     }
 }
 
@@ -81,8 +83,10 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.engine = pg::test_engine_config();
     change(&mut config);
+    let pgfleet_home = config.home.clone();
+    assert!(pgfleet_home.starts_with(home.path()), "a test's pgfleet home lies inside its test home");
     let running = pgfleet::serve::start(config).await.expect("pgfleet starts");
-    TestApp { addr: running.addr, client: reqwest::Client::new(), running: Some(running), home }
+    TestApp { addr: running.addr, client: reqwest::Client::new(), running: Some(running), pgfleet_home, home }
 }
 
 /// A temporary pgfleet home that survives a failed test.

@@ -30,7 +30,7 @@ host    replication     all             ::/0                    scram-sha-256
 
 /// Makes the template data dir at `dir` unless it exists: initdb once, so
 /// each new database is a copy plus a start (well under a second).
-pub async fn ensure_template(bin: &Path, user: &OsUser, dir: &Path) -> Result<(), ProvisionError> {
+pub async fn ensure_template(bin: &Path, user: &OsUser, dir: &Path, socket_dir: &Path) -> Result<(), ProvisionError> {
     if dir.join("PG_VERSION").exists() {
         return Ok(());
     }
@@ -51,7 +51,7 @@ pub async fn ensure_template(bin: &Path, user: &OsUser, dir: &Path) -> Result<()
     os::run("initdb", cmd).await?;
     std::fs::write(partial.join("pg_hba.conf"), PG_HBA)?;
     user.own(&partial.join("pg_hba.conf"))?;
-    premake_database(bin, user, &partial).await?;
+    premake_database(bin, user, &partial, socket_dir).await?;
     // initdb ran with --no-sync; sync once here instead of for every copy.
     let mut sync = tokio::process::Command::new("sync");
     sync.arg("-f").arg(&partial);
@@ -67,8 +67,7 @@ pub const PREMADE_DATABASE: &str = "pgfleet_premade";
 
 /// Starts the template once on a private socket to create
 /// [`PREMADE_DATABASE`], then stops it cleanly.
-async fn premake_database(bin: &Path, user: &OsUser, data: &Path) -> Result<(), ProvisionError> {
-    let socket_dir = data.to_path_buf();
+async fn premake_database(bin: &Path, user: &OsUser, data: &Path, socket_dir: &Path) -> Result<(), ProvisionError> {
     let port: u16 = 5432;
     let opts = format!("-p {port} -k '{}' -c listen_addresses=''", socket_dir.display());
     let mut start = os::tool(bin, "pg_ctl", user);
@@ -161,7 +160,12 @@ pub fn lost_wal_stream(error: &ProvisionError) -> bool {
 /// Copies a running source with `pg_basebackup -X stream -c fast`, reporting
 /// progress until it ends.
 pub async fn base_backup(b: BaseBackup<'_>, sink: &dyn ProgressSink) -> Result<(), ProvisionError> {
-    let app_name = format!("pgfleet_copy_{}", std::process::id()) + &b.label.replace([' ', '-'], "_");
+    // Found again by name in pg_stat_replication, so it must not be
+    // truncated to PostgreSQL's identifier length.
+    let app_name = crate::provisioner::short_identifier(
+        &format!("pgfleet_copy_{}_", std::process::id()),
+        &b.label.replace([' ', '-'], "_"),
+    );
     let conninfo = format!(
         "host={} port={} user={} application_name={}",
         b.source_run.display(),

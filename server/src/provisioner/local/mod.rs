@@ -78,10 +78,12 @@ impl LocalProvisioner {
                 "the pgfleet home {home:?} has a quote or backslash in its path"
             )));
         }
+        let layout = Layout::new(&config.home);
+        layout.check_fits().map_err(ProvisionError::Invalid)?;
         Ok(LocalProvisioner {
             bin,
             user,
-            layout: Layout::new(&config.home),
+            layout,
             template: config.home.join("templates").join("data"),
             listen_addresses: config.listen_addresses,
             public_host: config.public_host,
@@ -288,7 +290,9 @@ impl Provisioner for LocalProvisioner {
         let templates = self.template.parent().unwrap_or(&self.template).to_path_buf();
         std::fs::create_dir_all(&templates)?;
         self.user.own(&templates)?;
-        copy::ensure_template(&self.bin, &self.user, &self.template).await
+        let socket_dir = self.layout.template_run();
+        self.private_dir(&socket_dir)?;
+        copy::ensure_template(&self.bin, &self.user, &self.template, &socket_dir).await
     }
 
     async fn is_made(&self, db: &Spec) -> Result<bool, ProvisionError> {
@@ -369,6 +373,11 @@ impl Provisioner for LocalProvisioner {
         }
         if deleting.exists() {
             tokio::fs::remove_dir_all(&deleting).await?;
+        }
+        // A socket dir kept outside the database's dir (its path was long).
+        let run = self.layout.run(&db.name);
+        if !run.starts_with(&dir) && run.exists() {
+            tokio::fs::remove_dir_all(&run).await?;
         }
         self.discard_partial(db).await
     }

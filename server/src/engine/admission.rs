@@ -1,0 +1,86 @@
+//! Admission: the one place where a request that takes a name or counts
+//! against a member's fork quota is decided. Everything here runs while
+//! holding the engine's one admission lock, so two concurrent requests can
+//! never both take the last place in a quota or the same name, whether
+//! they are direct creates or fork requests.
+
+use tokio::sync::MutexGuard;
+
+use super::error::EngineError;
+use super::spec::{Desired, Origin};
+use crate::store::Store;
+
+/// An idempotency key, scoped to whoever sent it: another caller's key of
+/// the same text is another key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub caller: String,
+    pub key: String,
+}
+
+/// The caller that keys what pgfleet asks of itself (an approved fork
+/// request's fork).
+pub const SYSTEM_CALLER: &str = "pgfleet";
+
+/// A turn at admission; drop it to let the next request in.
+pub struct Admission<'a> {
+    _turn: MutexGuard<'a, ()>,
+    store: &'a Store,
+}
+
+impl<'a> Admission<'a> {
+    pub(super) fn new(turn: MutexGuard<'a, ()>, store: &'a Store) -> Self {
+        Admission { _turn: turn, store }
+    }
+
+    /// `wanted`, if valid and free, or the first free colour name. A name
+    /// is taken by a database, or held by an open fork request (other than
+    /// `for_request`, the request whose fork this is).
+    pub async fn name(&self, wanted: Option<&str>, for_request: Option<i64>) -> Result<String, EngineError> {
+        let databases: Vec<String> = self.store.specs().await?.into_iter().map(|s| s.name).collect();
+        let held: Vec<(String, i64)> = self
+            .store
+            .fork_requests(None)
+            .await?
+            .into_iter()
+            .filter(|r| r.state.is_open() && Some(r.id) != for_request)
+            .map(|r| (r.name, r.id))
+            .collect();
+        match wanted {
+            Some(name) => {
+                app::names::validate(name)?;
+                if databases.iter().any(|d| d == name) {
+                    return Err(EngineError::NameTaken(name.to_string()));
+                }
+                if let Some((_, request)) = held.iter().find(|(n, _)| n == name) {
+                    return Err(EngineError::NameHeld { name: name.to_string(), request: *request });
+                }
+                Ok(name.to_string())
+            }
+            None => Ok(app::names::free_name(|n| databases.iter().any(|d| d == n) || held.iter().any(|(h, _)| h == n))),
+        }
+    }
+
+    /// Refuses when `member` already has `quota` forks: forks they own
+    /// that are not being deleted, plus requests not yet made into forks.
+    pub async fn check_fork_quota(&self, member: &str, quota: i64) -> Result<(), EngineError> {
+        let specs = self.store.specs().await?;
+        let owned: Vec<&str> = specs
+            .iter()
+            .filter(|s| s.origin == Origin::Fork && s.desired == Desired::Running && s.owner.as_deref() == Some(member))
+            .map(|s| s.name.as_str())
+            .collect();
+        let waiting = self
+            .store
+            .fork_requests(Some(member))
+            .await?
+            .into_iter()
+            .filter(|r| r.state.is_open() && !owned.contains(&r.name.as_str()))
+            .count();
+        let have = owned.len() as i64 + waiting as i64;
+        if have >= quota {
+            return Err(EngineError::QuotaReached { have, quota });
+        }
+        Ok(())
+    }
+}
