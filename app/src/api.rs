@@ -62,6 +62,11 @@ pub async fn create_database(request: NewDatabase) -> Result<DatabaseView, ApiEr
     crate::backend::answer(async { crate::backend::backend()?.create_database(request).await }.await)
 }
 
+#[server(endpoint = "retry_database", client = ConsoleClient)]
+pub async fn retry_database(name: String) -> Result<DatabaseView, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.retry_database(name).await }.await)
+}
+
 #[server(endpoint = "promote_database", client = ConsoleClient)]
 pub async fn promote_database(name: String) -> Result<DatabaseView, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.promote_database(name).await }.await)

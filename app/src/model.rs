@@ -19,6 +19,9 @@ pub enum Phase {
     Available,
     /// A follower being turned into a standalone, writable database.
     Promoting,
+    /// Its server stopped (or cannot take connections) and pgfleet is
+    /// starting it again, with backoff; `message` says why it is not back.
+    Restarting,
     /// Stopped trying; `message` says why in words a person understands.
     Failed,
     /// Being stopped and removed.
@@ -27,8 +30,15 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in the order a database usually meets them.
-    pub const ALL: [Phase; 6] =
-        [Phase::Provisioning, Phase::CatchingUp, Phase::Available, Phase::Promoting, Phase::Failed, Phase::Deleting];
+    pub const ALL: [Phase; 7] = [
+        Phase::Provisioning,
+        Phase::CatchingUp,
+        Phase::Available,
+        Phase::Promoting,
+        Phase::Restarting,
+        Phase::Failed,
+        Phase::Deleting,
+    ];
 
     /// The stable identifier used in the API, the store and CSS classes.
     pub fn as_str(self) -> &'static str {
@@ -37,6 +47,7 @@ impl Phase {
             Phase::CatchingUp => "catching_up",
             Phase::Available => "available",
             Phase::Promoting => "promoting",
+            Phase::Restarting => "restarting",
             Phase::Failed => "failed",
             Phase::Deleting => "deleting",
         }
@@ -49,6 +60,7 @@ impl Phase {
             Phase::CatchingUp => "catching up",
             Phase::Available => "available",
             Phase::Promoting => "promoting",
+            Phase::Restarting => "down, restarting",
             Phase::Failed => "failed",
             Phase::Deleting => "deleting",
         }
@@ -59,6 +71,7 @@ impl Phase {
         match self {
             Phase::Available => "●",
             Phase::Provisioning | Phase::CatchingUp | Phase::Promoting => "◐",
+            Phase::Restarting => "▲",
             Phase::Failed => "✕",
             Phase::Deleting => "○",
         }
@@ -73,7 +86,7 @@ impl Phase {
     pub fn is_settled(self) -> bool {
         match self {
             Phase::Available | Phase::Failed => true,
-            Phase::Provisioning | Phase::CatchingUp | Phase::Promoting | Phase::Deleting => false,
+            Phase::Provisioning | Phase::CatchingUp | Phase::Promoting | Phase::Restarting | Phase::Deleting => false,
         }
     }
 }

@@ -24,6 +24,8 @@ pub enum Action<'a> {
     Fork(&'a DatabaseView),
     Promote(&'a DatabaseView),
     Destroy(&'a DatabaseView),
+    /// Try a failed database again.
+    Retry(&'a DatabaseView),
     RevealCredentials(&'a DatabaseView),
     /// Give an expiring fork more time.
     Extend(&'a DatabaseView),
@@ -45,10 +47,10 @@ pub fn check(role: UserRole, user: &str, action: Action<'_>) -> Result<(), ApiEr
             deny(format!("{} is protected; only an admin can give it a follower", db.name))
         }
         (UserRole::Member, Action::Follow(_)) => Ok(()),
-        (UserRole::Member, Action::Promote(db) | Action::Destroy(db)) if db.protected => {
-            deny(format!("{} is protected; only an admin can promote or destroy it", db.name))
+        (UserRole::Member, Action::Promote(db) | Action::Destroy(db) | Action::Retry(db)) if db.protected => {
+            deny(format!("{} is protected; only an admin can promote, retry or destroy it", db.name))
         }
-        (UserRole::Member, Action::Promote(db) | Action::Destroy(db) | Action::Extend(db)) => {
+        (UserRole::Member, Action::Promote(db) | Action::Destroy(db) | Action::Retry(db) | Action::Extend(db)) => {
             if owns(db) {
                 Ok(())
             } else {

@@ -32,7 +32,7 @@ impl ComponentStatus {
             Phase::Available => ComponentStatus::Operational,
             Phase::CatchingUp => ComponentStatus::DegradedPerformance,
             Phase::Provisioning | Phase::Promoting | Phase::Deleting => ComponentStatus::UnderMaintenance,
-            Phase::Failed => ComponentStatus::MajorOutage,
+            Phase::Failed | Phase::Restarting => ComponentStatus::MajorOutage,
         }
     }
 }
@@ -100,7 +100,7 @@ pub fn badge_words(phase: Phase, lag_seconds: Option<f64>) -> (String, &'static 
             Some(s) if s >= 1.0 => (format!("{} s behind", s.round() as u64), "yellow"),
             _ => ("available".into(), "brightgreen"),
         },
-        Phase::Failed => (phase.label().into(), "red"),
+        Phase::Failed | Phase::Restarting => (phase.label().into(), "red"),
         Phase::Deleting => (phase.label().into(), "lightgrey"),
         Phase::Provisioning | Phase::CatchingUp | Phase::Promoting => (phase.label().into(), "blue"),
     }

@@ -43,7 +43,7 @@ pub fn describe(db: &DatabaseView) -> String {
                 line.push_str(&format!(", {} behind", format::bytes(lag.bytes)));
             }
         }
-        Phase::Failed => {
+        Phase::Failed | Phase::Restarting => {
             if let Some(m) = &db.message {
                 line.push_str(&format!(": {m}"));
             }

@@ -20,6 +20,8 @@ pub struct Config {
     pub engine: EngineConfig,
     /// Who may frame the embed widgets: a CSP `frame-ancestors` source list.
     pub embed_ancestors: String,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: crate::web::client::TrustedProxies,
 }
 
 impl Config {
@@ -33,6 +35,7 @@ impl Config {
             local: LocalConfig::new(&home),
             engine: EngineConfig::default(),
             embed_ancestors: "*".into(),
+            trusted_proxies: Default::default(),
             home,
         }
     }

@@ -103,6 +103,10 @@ impl ConsoleBackend for Console {
         self.fleet.promote(&actor()?, &name).await
     }
 
+    async fn retry_database(&self, name: String) -> Result<DatabaseView, ApiError> {
+        self.fleet.retry(&actor()?, &name).await
+    }
+
     async fn destroy_database(&self, name: String, take_followers: bool) -> Result<(), ApiError> {
         self.fleet.destroy(&actor()?, &name, take_followers).await
     }

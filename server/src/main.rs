@@ -51,6 +51,10 @@ enum Command {
         /// list, e.g. "https://status.example.com 'self'".
         #[arg(long, env = "PGFLEET_EMBED_ANCESTORS", default_value = "*")]
         embed_ancestors: String,
+        /// Reverse proxies (addresses or networks, comma-separated) whose
+        /// X-Forwarded-For names the client, e.g. "127.0.0.1, 10.0.0.0/8".
+        #[arg(long, env = "PGFLEET_TRUSTED_PROXIES", default_value = "")]
+        trusted_proxies: String,
     },
     /// Create a database, a follower (--follow) or a fork (--fork).
     Create {
@@ -88,6 +92,8 @@ enum Command {
     },
     /// Make a follower a standalone, writable database.
     Promote { name: String },
+    /// Try a failed database again.
+    Retry { name: String },
     /// Destroy a database.
     Destroy {
         name: String,
@@ -134,7 +140,16 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<i32> {
-    if let Command::Serve { listen, site_root, pg_bin, pg_user, pg_listen, public_host, embed_ancestors } = cli.command
+    if let Command::Serve {
+        listen,
+        site_root,
+        pg_bin,
+        pg_user,
+        pg_listen,
+        public_host,
+        embed_ancestors,
+        trusted_proxies,
+    } = cli.command
     {
         pgfleet::telemetry::init();
         let mut config = Config::new(&cli.home);
@@ -147,6 +162,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         config.local.listen_addresses = pg_listen;
         config.local.public_host = public_host;
         config.embed_ancestors = embed_ancestors;
+        config.trusted_proxies = pgfleet::web::client::TrustedProxies::parse(&trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
         let running = pgfleet::serve::start(config).await.context("pgfleet could not start")?;
         running.stop_on(pgfleet::serve::termination_signal());
         running.wait().await.context("pgfleet stopped with an error")?;
@@ -193,6 +210,10 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Promote { name } => {
             client.promote(&name).await?;
             println!("Promoting {name}; `pgfleet wait {name}` follows it.");
+        }
+        Command::Retry { name } => {
+            client.retry(&name).await?;
+            println!("Trying {name} again; `pgfleet wait {name}` follows it.");
         }
         Command::Destroy { name, confirm, take_followers } => {
             if confirm != name {

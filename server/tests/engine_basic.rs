@@ -175,7 +175,8 @@ async fn bad_requests_are_refused_and_leave_nothing_behind() {
     assert!(names.is_empty(), "refused requests left {names:?}");
 
     // The same idempotency key twice makes one database.
-    let keyed = CreateRequest { idempotency_key: Some("k1".into()), ..Default::default() };
+    let key = pgfleet::engine::admission::IdempotencyKey { caller: "mia".into(), key: "k1".into() };
+    let keyed = CreateRequest { idempotency: Some(key), ..Default::default() };
     let a = t.create(keyed.clone()).await;
     let b = t.create(keyed).await;
     assert_eq!(a.name, b.name);

@@ -84,7 +84,7 @@ async fn a_fork_of_a_source_under_load_is_consistent_and_independent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_that_dies_is_restarted_and_one_that_cannot_start_fails_with_its_reason() {
+async fn a_server_that_dies_is_restarted_and_one_that_cannot_start_says_why_until_it_can() {
     let t = TestEngine::start().await;
     t.create_named("sturdy").await;
     t.wait_for("sturdy", Phase::Available, READY).await;
@@ -109,14 +109,29 @@ async fn a_server_that_dies_is_restarted_and_one_that_cannot_start_fails_with_it
     assert_eq!(common::pg::scalar(&mut conn, "SELECT 1::int8").await, 1);
     drop(conn);
 
-    // Break its configuration, then kill it: it cannot come back.
-    std::fs::write(t.data_dir("sturdy").join("postgresql.auto.conf"), "no_such_setting = 1\n").unwrap();
+    // Break its configuration, then kill it: it cannot come back, and is
+    // shown down with the reason from its log while pgfleet keeps trying.
+    let auto_conf = t.data_dir("sturdy").join("postgresql.auto.conf");
+    let good = std::fs::read_to_string(&auto_conf).unwrap();
+    std::fs::write(&auto_conf, "no_such_setting = 1\n").unwrap();
     let second = pid_of();
     // SAFETY: as above.
     unsafe { libc::kill(second, libc::SIGKILL) };
-    let view = t.wait_for("sturdy", Phase::Failed, Duration::from_secs(60)).await;
-    let reason = view.message.unwrap_or_default();
-    assert!(reason.contains("no_such_setting"), "the reason comes from the log: {reason}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let reason = loop {
+        let view = t.engine.get("sturdy").await.unwrap();
+        assert_ne!(view.phase, Phase::Failed, "it keeps trying: {view:?}");
+        let message = view.message.clone().unwrap_or_default();
+        if view.phase == Phase::Restarting && message.contains("no_such_setting") {
+            break message;
+        }
+        assert!(Instant::now() < deadline, "not shown down with its reason: {view:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(reason.contains("trying again"), "{reason}");
+    // Mended, it comes back by itself.
+    std::fs::write(&auto_conf, good).unwrap();
+    t.wait_for("sturdy", Phase::Available, Duration::from_secs(60)).await;
 }
 
 /// pg_basebackup pins its WAL only once its streamer has a slot; a second

@@ -428,3 +428,58 @@ async fn names_of_the_longest_valid_length_run_under_a_long_home() {
     let message = refused.to_string();
     assert!(message.contains("too long a path for PostgreSQL's sockets"), "{message}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_failing_to_sign_in_never_locks_out_the_team() {
+    let app = common::spawn_app_with(|c| {
+        c.trusted_proxies = pgfleet::web::client::TrustedProxies::parse("127.0.0.1").unwrap();
+    })
+    .await;
+    let once = app.add_user("mia", UserRole::Member).await;
+    let sign_in = |from: &str, name: &str, password: &str| {
+        app.client
+            .post(app.url("/api/sign_in"))
+            .header("x-forwarded-for", from)
+            .form(&[("name", name), ("password", password)])
+            .send()
+    };
+    // An anonymous client behind the proxy guesses mia's password.
+    for _ in 0..5 {
+        assert_eq!(sign_in("198.51.100.66", "mia", "guess").await.unwrap().status(), 401);
+    }
+    assert_eq!(sign_in("198.51.100.66", "mia", &once).await.unwrap().status(), 429, "the guesser is locked out");
+    // Forged hops left of the proxy's own do not help it.
+    let forged = sign_in("203.0.113.1, 198.51.100.66", "mia", &once).await.unwrap();
+    assert_eq!(forged.status(), 429);
+    // Mia, from her own address behind the same proxy, signs in.
+    assert_eq!(sign_in("198.51.100.7", "mia", &once).await.unwrap().status(), 200);
+    let audit = app.authed(Method::GET, "/api/v1/audit").send().await.unwrap().text().await.unwrap();
+    assert!(audit.contains("198.51.100.66"), "the audit log names the real client");
+    app.shutdown().await;
+
+    // Without trusted proxies the header is nobody's word: a client cannot
+    // shed its lock by claiming to be someone else.
+    let app = common::spawn_app().await;
+    app.add_user("leo", UserRole::Member).await;
+    for n in 0..5 {
+        let r = app
+            .client
+            .post(app.url("/api/sign_in"))
+            .header("x-forwarded-for", format!("198.51.100.{n}"))
+            .form(&[("name", "leo"), ("password", "guess")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let r = app
+        .client
+        .post(app.url("/api/sign_in"))
+        .header("x-forwarded-for", "198.51.100.99")
+        .form(&[("name", "leo"), ("password", "guess")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    app.shutdown().await;
+}

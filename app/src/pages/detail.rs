@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::accounts::{Me, UserRole};
-use crate::api::{database_credentials, destroy_database, extend_database, promote_database, set_access};
+use crate::api::{
+    database_credentials, destroy_database, extend_database, promote_database, retry_database, set_access,
+};
 use crate::components::badge::PhaseBadge;
 use crate::components::expiry::Expiry;
 use crate::components::lineage::Lineage;
@@ -133,6 +135,7 @@ fn DetailBody(db: DatabaseView, name: Memo<String>, dialogs: Dialogs, me: Me) ->
     let can_promote = is_follower && allows(me.role, &me.name, Can::Promote(&db));
     let can_destroy = allows(me.role, &me.name, Can::Destroy(&db));
     let can_extend = db.expires_at.is_some() && allows(me.role, &me.name, Can::Extend(&db));
+    let can_retry = phase == Phase::Failed && allows(me.role, &me.name, Can::Retry(&db));
     view! {
         <div class="page-head">
             <h1 data-testid="detail-name">{db.name.clone()}</h1>
@@ -149,7 +152,8 @@ fn DetailBody(db: DatabaseView, name: Memo<String>, dialogs: Dialogs, me: Me) ->
             </div>
         })}
         {db.progress.clone().filter(|_| phase == Phase::Provisioning).map(|p| view! { <ProgressBar progress=p/> })}
-        {db.message.clone().map(|m| view! { <p class=if phase == Phase::Failed { "error" } else { "notice" } data-testid="message">{m}</p> })}
+        {db.message.clone().map(|m| view! { <p class=if matches!(phase, Phase::Failed | Phase::Restarting) { "error" } else { "notice" } data-testid="message">{m}</p> })}
+        {can_retry.then(|| view! { <RetryButton name=db.name.clone()/> })}
         <div class="grid">
             <section class="card">
                 <h2>"Info"</h2>
@@ -314,6 +318,28 @@ fn ExtendButton(name: String) -> impl IntoView {
             on:click=move |_| { error.set(None); extend.dispatch(name.clone()); }>"Keep it a day longer"</button>
         <Show when=move || error.get().is_some()>
             <p class="error" role="alert" data-testid="extend-error">{move || error.get()}</p>
+        </Show>
+    }
+}
+
+/// Tries a failed database again; the live stream shows what follows.
+#[component]
+fn RetryButton(name: String) -> impl IntoView {
+    let error = RwSignal::new(None::<String>);
+    let retry = Action::new(move |name: &String| {
+        let name = name.clone();
+        async move { retry_database(name).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Err(e)) = retry.value().get() {
+            error.set(Some(e.message));
+        }
+    });
+    view! {
+        <button class="button small" data-testid="retry" disabled=move || retry.pending().get()
+            on:click=move |_| { error.set(None); retry.dispatch(name.clone()); }>"Try again"</button>
+        <Show when=move || error.get().is_some()>
+            <p class="error" role="alert" data-testid="retry-error">{move || error.get()}</p>
         </Show>
     }
 }

@@ -122,7 +122,9 @@ pub async fn reset_password(store: &Store, name: &str) -> Result<String, ApiErro
 impl Fleet {
     /// Checks a password and opens a session.
     pub async fn sign_in(&self, name: &str, password: &str, address: Option<String>) -> Result<Session, ApiError> {
-        let keys = [format!("user:{name}"), format!("address:{}", address.as_deref().unwrap_or("unknown"))];
+        // Per client address only: a limit per user name would let one
+        // anonymous client lock that user out from everywhere.
+        let keys = [format!("address:{}", address.as_deref().unwrap_or("unknown"))];
         if let Some(wait) = self.limiter.locked_for(&keys) {
             let minutes = wait.as_secs().div_ceil(60).max(1);
             self.audit(name, "session.sign_in", None, address, "denied", Some("rate limited".into())).await;
@@ -145,7 +147,8 @@ impl Fleet {
             self.audit(name, "session.sign_in", None, address, "denied", Some("wrong name or password".into())).await;
             return Err(ApiError::new(ErrorCode::Unauthorized, "wrong name or password"));
         };
-        self.limiter.succeeded(&keys[0]);
+        // Success does not clear the address's failures: a client that knows
+        // one password could otherwise reset its count between guesses.
         let session = Session {
             secret: Alphanumeric.sample_string(&mut rand::rng(), 43),
             csrf: Alphanumeric.sample_string(&mut rand::rng(), 32),

@@ -85,6 +85,16 @@ impl Fleet {
         self.audited(actor, "database.promote", Some(name), None, result).await
     }
 
+    pub async fn retry(&self, actor: &Actor, name: &str) -> Result<DatabaseView, ApiError> {
+        let result = async {
+            let db = self.engine.get(name).await?;
+            check(actor.role(), actor.name(), Action::Retry(&db))?;
+            Ok(self.engine.retry(name).await?)
+        }
+        .await;
+        self.audited(actor, "database.retry", Some(name), None, result).await
+    }
+
     pub async fn destroy(&self, actor: &Actor, name: &str, take_followers: bool) -> Result<(), ApiError> {
         let result = async {
             let db = self.engine.get(name).await?;

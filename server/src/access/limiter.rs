@@ -1,6 +1,7 @@
 //! Slows down password guessing: after [`MAX_FAILURES`] failed sign-ins
-//! within [`WINDOW`] from one address, or for one user name, further
-//! attempts are refused until the oldest failure ages out.
+//! within [`WINDOW`] from one client address (the real client's, behind
+//! trusted proxies), further attempts from it are refused until the oldest
+//! failure ages out. Other clients are not affected.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -35,9 +36,5 @@ impl Limiter {
         for key in keys {
             failures.entry(key.clone()).or_default().push_back(Instant::now());
         }
-    }
-
-    pub fn succeeded(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
     }
 }

@@ -190,7 +190,7 @@ impl Fleet {
             Some(Phase::Available) => Some(RequestState::Available),
             Some(Phase::Failed) => Some(RequestState::Failed),
             Some(Phase::Deleting) => Some(RequestState::Destroyed),
-            Some(Phase::Provisioning | Phase::CatchingUp | Phase::Promoting) => None,
+            Some(Phase::Provisioning | Phase::CatchingUp | Phase::Promoting | Phase::Restarting) => None,
         }
     }
 }

@@ -120,6 +120,20 @@ pub async fn promote(
     Ok((StatusCode::ACCEPTED, Json(state.fleet.promote(&actor, &name).await?)))
 }
 
+#[utoipa::path(post, path = "/api/v1/databases/{name}/retry", tag = "databases",
+    params(("name" = String, Path)),
+    responses((status = 202, body = DatabaseView, description = "it is provisioning again"),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "it is not failed"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn retry(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<(StatusCode, Json<DatabaseView>), Failure> {
+    Ok((StatusCode::ACCEPTED, Json(state.fleet.retry(&actor, &name).await?)))
+}
+
 #[utoipa::path(delete, path = "/api/v1/databases/{name}", tag = "databases",
     params(("name" = String, Path), DestroyQuery),
     responses((status = 202, description = "deletion started"), (status = 404, body = ErrorBody),

@@ -26,7 +26,7 @@ pub mod requests;
 #[openapi(
     info(title = "pgfleet", description = "PostgreSQL databases, followers and forks for a team."),
     paths(
-        databases::list, databases::show, databases::create, databases::promote, databases::destroy,
+        databases::list, databases::show, databases::create, databases::promote, databases::retry, databases::destroy,
         databases::credentials, databases::protect, databases::extend, events::all, events::one,
         requests::list, requests::create, requests::show, requests::approve, requests::reject,
         accounts::me, accounts::users, accounts::invite, accounts::set_role, accounts::tokens,
@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/databases", get(databases::list).post(databases::create))
         .route("/databases/{name}", get(databases::show).patch(databases::protect).delete(databases::destroy))
         .route("/databases/{name}/promote", post(databases::promote))
+        .route("/databases/{name}/retry", post(databases::retry))
         .route("/databases/{name}/extend", post(databases::extend))
         .route("/databases/{name}/credentials", get(databases::credentials))
         .route("/databases/{name}/events", get(events::one))

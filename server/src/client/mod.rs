@@ -87,6 +87,10 @@ impl Client {
         self.send(self.request(reqwest::Method::POST, &format!("/api/v1/databases/{name}/promote"))).await
     }
 
+    pub async fn retry(&self, name: &str) -> Result<DatabaseView, ClientError> {
+        self.send(self.request(reqwest::Method::POST, &format!("/api/v1/databases/{name}/retry"))).await
+    }
+
     pub async fn destroy(&self, name: &str, take_followers: bool) -> Result<(), ClientError> {
         let path = format!("/api/v1/databases/{name}?take_followers={take_followers}");
         self.send::<Option<()>>(self.request(reqwest::Method::DELETE, &path)).await.map(|_| ())

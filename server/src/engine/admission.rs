@@ -4,10 +4,11 @@
 //! never both take the last place in a quota or the same name, whether
 //! they are direct creates or fork requests.
 
+use super::error::EngineError;
+use std::ops::RangeInclusive;
 use tokio::sync::MutexGuard;
 
-use super::error::EngineError;
-use super::spec::{Desired, Origin};
+use super::spec::{Desired, Origin, Spec};
 use crate::store::Store;
 
 /// An idempotency key, scoped to whoever sent it: another caller's key of
@@ -59,6 +60,20 @@ impl<'a> Admission<'a> {
             }
             None => Ok(app::names::free_name(|n| databases.iter().any(|d| d == n) || held.iter().any(|(h, _)| h == n))),
         }
+    }
+
+    /// The first port of `range` no database has and nothing on this
+    /// machine listens on.
+    pub fn free_port(&self, specs: &[Spec], range: &RangeInclusive<u16>) -> Result<u16, EngineError> {
+        for port in range.clone() {
+            if specs.iter().any(|s| s.port == port) {
+                continue;
+            }
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                return Ok(port);
+            }
+        }
+        Err(EngineError::NoFreePort(*range.start(), *range.end()))
     }
 
     /// Refuses when `member` already has `quota` forks: forks they own

@@ -42,6 +42,8 @@ pub enum EngineError {
     IdempotencyMismatch { key: String },
     #[error("the name {name} is too long to run here: {why}")]
     NameTooLong { name: String, why: String },
+    #[error("{name} is {phase}, not failed; only a failed database is retried", phase = phase.label())]
+    NotFailed { name: String, phase: Phase },
     #[error("no free port in {0}-{1}")]
     NoFreePort(u16, u16),
     #[error(transparent)]
@@ -60,6 +62,7 @@ impl From<EngineError> for ApiError {
             | EngineError::HasFollowers { .. }
             | EngineError::TooManyFollowers { .. }
             | EngineError::Busy { .. }
+            | EngineError::NotFailed { .. }
             | EngineError::SourceNotAvailable { .. } => ErrorCode::Conflict,
             EngineError::UnknownSource(..)
             | EngineError::UnknownPlan { .. }

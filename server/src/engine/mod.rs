@@ -30,6 +30,7 @@ pub mod error;
 pub mod plans;
 pub mod reconciler;
 pub mod recorder;
+pub mod restarts;
 pub mod spec;
 
 pub use error::EngineError;
@@ -88,8 +89,9 @@ struct Inner {
     recorder: Recorder,
     config: EngineConfig,
     wake: Arc<Notify>,
-    /// Serialises requests that allocate names and ports.
-    admission: Mutex<()>,
+    /// Serialises requests that allocate names and ports (the reconciler
+    /// takes it too when it moves a port).
+    admission: Arc<Mutex<()>>,
     /// Runs the reconciler (and the server's other loops).
     supervisor: Supervisor,
 }
@@ -99,10 +101,11 @@ impl Engine {
     pub fn start(store: Store, provisioner: Arc<dyn Provisioner>, config: EngineConfig) -> Engine {
         let recorder = Recorder::new(store.clone(), Bus::default());
         let wake = Arc::new(Notify::new());
+        let admission = Arc::new(Mutex::new(()));
         let supervisor = Supervisor::default();
         {
-            let (store, provisioner, recorder, config, wake) =
-                (store.clone(), provisioner.clone(), recorder.clone(), config.clone(), wake.clone());
+            let (store, provisioner, recorder, config, wake, admission) =
+                (store.clone(), provisioner.clone(), recorder.clone(), config.clone(), wake.clone(), admission.clone());
             supervisor.spawn("reconciler", move |stop| {
                 reconciler::Reconciler::new(
                     store.clone(),
@@ -110,21 +113,12 @@ impl Engine {
                     recorder.clone(),
                     config.clone(),
                     wake.clone(),
+                    admission.clone(),
                 )
                 .run(stop)
             });
         }
-        Engine {
-            inner: Arc::new(Inner {
-                store,
-                provisioner,
-                recorder,
-                config,
-                wake,
-                admission: Mutex::new(()),
-                supervisor,
-            }),
-        }
+        Engine { inner: Arc::new(Inner { store, provisioner, recorder, config, wake, admission, supervisor }) }
     }
 
     /// Stops the reconciler and every other supervised loop; the database
@@ -236,7 +230,7 @@ impl Engine {
         if let (Origin::Fork, Some(quota), Some(owner)) = (origin, req.fork_quota, &req.owner) {
             admitted.check_fork_quota(owner, quota).await?;
         }
-        let port = self.free_port(&specs)?;
+        let port = admitted.free_port(&specs, &self.inner.config.ports)?;
         let (pg_user, pg_database, pg_password, replication_password) = match (&source, origin) {
             // A follower replicates its source's roles, passwords included;
             // it gets passwords of its own when promoted.
@@ -321,7 +315,7 @@ impl Engine {
         }
         match phase {
             Phase::Available | Phase::CatchingUp => {}
-            Phase::Provisioning | Phase::Promoting | Phase::Failed | Phase::Deleting => {
+            Phase::Provisioning | Phase::Promoting | Phase::Restarting | Phase::Failed | Phase::Deleting => {
                 return Err(EngineError::Busy { name: name.to_string(), phase })
             }
         }
@@ -334,6 +328,29 @@ impl Engine {
             public: view.public,
         };
         self.inner.store.request_promotion(name, &secret(), &secret(), access).await?;
+        self.inner.wake.notify_one();
+        self.get(name).await
+    }
+
+    /// Tries a failed database again from where it failed: its copy is made
+    /// again if it never completed, its server started, its promotion
+    /// finished.
+    pub async fn retry(&self, name: &str) -> Result<DatabaseView, EngineError> {
+        let spec = self.spec(name).await?;
+        if spec.desired == Desired::Deleted {
+            return Err(EngineError::SourceDeleting(name.to_string()));
+        }
+        let phase = self.phase(name).await?;
+        match phase {
+            Phase::Failed => {}
+            Phase::Provisioning
+            | Phase::CatchingUp
+            | Phase::Available
+            | Phase::Promoting
+            | Phase::Restarting
+            | Phase::Deleting => return Err(EngineError::NotFailed { name: name.to_string(), phase }),
+        }
+        self.inner.recorder.transition(name, Phase::Provisioning, Some("trying again".into())).await?;
         self.inner.wake.notify_one();
         self.get(name).await
     }
@@ -371,24 +388,10 @@ impl Engine {
         match phase {
             Phase::Available => Ok(spec),
             Phase::Deleting => Err(EngineError::SourceDeleting(name.to_string())),
-            Phase::Provisioning | Phase::CatchingUp | Phase::Promoting | Phase::Failed => {
+            Phase::Provisioning | Phase::CatchingUp | Phase::Promoting | Phase::Restarting | Phase::Failed => {
                 Err(EngineError::SourceNotAvailable { name: name.to_string(), phase })
             }
         }
-    }
-
-    fn free_port(&self, specs: &[Spec]) -> Result<u16, EngineError> {
-        let range = self.inner.config.ports.clone();
-        for port in range.clone() {
-            if specs.iter().any(|s| s.port == port) {
-                continue;
-            }
-            // Something else on the machine may hold it.
-            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-                return Ok(port);
-            }
-        }
-        Err(EngineError::NoFreePort(*range.start(), *range.end()))
     }
 }
 

@@ -19,6 +19,7 @@ use tokio::sync::{watch, Notify};
 use tokio::task::{AbortHandle, JoinSet};
 
 use super::recorder::Recorder;
+use super::restarts::{AfterFailure, Restarts};
 use super::spec::{Desired, Origin, Spec};
 use super::EngineConfig;
 use crate::provisioner::{slot_name, ProgressSink, ProvisionError, Provisioner};
@@ -26,8 +27,9 @@ use crate::store::{Store, StoreError};
 
 /// A follower this close to its source (in WAL bytes) has caught up.
 pub const CAUGHT_UP_BYTES: u64 = 1024 * 1024;
-/// Restarts of a stopped server tried before it is declared failed.
-const RESTART_ATTEMPTS: u32 = 5;
+/// How often a database that never served anyone moves to another port
+/// when its port is taken, before it fails.
+const PORT_MOVES: u32 = 3;
 const SLOT_GC_EVERY: Duration = Duration::from_secs(30);
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
@@ -47,7 +49,12 @@ struct Ctx {
     store: Store,
     provisioner: Arc<dyn Provisioner>,
     recorder: Recorder,
-    restart_failures: Arc<std::sync::Mutex<HashMap<String, u32>>>,
+    /// Databases that are down, with their run of failed starts.
+    restarts: Arc<std::sync::Mutex<HashMap<String, Restarts>>>,
+    /// The engine's admission lock and port range, for moving the port of a
+    /// database whose port was taken before it ever served.
+    admission: Arc<tokio::sync::Mutex<()>>,
+    ports: std::ops::RangeInclusive<u16>,
 }
 
 pub struct Reconciler {
@@ -70,9 +77,17 @@ impl Reconciler {
         recorder: Recorder,
         config: EngineConfig,
         wake: Arc<Notify>,
+        admission: Arc<tokio::sync::Mutex<()>>,
     ) -> Self {
         Reconciler {
-            ctx: Ctx { store, provisioner, recorder, restart_failures: Default::default() },
+            ctx: Ctx {
+                store,
+                provisioner,
+                recorder,
+                restarts: Default::default(),
+                admission,
+                ports: config.ports.clone(),
+            },
             config,
             wake,
             join: JoinSet::new(),
@@ -149,7 +164,7 @@ impl Reconciler {
                         self.spawn(spec, Work::Supervise);
                     }
                 }
-                Phase::Available => self.spawn(spec, Work::Supervise),
+                Phase::Available | Phase::Restarting => self.spawn(spec, Work::Supervise),
             }
         }
         self.last_info.retain(|name, _| specs.iter().any(|s| &s.name == name));
@@ -222,10 +237,27 @@ impl ProgressSink for ProgressForwarder {
 async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
     let prov = &ctx.provisioner;
     let source = source_of(ctx, spec).await?;
-    let made = match prov.is_made(spec).await {
+    let mut made = match prov.is_made(spec).await {
         Ok(made) => made,
         Err(e) => return fail(ctx, spec, format!("cannot inspect its files: {e}")).await,
     };
+    // A follower whose slot was dropped when it failed cannot catch up
+    // from where it stopped (its WAL may be gone): it is copied again.
+    if let (true, Some(_), Some(src)) = (made, spec.follows(), &source) {
+        if let Ok(slots) = prov.list_slots(src).await {
+            if !slots.contains(&slot_name(&spec.name)) {
+                tracing::info!(db = %spec.name, "its slot is gone; copying the follower again");
+                let removed = async {
+                    prov.stop(spec).await?;
+                    prov.remove(spec).await
+                };
+                if let Err(e) = removed.await {
+                    return fail(ctx, spec, format!("could not remove the old copy: {e}")).await;
+                }
+                made = false;
+            }
+        }
+    }
     if !made {
         let (sender, mut latest) = watch::channel(None);
         let forwarder = {
@@ -268,9 +300,32 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
         }
     }
     let start_source = if spec.follows().is_some() { source.as_ref() } else { None };
-    if let Err(e) = prov.start(spec, start_source).await {
-        return fail(ctx, spec, e.to_string()).await;
+    let mut spec = spec.clone();
+    let mut moves = 0;
+    loop {
+        match prov.start(&spec, start_source).await {
+            Ok(()) => break,
+            // Nobody has its URL yet, so it may move.
+            Err(ProvisionError::PortTaken { port, holder })
+                if moves < PORT_MOVES && !ctx.store.ever_available(&spec.name).await? =>
+            {
+                moves += 1;
+                let new = match move_port(ctx, &spec).await {
+                    Ok(new) => new,
+                    Err(e) => {
+                        return fail(ctx, &spec, format!("its port {port} is taken and no other is free: {e}")).await
+                    }
+                };
+                let by = holder.map(|h| format!(" by {h}")).unwrap_or_default();
+                let message =
+                    format!("its port {port} was taken{by} before it first started; it listens on {new} instead");
+                ctx.recorder.note(&spec.name, EventKind::Changed, message).await?;
+                spec.port = new;
+            }
+            Err(e) => return fail(ctx, &spec, e.to_string()).await,
+        }
     }
+    let spec = &spec;
     if spec.follows().is_some() {
         ctx.recorder.transition(&spec.name, Phase::CatchingUp, None).await?;
         return catch_up(ctx, spec).await;
@@ -285,6 +340,15 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
     }
     ctx.recorder.transition(&spec.name, Phase::Available, None).await?;
     probe_info(ctx, spec).await
+}
+
+/// Gives `spec` the first free port, under the engine's admission lock.
+async fn move_port(ctx: &Ctx, spec: &Spec) -> Result<u16, super::EngineError> {
+    let admitted = super::admission::Admission::new(ctx.admission.lock().await, &ctx.store);
+    let specs = ctx.store.specs().await?;
+    let port = admitted.free_port(&specs, &ctx.ports)?;
+    ctx.store.set_port(&spec.name, port).await?;
+    Ok(port)
 }
 
 /// A fork recovers to its copy's consistent point and then promotes itself.
@@ -383,40 +447,20 @@ async fn delete(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
         return keep_trying(ctx, spec, format!("could not remove its files: {e}")).await;
     }
     ctx.store.delete_spec(&spec.name).await?;
-    ctx.restart_failures.lock().expect("restart counter lock").remove(&spec.name);
+    ctx.restarts.lock().expect("restarts lock").remove(&spec.name);
     ctx.recorder.deleted(&spec.name).await
 }
 
 async fn supervise(ctx: &Ctx, spec: &Spec, with_info: bool) -> Result<(), StoreError> {
     let prov = &ctx.provisioner;
     if !prov.is_running(spec).await.unwrap_or(true) {
-        let source = source_of(ctx, spec).await?;
-        let start_source = if spec.follows().is_some() { source.as_ref() } else { None };
-        match prov.start(spec, start_source).await {
-            Ok(()) => {
-                ctx.restart_failures.lock().expect("restart counter lock").remove(&spec.name);
-                // Set-up commits asynchronously; make sure it survived.
-                if let Err(e) = prov.set_up_owner(spec).await {
-                    tracing::warn!(db = %spec.name, error = %e, "could not re-apply the owner set-up");
-                }
-                ctx.recorder
-                    .note(&spec.name, EventKind::Restarted, "the server had stopped; it was restarted".into())
-                    .await?;
-            }
-            Err(e) => {
-                let attempts = {
-                    let mut failures = ctx.restart_failures.lock().expect("restart counter lock");
-                    let n = failures.entry(spec.name.clone()).or_insert(0);
-                    *n += 1;
-                    *n
-                };
-                tracing::warn!(db = %spec.name, attempts, error = %e, "restart failed");
-                if attempts >= RESTART_ATTEMPTS {
-                    return fail(ctx, spec, format!("the server stopped and could not be restarted: {e}")).await;
-                }
-            }
-        }
-        return Ok(());
+        return restart(ctx, spec).await;
+    }
+    if ctx.store.phase_of(&spec.name).await? == Some(Phase::Restarting) {
+        // Running again (started by someone else, or adopted after a
+        // restart of pgfleet).
+        ctx.restarts.lock().expect("restarts lock").remove(&spec.name);
+        ctx.recorder.transition(&spec.name, Phase::Available, None).await?;
     }
     if spec.follows().is_some() {
         if let Some(source) = source_of(ctx, spec).await? {
@@ -432,6 +476,66 @@ async fn supervise(ctx: &Ctx, spec: &Spec, with_info: bool) -> Result<(), StoreE
     Ok(())
 }
 
+/// Starts a server that stopped, as [`super::restarts`] says when; the
+/// database is `restarting`, with why it is not back, until it is.
+async fn restart(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
+    let now = Instant::now();
+    let due = ctx
+        .restarts
+        .lock()
+        .expect("restarts lock")
+        .entry(spec.name.clone())
+        .or_insert_with(|| Restarts::new(now))
+        .due(now);
+    if !due {
+        return Ok(());
+    }
+    if ctx.store.phase_of(&spec.name).await? != Some(Phase::Restarting) {
+        ctx.recorder
+            .transition(&spec.name, Phase::Restarting, Some("its server stopped; pgfleet is starting it again".into()))
+            .await?;
+    }
+    let prov = &ctx.provisioner;
+    let source = source_of(ctx, spec).await?;
+    let start_source = if spec.follows().is_some() { source.as_ref() } else { None };
+    match prov.start(spec, start_source).await {
+        Ok(()) => {
+            ctx.restarts.lock().expect("restarts lock").remove(&spec.name);
+            // Set-up commits asynchronously; make sure it survived.
+            if let Err(e) = prov.set_up_owner(spec).await {
+                tracing::warn!(db = %spec.name, error = %e, "could not re-apply the owner set-up");
+            }
+            ctx.recorder
+                .note(&spec.name, EventKind::Restarted, "the server had stopped; it was restarted".into())
+                .await?;
+            ctx.recorder.transition(&spec.name, Phase::Available, None).await
+        }
+        Err(e) => {
+            let (after, attempts) = {
+                let mut restarts = ctx.restarts.lock().expect("restarts lock");
+                let r = restarts.entry(spec.name.clone()).or_insert_with(|| Restarts::new(now));
+                (r.failed(Instant::now()), r.attempts)
+            };
+            tracing::warn!(db = %spec.name, attempts, error = %e, "restart failed");
+            match after {
+                AfterFailure::RetryIn(wait) => {
+                    let message = format!(
+                        "its server stopped and does not start yet ({attempts} tries): {e}; trying again in {}",
+                        app::format::duration(wait.as_secs_f64())
+                    );
+                    ctx.recorder.transition(&spec.name, Phase::Restarting, Some(message)).await
+                }
+                AfterFailure::GiveUp => {
+                    let minutes = super::restarts::GIVE_UP_AFTER.as_secs() / 60;
+                    ctx.restarts.lock().expect("restarts lock").remove(&spec.name);
+                    fail(ctx, spec, format!("the server stopped and could not be restarted in {minutes} minutes: {e}"))
+                        .await
+                }
+            }
+        }
+    }
+}
+
 async fn probe_info(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
     match ctx.provisioner.info(spec).await {
         Ok(info) => ctx.recorder.info(&spec.name, info).await,
@@ -443,6 +547,14 @@ async fn probe_info(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
 }
 
 async fn fail(ctx: &Ctx, spec: &Spec, reason: String) -> Result<(), StoreError> {
+    // A failed follower's slot would hold its source's WAL until the cap.
+    if spec.follows().is_some() {
+        if let Some(src) = source_of(ctx, spec).await? {
+            if let Err(e) = ctx.provisioner.drop_slot(&src, &slot_name(&spec.name)).await {
+                tracing::warn!(db = %spec.name, error = %e, "could not drop a failed follower's slot yet");
+            }
+        }
+    }
     ctx.recorder.progress(&spec.name, None).await?;
     ctx.recorder.transition(&spec.name, Phase::Failed, Some(reason)).await
 }

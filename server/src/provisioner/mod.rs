@@ -19,6 +19,9 @@ pub enum ProvisionError {
     Tool { tool: &'static str, reason: String },
     #[error("the server did not start: {0}")]
     Start(String),
+    /// Another process listens on the database's port.
+    #[error("port {port} is taken{}; the server cannot listen on it", holder.as_ref().map(|h| format!(" by {h}")).unwrap_or_default())]
+    PortTaken { port: u16, holder: Option<String> },
     #[error("cannot reach the server: {0}")]
     Connect(String),
     #[error("{0}")]

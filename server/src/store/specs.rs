@@ -127,6 +127,16 @@ impl Store {
         Ok(())
     }
 
+    /// Moves a database that never served anyone to another port.
+    pub async fn set_port(&self, name: &str, port: u16) -> Result<(), StoreError> {
+        sqlx::query("UPDATE databases SET port = ? WHERE name = ?")
+            .bind(port as i64)
+            .bind(name)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_expiry(&self, name: &str, at: Option<DateTime<Utc>>) -> Result<(), StoreError> {
         sqlx::query("UPDATE databases SET expires_at = ? WHERE name = ?")
             .bind(at.map(|t| t.to_rfc3339()))

@@ -17,6 +17,7 @@ use crate::console::Console;
 use crate::engine::Engine;
 use crate::store::Store;
 
+pub mod client;
 pub mod health;
 pub mod session;
 
@@ -34,6 +35,8 @@ pub struct AppState {
     pub public_feed: crate::public::feed::Feed,
     /// Who may frame `/embed…` (CSP `frame-ancestors`).
     pub embed_ancestors: std::sync::Arc<str>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<client::TrustedProxies>,
     /// Becomes true when the server shuts down, so endless streams end.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
@@ -62,6 +65,7 @@ impl AppState {
             backend,
             started: Instant::now(),
             embed_ancestors: config.embed_ancestors.clone().into(),
+            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
             public_feed,
             shutdown,
         }
@@ -92,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(console)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::public::framing::frame_policy))
+        .layer(axum::middleware::from_fn_with_state(state.trusted_proxies.clone(), client::resolve))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

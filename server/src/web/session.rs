@@ -60,9 +60,13 @@ pub fn cleared_cookies() -> [String; 2] {
     ]
 }
 
-/// The peer's address, for the audit log and the sign-in limiter.
+/// The client's address (see [`super::client`]), for the audit log and the
+/// sign-in limiter.
 pub fn client_address(extensions: &axum::http::Extensions) -> Option<String> {
-    extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
+    match extensions.get::<super::client::ClientAddress>() {
+        Some(client) => Some(client.0.to_string()),
+        None => extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()),
+    }
 }
 
 /// In front of every console route: resolves the session into an

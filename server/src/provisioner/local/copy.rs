@@ -87,7 +87,7 @@ async fn premake_database(bin: &Path, user: &OsUser, data: &Path, socket_dir: &P
     }
     .await;
     let mut stop = os::tool(bin, "pg_ctl", user);
-    stop.arg("stop").arg("-D").arg(data).args(["-m", "fast", "-w", "-s"]);
+    stop.arg("stop").arg("-D").arg(data).args(["-m", "fast", "-w", "-t", "120", "-s"]);
     let stopped = os::run("pg_ctl stop (template)", stop).await;
     created?;
     stopped?;

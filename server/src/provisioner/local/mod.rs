@@ -51,6 +51,14 @@ impl LocalConfig {
     }
 }
 
+/// How long a server may take to accept connections after `pg_ctl start`
+/// (a long crash recovery counts): while its postmaster runs and says
+/// `starting`, pgfleet waits this long.
+const START_DEADLINE: Duration = Duration::from_secs(600);
+/// A postmaster writes its pidfile at once; none after this means it never
+/// started.
+const PIDFILE_DEADLINE: Duration = Duration::from_secs(10);
+
 /// Room for [`crate::engine::MAX_FOLLOWERS`] streams and
 /// [`copy::COPIES_AT_ONCE`] copies (two senders each), with some to spare.
 const MAX_WAL_SENDERS: usize = 16;
@@ -555,31 +563,45 @@ impl LocalProvisioner {
         let options = self.server_options(db, source)?;
         // The postmaster must outlive pgfleet, so pg_ctl runs detached.
         let mut cmd = os::detached_tool(&self.bin, "pg_ctl", &self.user);
-        // Without -w: pg_ctl polls only every 100 ms; the postmaster's own
-        // status line is read here far more often.
-        cmd.arg("start").arg("-D").arg(&data).arg("-l").arg(&log).args(["-s", "-o", &options]);
+        // -W: pg_ctl 15 waits by default, for at most its own 60 s
+        // (PGCTLTIMEOUT); the postmaster's status line is read here instead,
+        // far more often and up to pgfleet's own deadline.
+        cmd.arg("start").arg("-W").arg("-D").arg(&data).arg("-l").arg(&log).args(["-s", "-o", &options]);
         let log_before = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
-        if let Err(e) = os::run("pg_ctl start", cmd).await {
-            return Err(ProvisionError::Start(format!("{e}; {}", self.log_tail(db).await)));
+        let started = match os::run("pg_ctl start", cmd).await {
+            Ok(_) => self.wait_until_accepting(db, log_before).await,
+            Err(e) => Err(ProvisionError::Start(format!("{e}; {}", self.log_tail(db).await))),
+        };
+        match started {
+            // PostgreSQL's words (a few lines above its FATAL) for a port
+            // someone else listens on.
+            Err(ProvisionError::Start(_)) if self.logged_since(db, log_before, "Address already in use") => {
+                Err(ProvisionError::PortTaken { port: db.port, holder: os::port_holder(db.port) })
+            }
+            other => other,
         }
-        self.wait_until_accepting(db, log_before).await
     }
 
     /// Whether the log got a fatal line after byte `from`.
     fn fatal_logged_since(&self, db: &Spec, from: u64) -> bool {
+        self.logged_since(db, from, "FATAL:") || self.logged_since(db, from, "PANIC:")
+    }
+
+    /// Whether the log got `words` after byte `from`.
+    fn logged_since(&self, db: &Spec, from: u64, words: &str) -> bool {
         use std::io::{Read, Seek, SeekFrom};
         let Ok(mut file) = std::fs::File::open(self.layout.log(&db.name)) else { return false };
         let mut text = String::new();
         if file.seek(SeekFrom::Start(from)).is_err() || file.read_to_string(&mut text).is_err() {
             return false;
         }
-        text.contains("FATAL:") || text.contains("PANIC:")
+        text.contains(words)
     }
 
     /// Polls the postmaster's pidfile until it says `ready` or `standby`.
     async fn wait_until_accepting(&self, db: &Spec, log_before: u64) -> Result<(), ProvisionError> {
         let pidfile = self.layout.data(&db.name).join("postmaster.pid");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+        let deadline = tokio::time::Instant::now() + START_DEADLINE;
         let mut seen_pid = false;
         loop {
             if let Ok(text) = std::fs::read_to_string(&pidfile) {
@@ -596,14 +618,18 @@ impl LocalProvisioner {
                 }
             } else if seen_pid
                 || self.fatal_logged_since(db, log_before)
-                || tokio::time::Instant::now() + Duration::from_secs(290) < deadline
+                || tokio::time::Instant::now() + START_DEADLINE - PIDFILE_DEADLINE > deadline
             {
                 // The pidfile vanished (the postmaster exited) or never
                 // appeared within 10 s: it did not start.
                 return Err(ProvisionError::Start(self.log_tail(db).await));
             }
             if tokio::time::Instant::now() > deadline {
-                return Err(ProvisionError::Start(format!("not ready within 5 minutes: {}", self.log_tail(db).await)));
+                let within = START_DEADLINE.as_secs() / 60;
+                return Err(ProvisionError::Start(format!(
+                    "not ready within {within} minutes: {}",
+                    self.log_tail(db).await
+                )));
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

@@ -224,3 +224,44 @@ pub async fn kill_processes_using(path: &Path) {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
 }
+
+/// The process listening on TCP `port` (IPv4 or IPv6), as "pid N (comm)",
+/// when `/proc` lets us see it: the listening socket's inode from
+/// `/proc/net/tcp*`, then the process holding that inode open.
+pub fn port_holder(port: u16) -> Option<String> {
+    let hex_port = format!(":{port:04X}");
+    let inode = ["/proc/net/tcp", "/proc/net/tcp6"].iter().find_map(|table| {
+        let text = std::fs::read_to_string(table).ok()?;
+        text.lines().skip(1).find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // local_address, state 0A = LISTEN, inode in column 10.
+            let listening = fields.get(1)?.ends_with(&hex_port) && *fields.get(3)? == "0A";
+            listening.then(|| fields.get(9).map(|s| s.to_string())).flatten()
+        })
+    })?;
+    let target = format!("socket:[{inode}]");
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
+        let holds =
+            fds.flatten().any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == target.as_str()));
+        if holds {
+            let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+            return Some(format!("pid {pid} ({})", comm.trim()));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_holder_of_a_listening_port_is_found() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let holder = super::port_holder(port).expect("this process holds it");
+        assert!(holder.starts_with(&format!("pid {} (", std::process::id())), "{holder}");
+        drop(listener);
+        assert_eq!(super::port_holder(port), None);
+    }
+}
