@@ -110,3 +110,74 @@ async fn streams_end_when_the_server_shuts_down() {
         .expect("shutdown does not hang on open streams");
     assert!(tokio::time::timeout(Duration::from_secs(10), stream.recv()).await.expect("stream closes").is_none());
 }
+
+/// Eight followers' lag, probed every second for an hour, used to push
+/// every phase change out of a 10,000-event log in about 20 minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_from_before_an_hour_of_lag_probes_gets_every_phase_change() {
+    let app = common::spawn_app().await;
+    let api = app.api();
+    api.create(&CreateBody { name: Some("base".into()), ..Default::default() }).await.unwrap();
+    app.wait_phase("base", Phase::Available).await;
+    let before = app.store().last_event_id().await.unwrap();
+
+    // What the client misses: a database made, and its phases.
+    api.create(&CreateBody { name: Some("missed".into()), ..Default::default() }).await.unwrap();
+    app.wait_phase("missed", Phase::Available).await;
+    // An hour of eight followers' probes every second, driven quickly:
+    // steady lag under a kilobyte, as a healthy follower has...
+    let recorder = app.engine().recorder();
+    let lag = |bytes| Some(app::model::Lag { bytes, seconds: 0.0 });
+    for probe in 0..8 * 3600u64 {
+        recorder.lag("base", lag(1 + probe % 900)).await.unwrap();
+    }
+    // ...then, worse than any real fleet, more probes than the old log held,
+    // every one of them moved enough to be recorded.
+    for probe in 0..10_500u64 {
+        recorder.lag("base", lag(if probe % 2 == 0 { 0 } else { 5_000_000 })).await.unwrap();
+    }
+    app.store().prune_events().await.unwrap();
+
+    let mut stream = subscribe(&app, Some(&before.to_string()));
+    let mut kinds = Vec::new();
+    loop {
+        let message = next(&mut stream).await;
+        assert_ne!(message.event, "snapshot", "the missed events are replayed, not replaced by a snapshot");
+        let event: Event = serde_json::from_str(&message.data).unwrap();
+        if event.database == "missed" {
+            kinds.push(event.kind);
+            if event.kind == EventKind::Phase && event.view.as_ref().unwrap().phase == Phase::Available {
+                break;
+            }
+        }
+    }
+    assert_eq!(kinds.first(), Some(&EventKind::Created), "{kinds:?}");
+    // Measurements are kept briefly: far fewer than were made.
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE kind = 'lag'")
+        .fetch_one(app.store().pool())
+        .await
+        .unwrap();
+    assert!(kept <= pgfleet::store::events::MAX_MEASUREMENTS, "{kept} lag events kept");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lag_that_does_not_change_is_not_published() {
+    let app = common::spawn_app().await;
+    app.api().create(&CreateBody { name: Some("still".into()), ..Default::default() }).await.unwrap();
+    app.wait_phase("still", Phase::Available).await;
+    let recorder = app.engine().recorder();
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM events WHERE kind = 'lag'")
+            .fetch_one(app.store().pool())
+            .await
+            .unwrap()
+    };
+    let start = count().await;
+    for bytes in [0, 0, 0, 300, 600, 900, 0, 0] {
+        recorder.lag("still", Some(app::model::Lag { bytes, seconds: 0.0 })).await.unwrap();
+    }
+    // 0 (new), then under 1 KB, then 0 again: three changes a person reads.
+    assert_eq!(count().await - start, 3);
+    app.shutdown().await;
+}

@@ -27,6 +27,7 @@ use crate::supervisor::Supervisor;
 pub mod admission;
 pub mod bus;
 pub mod error;
+pub mod noteworthy;
 pub mod plans;
 pub mod reconciler;
 pub mod recorder;

@@ -6,6 +6,7 @@ use app::model::{Event, EventKind, Info, Lag, Phase, Progress};
 use chrono::Utc;
 
 use super::bus::Bus;
+use super::noteworthy;
 use crate::store::status::Observation;
 use crate::store::{Store, StoreError};
 
@@ -43,12 +44,23 @@ impl Recorder {
         self.publish(name, EventKind::Progress, None).await
     }
 
+    /// Records a follower's lag when it moved enough for a person to read
+    /// it differently ([`noteworthy::lag_changed`]); otherwise nothing.
     pub async fn lag(&self, name: &str, lag: Option<Lag>) -> Result<(), StoreError> {
+        let (before, _) = self.store.observed(name).await?;
+        if !noteworthy::lag_changed(before.as_ref(), lag.as_ref()) {
+            return Ok(());
+        }
         self.store.observe(name, &Observation::Lag(lag)).await?;
         self.publish(name, EventKind::Lag, None).await
     }
 
+    /// Records a probe when what it shows changed ([`noteworthy::info_changed`]).
     pub async fn info(&self, name: &str, info: Info) -> Result<(), StoreError> {
+        let (_, before) = self.store.observed(name).await?;
+        if !noteworthy::info_changed(before.as_ref(), &info) {
+            return Ok(());
+        }
         self.store.observe(name, &Observation::Info(info)).await?;
         self.publish(name, EventKind::Info, None).await
     }

@@ -1,22 +1,56 @@
 //! The event log (`events`): every published event, so a client that
 //! reconnects with `Last-Event-ID` gets what it missed.
+//!
+//! What happened (created, phase, restarted, deleted, changed, expired,
+//! request) is kept for [`KEEP_HAPPENINGS`]; measurements (lag, info,
+//! progress), which a snapshot brings up to date anyway, for
+//! [`KEEP_MEASUREMENTS`] and at most [`MAX_MEASUREMENTS`] of them, so no
+//! number of busy followers can push a phase change out of the log.
 
-use app::model::Event;
+use app::model::{Event, EventKind};
+use chrono::{Duration, Utc};
 
 use super::{Store, StoreError};
 
-/// How many events are kept; older ones are pruned.
-pub const KEEP_EVENTS: i64 = 10_000;
+/// How long phase changes and other happenings are replayable.
+pub const KEEP_HAPPENINGS: Duration = Duration::days(7);
+/// How long measurements are replayable.
+pub const KEEP_MEASUREMENTS: Duration = Duration::minutes(10);
+/// The most measurements kept, whatever their age.
+pub const MAX_MEASUREMENTS: i64 = 5_000;
+
+/// Whether events of `kind` are measurements (kept briefly).
+pub fn is_measurement(kind: EventKind) -> bool {
+    match kind {
+        EventKind::Lag | EventKind::Info | EventKind::Progress => true,
+        EventKind::Created
+        | EventKind::Phase
+        | EventKind::Restarted
+        | EventKind::Deleted
+        | EventKind::Changed
+        | EventKind::Expired
+        | EventKind::Request => false,
+    }
+}
+
+/// `('lag', …)`: the measurement kinds, for SQL.
+fn measurement_kinds() -> String {
+    let kinds: Vec<String> =
+        EventKind::ALL.into_iter().filter(|k| is_measurement(*k)).map(|k| format!("'{}'", k.as_str())).collect();
+    format!("({})", kinds.join(", "))
+}
 
 impl Store {
     /// Stores `event` and returns it with its id.
     pub async fn append_event(&self, mut event: Event) -> Result<Event, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let id: i64 = sqlx::query_scalar("INSERT INTO events (database, payload, at) VALUES (?, '', ?) RETURNING id")
-            .bind(&event.database)
-            .bind(event.at.to_rfc3339())
-            .fetch_one(&mut *tx)
-            .await?;
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO events (database, payload, at, kind) VALUES (?, '', ?, ?) RETURNING id")
+                .bind(&event.database)
+                .bind(event.at.to_rfc3339())
+                .bind(event.kind.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
         event.id = id;
         let payload = serde_json::to_string(&event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query("UPDATE events SET payload = ? WHERE id = ?").bind(payload).bind(id).execute(&mut *tx).await?;
@@ -49,11 +83,27 @@ impl Store {
         Ok(id.unwrap_or(0))
     }
 
+    /// Drops what is older than its kind is kept (see the module docs).
     pub async fn prune_events(&self) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?")
-            .bind(KEEP_EVENTS)
-            .execute(self.pool())
+        let now = Utc::now();
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM events WHERE at < ?")
+            .bind((now - KEEP_HAPPENINGS).to_rfc3339())
+            .execute(&mut *tx)
             .await?;
+        let kinds = measurement_kinds();
+        sqlx::query(&format!("DELETE FROM events WHERE kind IN {kinds} AND at < ?"))
+            .bind((now - KEEP_MEASUREMENTS).to_rfc3339())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(&format!(
+            "DELETE FROM events WHERE kind IN {kinds} AND id < (SELECT min(id) FROM \
+             (SELECT id FROM events WHERE kind IN {kinds} ORDER BY id DESC LIMIT ?))"
+        ))
+        .bind(MAX_MEASUREMENTS)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -25,6 +25,19 @@ impl Store {
         phase.map(|p| Phase::parse(&p).ok_or_else(|| StoreError::Corrupt(format!("{name}: phase {p:?}")))).transpose()
     }
 
+    /// The last recorded lag and probe of `name` (one small read, made for
+    /// every measurement to decide whether it is news).
+    pub async fn observed(&self, name: &str) -> Result<(Option<Lag>, Option<Info>), StoreError> {
+        let row: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT lag_json, info_json FROM database_status WHERE name = ?")
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await?;
+        let Some((lag, info)) = row else { return Ok((None, None)) };
+        // An unreadable old value only means the new one is news.
+        Ok((lag.and_then(|l| serde_json::from_str(&l).ok()), info.and_then(|i| serde_json::from_str(&i).ok())))
+    }
+
     pub async fn observe(&self, name: &str, observation: &Observation) -> Result<(), StoreError> {
         let now = Utc::now().to_rfc3339();
         let query = match observation {

@@ -37,6 +37,10 @@ impl TestApp {
         }
     }
 
+    pub fn engine(&self) -> &pgfleet::engine::Engine {
+        self.running.as_ref().expect("running").engine()
+    }
+
     pub fn store(&self) -> pgfleet::store::Store {
         self.running.as_ref().expect("running").engine().store().clone()
     }
