@@ -52,7 +52,12 @@ async fn run(home: &Path, scale: u32) -> anyhow::Result<()> {
     user.own(&by_hand_dir)?;
     let src = store.spec("src").await?.expect("src spec");
     let src_socket = provisioner.layout().run("src");
-    let mut hand_port = 56_900;
+    // Below the kernel's ephemeral range, above pgfleet's default ports.
+    let mut hand_port = 16_900;
+    // A copy recovers only with settings at least its source's (hot standby
+    // checks them): take them from the running source, whatever pgfleet
+    // sets, so a change there cannot silently break the by-hand side.
+    let source_settings = hot_standby_settings(&bin, &user, &src_socket, src.port).await?;
 
     let mut rows = Vec::new();
     for (label, kind) in [("empty database (idle)", 0), ("fork (under load)", 1), ("follower (under load)", 2)] {
@@ -88,7 +93,8 @@ async fn run(home: &Path, scale: u32) -> anyhow::Result<()> {
             let dir = by_hand_dir.join(&name);
             flush().await;
             let started = Instant::now();
-            by_hand(&bin, &user, kind, &dir, hand_port, &src_socket, src.port, &name).await?;
+            let target = ByHand { kind, dir: &dir, port: hand_port, src_socket: &src_socket, src_port: src.port };
+            by_hand(&bin, &user, &target, &source_settings, &name).await?;
             theirs.push(started.elapsed());
             pg_ctl_stop(&bin, &user, &dir).await;
             std::fs::remove_dir_all(&dir)?;
@@ -160,18 +166,35 @@ async fn ok(mut cmd: Command, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn by_hand(
-    bin: &Path,
-    user: &OsUser,
+/// The settings PostgreSQL requires a recovering copy to have at least as
+/// high as its source, as `-c name=value` options.
+async fn hot_standby_settings(bin: &Path, user: &OsUser, socket: &Path, port: u16) -> anyhow::Result<String> {
+    let mut cmd = tool(bin, "psql", user);
+    cmd.args(["-h", &socket.to_string_lossy(), "-p", &port.to_string(), "-U", "pgfleet", "-d", "postgres", "-Atc"])
+        .arg(
+            "SELECT string_agg(format('-c %s=%s', name, setting), ' ') FROM pg_settings WHERE name IN \
+             ('max_connections', 'max_worker_processes', 'max_wal_senders', 'max_replication_slots', \
+             'max_prepared_transactions', 'max_locks_per_transaction')",
+        )
+        .stdout(std::process::Stdio::piped());
+    let out = cmd.output().await?;
+    anyhow::ensure!(out.status.success(), "reading the source's settings: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// What one by-hand copy makes, and from where.
+struct ByHand<'a> {
+    /// 0 empty, 1 fork, 2 follower.
     kind: u8,
-    dir: &Path,
+    dir: &'a Path,
     port: u16,
-    src_socket: &Path,
+    src_socket: &'a Path,
     src_port: u16,
-    name: &str,
-) -> anyhow::Result<()> {
-    let socket_opts = format!("-p {port} -k {} -c listen_addresses=''", dir.parent().unwrap().display());
+}
+
+async fn by_hand(bin: &Path, user: &OsUser, t: &ByHand<'_>, settings: &str, name: &str) -> anyhow::Result<()> {
+    let (kind, dir, port, src_socket, src_port) = (t.kind, t.dir, t.port, t.src_socket, t.src_port);
+    let socket_opts = format!("-p {port} -k {} -c listen_addresses='' {settings}", dir.parent().unwrap().display());
     let src_conn = format!("host={} port={src_port} user=pgfleet dbname=postgres", src_socket.display());
     match kind {
         0 => {

@@ -97,6 +97,9 @@ async fn every_route_for_every_caller() {
         row(Method::POST, "/api/v1/databases", bad_plan(json!({"follow": "mine"})), [403, 422, 422]),
         row(Method::POST, "/api/v1/databases/prod/promote", None, [403, 403, 422]),
         row(Method::POST, "/api/v1/databases/mine/promote", None, [403, 422, 422]),
+        // Neither is failed: allowed callers hear so.
+        row(Method::POST, "/api/v1/databases/prod/retry", None, [403, 403, 409]),
+        row(Method::POST, "/api/v1/databases/mine/retry", None, [403, 409, 409]),
         row(Method::POST, "/api/v1/databases/mine/extend", Some(json!({"seconds": 60})), [403, 409, 409]),
         row(
             Method::PATCH,
@@ -138,6 +141,7 @@ async fn every_route_for_every_caller() {
         row(Method::DELETE, "/api/v1/databases/mine", None, [403, 202, 202]),
     ];
 
+    let documented = common::openapi::Documented::fetch(&app).await;
     let mut failures = Vec::new();
     for r in &rows {
         for caller in CALLERS {
@@ -157,6 +161,9 @@ async fn every_route_for_every_caller() {
             }
             let response = request.send().await.expect("answered");
             let got = response.status().as_u16();
+            if let Err(e) = documented.check(&r.method, &r.path, got) {
+                failures.push(format!("as {caller:?}: {e}"));
+            }
             let want = match caller {
                 _ if r.path.ends_with("openapi.json") => 200,
                 Caller::Nobody | Caller::ExpiredSession | Caller::RevokedToken => 401,

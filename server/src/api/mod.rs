@@ -31,12 +31,78 @@ pub mod requests;
         requests::list, requests::create, requests::show, requests::approve, requests::reject,
         accounts::me, accounts::users, accounts::invite, accounts::set_role, accounts::tokens,
         accounts::create_token, accounts::revoke_token, accounts::settings, accounts::put_settings, accounts::audit,
-        crate::public::feed::summary_json, crate::public::feed::events
+        crate::public::feed::summary_json, crate::public::feed::events, openapi_json
     ),
     components(schemas(app::model::Event, events::Snapshot)),
-    modifiers(&TokenAuth)
+    modifiers(&TokenAuth, &CommonResponses)
 )]
 pub struct ApiDoc;
+
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "api",
+    responses((status = 200, content_type = "application/json", description = "this document")))]
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// Documents the answers every route of a kind can give, so the document
+/// lists every status each route returns: a route behind a token may
+/// answer 401, 403 (a one-time-password session, a role) and 503 (the
+/// store); one that takes a body 400, 413, 415 and 422; one with a path
+/// parameter 404. Answers a route documents itself are kept.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+                &mut item.head,
+                &mut item.options,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let mut common: Vec<(&str, &str)> = Vec::new();
+                if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    common.push(("401", "no valid token or session"));
+                    common.push((
+                        "403",
+                        "the caller's role does not allow it, or a one-time password must be changed first",
+                    ));
+                    common.push(("503", "the metadata store is not answering"));
+                }
+                if operation.request_body.is_some() {
+                    common.push(("400", "the body is not valid JSON"));
+                    common.push(("413", "the body is larger than the API takes"));
+                    common.push(("415", "the body is not sent as application/json"));
+                    common.push(("422", "the body does not fit the schema, or a value is out of range"));
+                }
+                if path.contains('{') {
+                    common.push(("404", "nothing has that name or id"));
+                }
+                for (status, description) in common {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| error(description).into());
+                }
+            }
+        }
+    }
+}
 
 struct TokenAuth;
 
@@ -73,7 +139,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/audit", get(accounts::audit))
         .route_layer(middleware::from_fn_with_state(state, auth::authenticate));
     Router::new()
-        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/openapi.json", get(openapi_json))
         .merge(crate::public::api_router())
         .merge(protected)
         .fallback(|| async { error::Failure::new(app::model::ErrorCode::NotFound, "no such API route") })
