@@ -101,3 +101,23 @@ async fn a_token_from_before_accounts_becomes_the_first_admins() {
     assert!(!home.path().join("admin-token").exists(), "the old token is kept; no second one is made");
     running.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_pages_are_404_pages_and_the_favicon_is_served() {
+    let app = common::spawn_app().await;
+    let session = app.admin_session().await;
+    let page = app
+        .client
+        .get(app.url("/no-such-page"))
+        .header(reqwest::header::COOKIE, session.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("This page does not exist"), "{html}");
+    let icon = app.client.get(app.url("/favicon.ico")).send().await.unwrap();
+    assert_eq!(icon.status(), 200);
+    assert!(icon.headers()["content-type"].to_str().unwrap().starts_with("image/"), "{:?}", icon.headers());
+    app.shutdown().await;
+}

@@ -18,6 +18,7 @@ use crate::engine::Engine;
 use crate::store::Store;
 
 pub mod client;
+pub mod fallback;
 pub mod health;
 pub mod session;
 
@@ -94,7 +95,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", crate::api::router(state.clone()))
         .merge(crate::public::router())
         .merge(console)
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .fallback(fallback::fallback)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::public::framing::frame_policy))
         .layer(axum::middleware::from_fn_with_state(state.trusted_proxies.clone(), client::resolve))
         .layer(tower_http::trace::TraceLayer::new_for_http())
