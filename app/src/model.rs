@@ -143,6 +143,36 @@ pub struct Info {
     pub probed_at: DateTime<Utc>,
 }
 
+/// How a follower's or fork's data was copied from its source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CopyMethod {
+    /// Copy-on-write clones of the source's files (seconds at any size).
+    Clone,
+    /// A full `pg_basebackup` (time grows with the size).
+    Basebackup,
+}
+
+impl CopyMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CopyMethod::Clone => "clone",
+            CopyMethod::Basebackup => "basebackup",
+        }
+    }
+}
+
+/// The technique that made a copy, and why that one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CopyTechnique {
+    pub method: CopyMethod,
+    /// e.g. "ext4 cannot clone files; put the pgfleet home on XFS or btrfs
+    /// for instant forks".
+    pub why: String,
+}
+
 /// One database as the console, API and CLI show it (`pg:info`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -168,6 +198,9 @@ pub struct DatabaseView {
     pub expires_at: Option<DateTime<Utc>>,
     /// Shown on the public status page, embeds and badges.
     pub public: bool,
+    /// For a follower or fork: how its data was copied.
+    #[serde(default)]
+    pub copy: Option<CopyTechnique>,
 }
 
 /// Who may do what with a database, set by admins.

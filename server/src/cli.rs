@@ -190,6 +190,9 @@ pub fn info_text(db: &DatabaseView) -> String {
     if let Some(f) = &db.forked_from {
         row("Forked from:", f.clone());
     }
+    if let Some(c) = &db.copy {
+        row("Copied by:", format!("{} ({})", c.method.as_str(), c.why));
+    }
     if let Some(lag) = &db.lag {
         row("Behind by:", format!("{} ({})", format::bytes(lag.bytes), format::duration(lag.seconds)));
     }

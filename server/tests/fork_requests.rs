@@ -47,15 +47,7 @@ async fn a_requested_fork_is_approved_made_and_expires() {
     let app = common::spawn_app().await;
     let member = Member { app: &app, token: app.user_with_token("mia", UserRole::Member).await };
 
-    app.authed(Method::POST, "/api/v1/databases").json(&json!({"name": "prod"})).send().await.unwrap();
-    app.wait_phase("prod", Phase::Available).await;
-    let r = app
-        .authed(Method::PATCH, "/api/v1/databases/prod")
-        .json(&json!({"protected": true, "fork_policy": "approval"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    app.protected_database("prod").await;
     let r = app
         .authed(Method::PUT, "/api/v1/settings")
         .json(&json!({"fork_ttl_default_seconds": 3600, "fork_ttl_max_seconds": 7200, "member_fork_quota": 1}))

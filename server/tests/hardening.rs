@@ -49,15 +49,7 @@ async fn a_follower_of_a_protected_database_is_protected_and_gets_its_own_passwo
     let member = app.user_with_token("mia", UserRole::Member).await;
     let as_member = |method: Method, path: &str| app.client.request(method, app.url(path)).bearer_auth(&member);
 
-    app.authed(Method::POST, "/api/v1/databases").json(&json!({"name": "prod"})).send().await.unwrap();
-    app.wait_phase("prod", Phase::Available).await;
-    let r = app
-        .authed(Method::PATCH, "/api/v1/databases/prod")
-        .json(&json!({"protected": true, "fork_policy": "approval"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    app.protected_database("prod").await;
     // The admin gives it a follower; the member must not reach the data
     // through it.
     let r = app.authed(Method::POST, "/api/v1/databases").json(&json!({"name": "reader", "follow": "prod"})).send();

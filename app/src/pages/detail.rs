@@ -205,6 +205,9 @@ fn info_rows(db: &DatabaseView) -> Vec<(&'static str, String)> {
     if !db.followers.is_empty() {
         rows.push(("Followers", db.followers.join(", ")));
     }
+    if let Some(c) = &db.copy {
+        rows.push(("Copied by", format!("{}: {}", c.method.as_str(), c.why)));
+    }
     if let Some(lag) = &db.lag {
         rows.push(("Behind by", format!("{} ({})", format::bytes(lag.bytes), format::duration(lag.seconds))));
     }

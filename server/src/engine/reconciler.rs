@@ -273,6 +273,9 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
             })
         };
         let sink = ProgressForwarder { latest: sender };
+        if let (Origin::Follow | Origin::Fork, Some(src)) = (spec.origin, &source) {
+            ctx.recorder.copying(&spec.name, prov.copy_technique(src).await).await?;
+        }
         let made = match (spec.origin, &source) {
             (Origin::Empty, _) => prov.make_empty(spec).await,
             (Origin::Follow, Some(src)) => prov.make_follower(spec, src, &sink).await,

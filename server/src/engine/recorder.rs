@@ -65,6 +65,12 @@ impl Recorder {
         self.publish(name, EventKind::Info, None).await
     }
 
+    /// Records how its copy is made, before it is made.
+    pub async fn copying(&self, name: &str, technique: app::model::CopyTechnique) -> Result<(), StoreError> {
+        tracing::info!(db = name, method = technique.method.as_str(), why = %technique.why, "copy technique");
+        self.store.observe(name, &Observation::Copy(technique)).await
+    }
+
     pub async fn following(&self, name: &str, source: Option<String>) -> Result<(), StoreError> {
         self.store.observe(name, &Observation::Following(source)).await
     }

@@ -60,6 +60,9 @@ pub trait Provisioner: Send + Sync + 'static {
     async fn is_made(&self, db: &Spec) -> Result<bool, ProvisionError>;
     /// Makes an empty database's data.
     async fn make_empty(&self, db: &Spec) -> Result<(), ProvisionError>;
+    /// How a copy of `source` would be made here now, and why; the make
+    /// methods below use the same choice.
+    async fn copy_technique(&self, source: &Spec) -> app::model::CopyTechnique;
     /// Makes a follower of `source`: a streaming replica with its own slot.
     async fn make_follower(&self, db: &Spec, source: &Spec, sink: &dyn ProgressSink) -> Result<(), ProvisionError>;
     /// Makes a fork of `source`: a consistent copy of it at one moment.

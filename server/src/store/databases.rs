@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::{Store, StoreError};
 
 const VIEW_QUERY: &str = "SELECT d.name, d.plan, d.origin, d.source, d.created_at, s.phase, s.message, \
-                          s.following, s.progress_json, s.lag_json, s.info_json, d.owner, d.protected, d.fork_policy, \
+                          s.following, s.progress_json, s.lag_json, s.info_json, s.copy_json, d.owner, d.protected, d.fork_policy, \
                           d.expires_at, d.public, src.protected AS source_protected, \
                           src.fork_policy AS source_fork_policy \
                           FROM databases d LEFT JOIN database_status s ON s.name = d.name \
@@ -72,6 +72,7 @@ fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DatabaseView, StoreErr
         progress: json_column(row, &name, "progress_json")?,
         lag: json_column(row, &name, "lag_json")?,
         info: json_column(row, &name, "info_json")?,
+        copy: json_column(row, &name, "copy_json")?,
         owner: row.try_get("owner")?,
         public: row.try_get("public")?,
         // A follower carries its source's data and owner password, so it
@@ -112,6 +113,7 @@ fn unreadable_view(row: &sqlx::sqlite::SqliteRow, e: &StoreError) -> DatabaseVie
         fork_policy: app::model::ForkPolicy::Approval,
         expires_at: None,
         public: false,
+        copy: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Observed state rows (`database_status`): written only by the engine's
 //! recorder.
 
-use app::model::{Info, Lag, Phase, Progress};
+use app::model::{CopyTechnique, Info, Lag, Phase, Progress};
 use chrono::Utc;
 
 use super::{Store, StoreError};
@@ -9,11 +9,16 @@ use super::{Store, StoreError};
 /// One change to a database's observed state.
 #[derive(Clone, Debug)]
 pub enum Observation {
-    Phase { phase: Phase, message: Option<String> },
+    Phase {
+        phase: Phase,
+        message: Option<String>,
+    },
     Progress(Option<Progress>),
     Lag(Option<Lag>),
     Info(Info),
     Following(Option<String>),
+    /// The technique that makes (or made) its copy.
+    Copy(CopyTechnique),
 }
 
 impl Store {
@@ -62,6 +67,9 @@ impl Store {
             }
             Observation::Info(i) => {
                 sqlx::query("UPDATE database_status SET info_json = ?, updated_at = ? WHERE name = ?").bind(json(i))
+            }
+            Observation::Copy(c) => {
+                sqlx::query("UPDATE database_status SET copy_json = ?, updated_at = ? WHERE name = ?").bind(json(c))
             }
             Observation::Following(f) => {
                 sqlx::query("UPDATE database_status SET following = ?, lag_json = NULL, updated_at = ? WHERE name = ?")

@@ -87,6 +87,23 @@ impl TestApp {
             .expect("server function answered")
     }
 
+    /// An available database of the admin's, protected, whose forks need
+    /// approval.
+    pub async fn protected_database(&self, name: &str) -> DatabaseView {
+        let body = serde_json::json!({ "name": name });
+        let r = self.authed(reqwest::Method::POST, "/api/v1/databases").json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 202);
+        self.wait_phase(name, Phase::Available).await;
+        let r = self
+            .authed(reqwest::Method::PATCH, &format!("/api/v1/databases/{name}"))
+            .json(&serde_json::json!({"protected": true, "fork_policy": "approval"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
     /// Polls `GET /api/v1/databases/{name}` (as the admin) until `phase`.
     pub async fn wait_phase(&self, name: &str, phase: Phase) -> DatabaseView {
         let api = self.api();

@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use app::model::{Info, Lag, Progress};
+use app::model::{CopyMethod, CopyTechnique, Info, Lag, Progress};
 use chrono::Utc;
 use sqlx::Row;
 
@@ -20,6 +20,7 @@ use crate::engine::plans;
 use crate::engine::spec::{Origin, Spec};
 use crate::provisioner::{slot_name, ProgressSink, ProvisionError, Provisioner, ReplicaState};
 
+pub mod clone;
 pub mod copy;
 pub mod layout;
 pub mod os;
@@ -73,6 +74,8 @@ pub struct LocalProvisioner {
     public_host: String,
     /// One template build at a time.
     template_lock: tokio::sync::Mutex<()>,
+    /// Whether the home clones files, found out at start.
+    technique: app::model::CopyTechnique,
     copy_gates: copy::CopyGates,
 }
 
@@ -88,6 +91,9 @@ impl LocalProvisioner {
         }
         let layout = Layout::new(&config.home);
         layout.check_fits().map_err(ProvisionError::Invalid)?;
+        std::fs::create_dir_all(layout.root())?;
+        let technique = clone::probe(layout.root());
+        tracing::info!(method = technique.method.as_str(), why = %technique.why, "how forks and followers are copied");
         Ok(LocalProvisioner {
             bin,
             user,
@@ -96,6 +102,7 @@ impl LocalProvisioner {
             listen_addresses: config.listen_addresses,
             public_host: config.public_host,
             template_lock: tokio::sync::Mutex::new(()),
+            technique,
             copy_gates: copy::CopyGates::default(),
         })
     }
@@ -281,6 +288,36 @@ impl LocalProvisioner {
         Ok(partial)
     }
 
+    /// Clones `source` into the partial dir (see [`clone`]); a follower's
+    /// `slot` is made on the source first.
+    async fn clone_copy(
+        &self,
+        db: &Spec,
+        source: &Spec,
+        slot: Option<&str>,
+        sink: &dyn ProgressSink,
+    ) -> Result<PathBuf, ProvisionError> {
+        self.ensure_root()?;
+        self.discard_partial(db).await?;
+        let partial = self.layout.partial(&db.name);
+        self.private_dir(&partial)?;
+        let label = format!("pgfleet {} of {}", db.origin.as_str(), source.name);
+        clone::clone_running(
+            clone::CloneCopy {
+                user: &self.user,
+                source_data: &self.layout.data(&source.name),
+                source_run: &self.layout.run(&source.name),
+                source_port: source.port,
+                target: &partial.join("data"),
+                slot,
+                label: &label,
+            },
+            sink,
+        )
+        .await?;
+        Ok(partial)
+    }
+
     fn commit_partial(&self, db: &Spec) -> Result<(), ProvisionError> {
         let partial = self.layout.partial(&db.name);
         let dir = self.layout.dir(&db.name);
@@ -316,13 +353,26 @@ impl Provisioner for LocalProvisioner {
         self.commit_partial(db)
     }
 
+    async fn copy_technique(&self, source: &Spec) -> CopyTechnique {
+        match (self.technique.method, source.follows()) {
+            (CopyMethod::Clone, Some(_)) => CopyTechnique {
+                method: CopyMethod::Basebackup,
+                why: format!("{} is a follower; copies of followers are made with pg_basebackup", source.name),
+            },
+            _ => self.technique.clone(),
+        }
+    }
+
     async fn make_follower(&self, db: &Spec, source: &Spec, sink: &dyn ProgressSink) -> Result<(), ProvisionError> {
         let slot = slot_name(&db.name);
         // An interrupted attempt may have left a copy running (holding the
         // slot) and the slot itself, which would make `-C` fail.
         self.discard_partial(db).await?;
         self.drop_slot(source, &slot).await?;
-        let partial = self.make_copy(db, source, Some(&slot), sink).await?;
+        let partial = match self.copy_technique(source).await.method {
+            CopyMethod::Clone => self.clone_copy(db, source, Some(&slot), sink).await?,
+            CopyMethod::Basebackup => self.make_copy(db, source, Some(&slot), sink).await?,
+        };
         self.private_file(&partial.join("data").join("standby.signal"), "")?;
         // The password goes in a private passfile, never into the data dir's
         // config (which forks and backups would carry along).
@@ -332,7 +382,10 @@ impl Provisioner for LocalProvisioner {
     }
 
     async fn make_fork(&self, db: &Spec, source: &Spec, sink: &dyn ProgressSink) -> Result<(), ProvisionError> {
-        let partial = self.make_copy(db, source, None, sink).await?;
+        let partial = match self.copy_technique(source).await.method {
+            CopyMethod::Clone => self.clone_copy(db, source, None, sink).await?,
+            CopyMethod::Basebackup => self.make_copy(db, source, None, sink).await?,
+        };
         self.private_file(&partial.join("data").join("recovery.signal"), "")?;
         self.commit_partial(db)
     }
