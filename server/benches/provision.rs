@@ -6,6 +6,13 @@
 //! about 1 GB) and kept under `pgbench` write load while forks and
 //! followers are made. Targets: fork and follower within 1.1x of by hand,
 //! an empty database in under a second.
+//!
+//! Then, as root with `mkfs.xfs` at hand, the same on a reflink XFS for
+//! each scale in `$PGFLEET_BENCH_CLONE_SCALES` (default the scale above;
+//! `70,350` adds the 5 GB source): see [`clone`].
+
+#[path = "support/clone.rs"]
+mod clone;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,7 +33,68 @@ async fn main() -> anyhow::Result<()> {
     let home = tempfile::Builder::new().prefix("pgfleet-bench-").tempdir()?;
     let result = run(home.path(), scale).await;
     stop_servers(home.path());
-    result
+    result?;
+    let scales: Vec<u32> = std::env::var("PGFLEET_BENCH_CLONE_SCALES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![scale]);
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root || std::process::Command::new("mkfs.xfs").arg("-V").output().is_err() {
+        println!("\nclone rows skipped: they need root and mkfs.xfs (apt-get install xfsprogs) for a reflink XFS");
+        return Ok(());
+    }
+    let mut rows = Vec::new();
+    for scale in scales {
+        let fs = clone::ReflinkFs::new(16 + scale / 8)?;
+        rows.push(clone::run(&fs, scale).await?);
+    }
+    print_clone_rows(&rows);
+    Ok(())
+}
+
+fn print_clone_rows(rows: &[clone::Rows]) {
+    println!();
+    println!("clones on a reflink XFS, median of {ROUNDS}; source under pgbench write load");
+    println!(
+        "{:>5} {:>8} {:<9} {:>9} {:>16} {:>7} {:>19}",
+        "scale", "size", "operation", "pgfleet", "by hand (clone)", "ratio", "pg_basebackup fork"
+    );
+    for r in rows {
+        let (ours, hand, basebackup) = r.fork;
+        println!(
+            "{:>5} {:>6.2}GB {:<9} {:>8.2}s {:>15.2}s {:>6.2}x {:>18.2}s",
+            r.scale,
+            r.gigabytes,
+            "fork",
+            ours.as_secs_f64(),
+            hand.as_secs_f64(),
+            ours.as_secs_f64() / hand.as_secs_f64(),
+            basebackup.as_secs_f64()
+        );
+        let (ours, hand) = r.follower;
+        println!(
+            "{:>5} {:>6.2}GB {:<9} {:>8.2}s {:>15.2}s {:>6.2}x",
+            r.scale,
+            r.gigabytes,
+            "follower",
+            ours.as_secs_f64(),
+            hand.as_secs_f64(),
+            ours.as_secs_f64() / hand.as_secs_f64()
+        );
+    }
+    if let (Some(small), Some(large)) = (rows.first(), rows.last()) {
+        if rows.len() > 1 {
+            println!(
+                "the scale-{} fork took {:.2}x the scale-{} fork",
+                large.scale,
+                large.fork.0.as_secs_f64() / small.fork.0.as_secs_f64(),
+                small.scale
+            );
+        }
+    }
+    println!("by hand (clone): backup API held in one session + cp -a --reflink=always + start until writable");
+    println!("                 (follower: its slot first, standby.signal, until replay reached the source)");
 }
 
 async fn run(home: &Path, scale: u32) -> anyhow::Result<()> {

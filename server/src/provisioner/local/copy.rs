@@ -80,7 +80,7 @@ async fn premake_database(bin: &Path, user: &OsUser, data: &Path, socket_dir: &P
         .arg(data.join("template.log"));
     os::run("pg_ctl start (template)", start).await?;
     let created = async {
-        let mut conn = sql::connect(&socket_dir, port, "postgres").await?;
+        let mut conn = sql::connect(socket_dir, port, "postgres").await?;
         let stmt = format!("CREATE DATABASE {}", sql::ident(PREMADE_DATABASE));
         sqlx::query(&stmt).execute(&mut conn).await.map_err(sql::sql_err)?;
         Ok::<(), ProvisionError>(())

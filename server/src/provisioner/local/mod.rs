@@ -243,11 +243,7 @@ impl LocalProvisioner {
         slot: Option<&str>,
         sink: &dyn ProgressSink,
     ) -> Result<PathBuf, ProvisionError> {
-        self.ensure_root()?;
-        self.discard_partial(db).await?;
-        let partial = self.layout.partial(&db.name);
-        self.private_dir(&partial)?;
-        let label = format!("pgfleet {} of {}", db.origin.as_str(), source.name);
+        let (partial, label) = self.fresh_partial(db, source).await?;
         let gates = self.copy_gates.of(&source.name);
         let waiting = |what: &str| {
             sink.progress(Progress {
@@ -288,6 +284,15 @@ impl LocalProvisioner {
         Ok(partial)
     }
 
+    /// An empty partial dir for a copy of `source`, and the copy's label.
+    async fn fresh_partial(&self, db: &Spec, source: &Spec) -> Result<(PathBuf, String), ProvisionError> {
+        self.ensure_root()?;
+        self.discard_partial(db).await?;
+        let partial = self.layout.partial(&db.name);
+        self.private_dir(&partial)?;
+        Ok((partial, format!("pgfleet {} of {}", db.origin.as_str(), source.name)))
+    }
+
     /// Clones `source` into the partial dir (see [`clone`]); a follower's
     /// `slot` is made on the source first.
     async fn clone_copy(
@@ -297,11 +302,7 @@ impl LocalProvisioner {
         slot: Option<&str>,
         sink: &dyn ProgressSink,
     ) -> Result<PathBuf, ProvisionError> {
-        self.ensure_root()?;
-        self.discard_partial(db).await?;
-        let partial = self.layout.partial(&db.name);
-        self.private_dir(&partial)?;
-        let label = format!("pgfleet {} of {}", db.origin.as_str(), source.name);
+        let (partial, label) = self.fresh_partial(db, source).await?;
         clone::clone_running(
             clone::CloneCopy {
                 user: &self.user,
