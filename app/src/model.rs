@@ -137,6 +137,10 @@ pub struct Lag {
 pub struct Info {
     pub pg_version: String,
     pub data_size_bytes: u64,
+    /// For a clone: the bytes of its data dir it no longer shares with its
+    /// source (what it really costs on disk); absent where nothing is shared.
+    #[serde(default)]
+    pub unshared_bytes: Option<u64>,
     pub tables: u64,
     pub connections: u64,
     pub max_connections: u64,

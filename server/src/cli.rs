@@ -202,6 +202,9 @@ pub fn info_text(db: &DatabaseView) -> String {
     if let Some(i) = &db.info {
         row("PG version:", i.pg_version.clone());
         row("Data size:", format::bytes(i.data_size_bytes));
+        if let Some(own) = i.unshared_bytes {
+            row("Own space:", format!("{} (the rest is shared with its source)", format::bytes(own)));
+        }
         row("Tables:", i.tables.to_string());
         row("Connections:", format!("{}/{}", i.connections, i.max_connections));
     }

@@ -17,6 +17,15 @@ async fn app_in(home: std::path::PathBuf) -> common::TestApp {
     .await
 }
 
+fn apparent_size(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let meta = entry.metadata().unwrap();
+        total += if meta.is_dir() { apparent_size(&entry.path()) } else { meta.len() };
+    }
+    total
+}
+
 async fn scalar(url: &str, sql: &str) -> i64 {
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
     common::pg::scalar(&mut conn, sql).await
@@ -42,6 +51,18 @@ async fn on_a_reflink_file_system_forks_and_followers_are_clones() {
     assert_eq!(scalar(&trial_url, common::pg::INVARIANT).await, 1, "a consistent copy of a source under load");
     let timeline = scalar(&trial_url, "SELECT timeline_id::int8 FROM pg_control_checkpoint()").await;
     assert!(timeline >= 2, "promoted onto a timeline of its own: {timeline}");
+    // It costs what it no longer shares, far less than its size.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let info = loop {
+        if let Some(info) = api.get("trial").await.unwrap().info.filter(|i| i.unshared_bytes.is_some()) {
+            break info;
+        }
+        assert!(std::time::Instant::now() < deadline, "no space of its own measured");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let own = info.unshared_bytes.unwrap();
+    let apparent = apparent_size(&fs.path().join("home/databases/trial/data"));
+    assert!(own > 0 && own < apparent / 2, "a fresh clone shares most of its blocks: {own} of {apparent} bytes");
     // Independent both ways.
     let mut t = sqlx::PgConnection::connect(&trial_url).await.unwrap();
     common::pg::exec(&mut t, "CREATE TABLE only_in_trial (n int)").await;

@@ -214,6 +214,9 @@ fn info_rows(db: &DatabaseView) -> Vec<(&'static str, String)> {
     if let Some(i) = &db.info {
         rows.push(("PG version", i.pg_version.clone()));
         rows.push(("Data size", format::bytes(i.data_size_bytes)));
+        if let Some(own) = i.unshared_bytes {
+            rows.push(("Space of its own", format!("{} (the rest is shared with its source)", format::bytes(own))));
+        }
         rows.push(("Tables", i.tables.to_string()));
         rows.push(("Connections", format!("{} / {}", i.connections, i.max_connections)));
     }

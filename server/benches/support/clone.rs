@@ -54,7 +54,12 @@ impl Drop for ReflinkFs {
             unsafe { libc::kill(pid, libc::SIGKILL) };
         });
         for _ in 0..100 {
-            if StdCommand::new("umount").arg(&self.mount).status().is_ok_and(|s| s.success()) {
+            if StdCommand::new("umount")
+                .arg(&self.mount)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+            {
                 break;
             }
             std::thread::sleep(Duration::from_millis(100));

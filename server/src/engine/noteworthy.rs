@@ -22,6 +22,7 @@ pub fn lag_changed(before: Option<&Lag>, now: Option<&Lag>) -> bool {
 pub fn info_changed(before: Option<&Info>, now: &Info) -> bool {
     let Some(a) = before else { return true };
     app::format::bytes(a.data_size_bytes) != app::format::bytes(now.data_size_bytes)
+        || a.unshared_bytes.map(app::format::bytes) != now.unshared_bytes.map(app::format::bytes)
         || a.tables != now.tables
         || a.connections != now.connections
         || a.max_connections != now.max_connections
@@ -76,6 +77,7 @@ mod tests {
         let a = Info {
             pg_version: "15.18".into(),
             data_size_bytes: 7_500_000,
+            unshared_bytes: None,
             tables: 3,
             connections: 1,
             max_connections: 20,

@@ -334,6 +334,10 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
         return catch_up(ctx, spec).await;
     }
     if spec.origin == Origin::Fork {
+        let step = "recovering to the copy's consistent point, then promoting".to_string();
+        ctx.recorder
+            .progress(&spec.name, Some(Progress { step, bytes_done: 0, bytes_total: None, eta_seconds: None }))
+            .await?;
         if let Err(e) = wait_for_promotion(ctx, spec).await {
             return fail(ctx, spec, e).await;
         }

@@ -51,7 +51,11 @@ impl Drop for ReflinkFs {
             eprintln!("test failed; PostgreSQL logs of the reflink home kept at {}", kept.display());
         }
         for _ in 0..50 {
-            let done = Command::new("umount").arg(self.path()).status().is_ok_and(|s| s.success());
+            let done = Command::new("umount")
+                .arg(self.path())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
             if done || !is_mounted(self.path()) {
                 break;
             }

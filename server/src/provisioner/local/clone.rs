@@ -259,6 +259,86 @@ pub async fn clone_running(c: CloneCopy<'_>, sink: &dyn ProgressSink) -> Result<
     Ok(())
 }
 
+/// `FS_IOC_FIEMAP`: `_IOWR('f', 11, struct fiemap)`.
+const FS_IOC_FIEMAP: libc::c_ulong = 0xC020_660B;
+const FIEMAP_EXTENT_LAST: u32 = 0x1;
+const FIEMAP_EXTENT_SHARED: u32 = 0x2000;
+const EXTENTS_PER_CALL: usize = 256;
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct FiemapExtent {
+    logical: u64,
+    physical: u64,
+    length: u64,
+    reserved64: [u64; 2],
+    flags: u32,
+    reserved: [u32; 3],
+}
+
+#[repr(C)]
+struct Fiemap {
+    start: u64,
+    length: u64,
+    flags: u32,
+    mapped_extents: u32,
+    extent_count: u32,
+    reserved: u32,
+    extents: [FiemapExtent; EXTENTS_PER_CALL],
+}
+
+/// The bytes of the files under `dir` that share no block with another
+/// file (its source, for a clone): extents the file system does not flag
+/// shared. `None` when the file system cannot say (no FIEMAP).
+pub fn unshared_bytes(dir: &Path) -> Option<u64> {
+    let mut total = 0u64;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).ok()?.flatten() {
+            let Ok(meta) = std::fs::symlink_metadata(entry.path()) else { continue };
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else if meta.is_file() {
+                // A file that vanished meanwhile (a recycled segment) costs nothing.
+                if let Ok(file) = std::fs::File::open(entry.path()) {
+                    total += file_unshared_bytes(&file)?;
+                }
+            }
+        }
+    }
+    Some(total)
+}
+
+fn file_unshared_bytes(file: &std::fs::File) -> Option<u64> {
+    let mut unshared = 0u64;
+    let mut start = 0u64;
+    loop {
+        let mut map = Box::new(Fiemap {
+            start,
+            length: u64::MAX - start,
+            flags: 0,
+            mapped_extents: 0,
+            extent_count: EXTENTS_PER_CALL as u32,
+            reserved: 0,
+            extents: [FiemapExtent::default(); EXTENTS_PER_CALL],
+        });
+        // SAFETY: `map` is a valid fiemap with room for `extent_count` extents.
+        if unsafe { libc::ioctl(file.as_raw_fd(), FS_IOC_FIEMAP as _, &mut *map as *mut Fiemap) } != 0 {
+            return None;
+        }
+        let mapped = &map.extents[..map.mapped_extents as usize];
+        for extent in mapped {
+            if extent.flags & FIEMAP_EXTENT_SHARED == 0 {
+                unshared += extent.length;
+            }
+        }
+        match mapped.last() {
+            Some(last) if last.flags & FIEMAP_EXTENT_LAST == 0 => start = last.logical + last.length,
+            _ => return Some(unshared),
+        }
+    }
+}
+
 fn write_private(dir: &Path, file: &str, contents: &str, user: &OsUser) -> Result<(), ProvisionError> {
     let path = dir.join(file);
     std::fs::write(&path, contents)?;

@@ -554,9 +554,19 @@ impl Provisioner for LocalProvisioner {
         let get = |col: &str| -> Result<i64, ProvisionError> {
             row.try_get::<Option<i64>, _>(col).map(|v| v.unwrap_or(0)).map_err(sql::sql_err)
         };
+        // What a clone really costs: only for copies, where files can share
+        // blocks.
+        let unshared_bytes = match (self.technique.method, &db.source) {
+            (CopyMethod::Clone, Some(_)) => {
+                let data = self.layout.data(&db.name);
+                tokio::task::spawn_blocking(move || clone::unshared_bytes(&data)).await.ok().flatten()
+            }
+            _ => None,
+        };
         Ok(Info {
             pg_version: row.try_get("version").map_err(sql::sql_err)?,
             data_size_bytes: get("size")?.max(0) as u64,
+            unshared_bytes,
             tables: get("tables")?.max(0) as u64,
             connections: get("connections")?.max(0) as u64,
             max_connections: get("max_connections")?.max(0) as u64,
