@@ -1,6 +1,6 @@
 //! The ranges every number a person sends must fall in before it reaches
-//! the store or date arithmetic. One module, so the API, the console's
-//! server functions and the console's inputs agree on them.
+//! the store or date arithmetic. One module, used by the access layer that
+//! both the API and the console's server functions go through.
 //!
 //! The bounds are chosen so no accepted value can overflow anything it is
 //! added to: a time to live or an extension of at most [`MAX_LIFETIME_SECONDS`]
@@ -17,8 +17,8 @@ pub const MIN_DEFAULT_TTL_SECONDS: i64 = 60;
 /// The largest per-member fork quota.
 pub const MAX_FORK_QUOTA: i64 = 1000;
 
-/// A number the caller sent, checked against `range`; the error names the
-/// field and the range in words a person reads.
+/// A number the caller sent, checked to lie in `min..=max`; the error names
+/// the field and the range in words a person reads.
 pub fn in_range(field: &str, value: i64, min: i64, max: i64) -> Result<i64, ApiError> {
     if (min..=max).contains(&value) {
         Ok(value)

@@ -82,6 +82,15 @@ impl Phase {
         Phase::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
+    /// Whether it is not serving and its message says why (shown as an
+    /// error, not a notice).
+    pub fn is_down(self) -> bool {
+        match self {
+            Phase::Restarting | Phase::Failed => true,
+            Phase::Provisioning | Phase::CatchingUp | Phase::Available | Phase::Promoting | Phase::Deleting => false,
+        }
+    }
+
     /// Whether no more work is expected without a new request.
     pub fn is_settled(self) -> bool {
         match self {

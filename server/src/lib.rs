@@ -12,6 +12,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod console;
+pub mod digest;
 pub mod engine;
 pub mod provisioner;
 pub mod public;

@@ -52,14 +52,12 @@ async fn on_a_reflink_file_system_forks_and_followers_are_clones() {
     let timeline = scalar(&trial_url, "SELECT timeline_id::int8 FROM pg_control_checkpoint()").await;
     assert!(timeline >= 2, "promoted onto a timeline of its own: {timeline}");
     // It costs what it no longer shares, far less than its size.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let info = loop {
-        if let Some(info) = api.get("trial").await.unwrap().info.filter(|i| i.unshared_bytes.is_some()) {
-            break info;
-        }
-        assert!(std::time::Instant::now() < deadline, "no space of its own measured");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let measured = |db: &app::model::DatabaseView| db.info.as_ref().is_some_and(|i| i.unshared_bytes.is_some());
+    let info = app
+        .wait_until("trial", "measured for space of its own", std::time::Duration::from_secs(30), measured)
+        .await
+        .info
+        .unwrap();
     let own = info.unshared_bytes.unwrap();
     let apparent = apparent_size(&fs.path().join("home/databases/trial/data"));
     assert!(own > 0 && own < apparent / 2, "a fresh clone shares most of its blocks: {own} of {apparent} bytes");

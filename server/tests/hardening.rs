@@ -77,16 +77,12 @@ async fn a_follower_of_a_protected_database_is_protected_and_gets_its_own_passwo
     assert_eq!(password_of(&before), password_of(&prod_url), "a follower replicates its source's roles");
     let r = app.authed(Method::POST, "/api/v1/databases/reader/promote").send().await.unwrap();
     assert_eq!(r.status(), 202);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let promoted = loop {
-        let db = api.get("reader").await.unwrap();
-        if db.phase == Phase::Available && db.following.is_none() {
-            break db;
-        }
-        assert!(db.phase != Phase::Failed, "{db:?}");
-        assert!(std::time::Instant::now() < deadline, "not promoted: {db:?}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let promoted = app
+        .wait_until("reader", "promoted", std::time::Duration::from_secs(120), |db| {
+            assert!(db.phase != Phase::Failed, "{db:?}");
+            db.phase == Phase::Available && db.following.is_none()
+        })
+        .await;
     assert!(promoted.protected, "promoted, it keeps the rules it had: {promoted:?}");
     let after = api.credentials("reader").await.unwrap();
     assert_ne!(password_of(&after), password_of(&prod_url));

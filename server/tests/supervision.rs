@@ -14,7 +14,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use app::model::{DatabaseView, Phase};
+use app::model::Phase;
 use reqwest::Method;
 use serde_json::json;
 use sqlx::Connection;
@@ -66,25 +66,6 @@ fn pg_ctl_waits_one_second_at_most() {
     std::env::set_var("PGCTLTIMEOUT", "1");
 }
 
-async fn until(
-    app: &common::TestApp,
-    name: &str,
-    what: &str,
-    within: Duration,
-    ok: impl Fn(&DatabaseView) -> bool,
-) -> DatabaseView {
-    let api = app.api();
-    let deadline = Instant::now() + within;
-    loop {
-        let db = api.get(name).await.expect("get");
-        if ok(&db) {
-            return db;
-        }
-        assert!(Instant::now() < deadline, "{name}: not {what} within {within:?}: {db:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn postmaster_pid(home: &Path, name: &str) -> i32 {
     let text = std::fs::read_to_string(home.join("databases").join(name).join("data").join("postmaster.pid")).unwrap();
     text.lines().next().unwrap().trim().parse().unwrap()
@@ -127,7 +108,7 @@ async fn a_postmaster_killed_under_a_long_query_comes_back_and_is_shown_down_mea
     // SAFETY: killing the test database's own postmaster.
     unsafe { libc::kill(postmaster, libc::SIGKILL) };
 
-    let down = until(&app, "busy", "restarting", Duration::from_secs(30), |d| d.phase == Phase::Restarting).await;
+    let down = app.wait_until("busy", "restarting", Duration::from_secs(30), |d| d.phase == Phase::Restarting).await;
     assert!(down.message.is_some(), "{down:?}");
     // Five tries in five seconds used to end it `failed`; it must hold on.
     let held_since = Instant::now();
@@ -145,7 +126,7 @@ async fn a_postmaster_killed_under_a_long_query_comes_back_and_is_shown_down_mea
     // SAFETY: killing the orphaned backend of the test's own database.
     unsafe { libc::kill(backend, libc::SIGKILL) };
     running.abort();
-    until(&app, "busy", "available", Duration::from_secs(60), |d| d.phase == Phase::Available).await;
+    app.wait_until("busy", "available", Duration::from_secs(60), |d| d.phase == Phase::Available).await;
     let mut conn = sqlx::PgConnection::connect(&url).await.expect("back with the same URL");
     let answer: i32 = sqlx::query_scalar("SELECT answer FROM kept").fetch_one(&mut conn).await.unwrap();
     assert_eq!(answer, 42);
@@ -184,13 +165,14 @@ async fn a_port_taken_before_the_first_start_moves_and_one_taken_later_is_waited
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
     let me = format!("pid {}", std::process::id());
-    let down = until(&app, "moved", "waiting for its port", Duration::from_secs(30), |d| {
-        d.phase == Phase::Restarting && d.message.as_deref().is_some_and(|m| m.contains(&me))
-    })
-    .await;
+    let down = app
+        .wait_until("moved", "waiting for its port", Duration::from_secs(30), |d| {
+            d.phase == Phase::Restarting && d.message.as_deref().is_some_and(|m| m.contains(&me))
+        })
+        .await;
     assert!(down.message.unwrap().contains(&format!("port {now}")));
     drop(squatter);
-    until(&app, "moved", "available", Duration::from_secs(60), |d| d.phase == Phase::Available).await;
+    app.wait_until("moved", "available", Duration::from_secs(60), |d| d.phase == Phase::Available).await;
     assert_eq!(port_of(&app, "moved").await, now, "the port it served on is kept");
     sqlx::PgConnection::connect(&url).await.expect("the same URL works again");
     app.shutdown().await;
@@ -217,7 +199,7 @@ async fn a_failed_database_is_retried_and_a_failed_followers_slot_is_dropped() {
     assert_eq!(r.await.unwrap().status(), 202);
     let port = port_of(&app, "reader").await;
     let squatter = std::net::TcpListener::bind(("127.0.0.1", port)).expect("free until its first start");
-    let failed = until(&app, "reader", "failed", Duration::from_secs(120), |d| d.phase == Phase::Failed).await;
+    let failed = app.wait_until("reader", "failed", Duration::from_secs(120), |d| d.phase == Phase::Failed).await;
     assert!(failed.message.as_deref().unwrap_or("").contains("no other is free"), "{failed:?}");
     let slots: Vec<String> = sqlx::query_scalar("SELECT slot_name::text FROM pg_replication_slots")
         .fetch_all(&mut sqlx::PgConnection::connect(&superuser_url(&app, "src").await).await.unwrap())

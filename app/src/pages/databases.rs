@@ -156,7 +156,7 @@ fn DatabaseRow(db: DatabaseView, dialogs: Dialogs, me: Me) -> impl IntoView {
             <td data-label="State">
                 <PhaseBadge phase=phase/>
                 {db.progress.clone().filter(|_| phase == Phase::Provisioning).map(|p| view! { <ProgressBar progress=p/> })}
-                {db.message.clone().filter(|_| matches!(phase, Phase::Failed | Phase::Restarting)).map(|m| view! { <p class="reason" data-testid="reason">{m}</p> })}
+                {db.message.clone().filter(|_| phase.is_down()).map(|m| view! { <p class="reason" data-testid="reason">{m}</p> })}
             </td>
             <td data-label="Plan" data-testid="plan">{db.plan.clone()}</td>
             <td data-label="Role" data-testid="role">{db.role.as_str()}</td>

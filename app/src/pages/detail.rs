@@ -152,7 +152,7 @@ fn DetailBody(db: DatabaseView, name: Memo<String>, dialogs: Dialogs, me: Me) ->
             </div>
         })}
         {db.progress.clone().filter(|_| phase == Phase::Provisioning).map(|p| view! { <ProgressBar progress=p/> })}
-        {db.message.clone().map(|m| view! { <p class=if matches!(phase, Phase::Failed | Phase::Restarting) { "error" } else { "notice" } data-testid="message">{m}</p> })}
+        {db.message.clone().map(|m| view! { <p class=if phase.is_down() { "error" } else { "notice" } data-testid="message">{m}</p> })}
         {can_retry.then(|| view! { <RetryButton name=db.name.clone()/> })}
         <div class="grid">
             <section class="card">

@@ -56,11 +56,12 @@ impl Fleet {
                 format!("a fork may live from 1 second to {}", app::format::span(settings.fork_ttl_max_seconds)),
             ));
         }
+        let specs = admitted.specs().await?;
         if actor.role() != UserRole::Admin {
-            admitted.check_fork_quota(actor.name(), settings.member_fork_quota).await?;
+            admitted.check_fork_quota(&specs, actor.name(), settings.member_fork_quota).await?;
         }
         let wanted = req.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-        let name = admitted.name(wanted.as_deref(), None).await?;
+        let name = admitted.name(&specs, wanted.as_deref(), None).await?;
         let request =
             self.store.add_fork_request(actor.name(), &source.name, &name, reason, ttl).await.map_err(store_error)?;
         if !fork_needs_approval(actor.role(), &source) {

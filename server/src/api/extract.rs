@@ -1,5 +1,6 @@
 //! Extractors whose rejections are the API's JSON error, so a malformed
-//! path, query or body never answers with axum's plain-text message.
+//! path never answers with axum's plain-text message (bodies go through
+//! [`super::error::rejection`]).
 
 use app::model::ErrorCode;
 use axum::extract::rejection::PathRejection;

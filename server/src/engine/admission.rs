@@ -2,12 +2,14 @@
 //! against a member's fork quota is decided. Everything here runs while
 //! holding the engine's one admission lock, so two concurrent requests can
 //! never both take the last place in a quota or the same name, whether
-//! they are direct creates or fork requests.
+//! they are direct creates or fork requests. The caller reads the specs
+//! once, under the turn, and hands them to each check.
 
-use super::error::EngineError;
 use std::ops::RangeInclusive;
+
 use tokio::sync::MutexGuard;
 
+use super::error::EngineError;
 use super::spec::{Desired, Origin, Spec};
 use crate::store::Store;
 
@@ -34,11 +36,20 @@ impl<'a> Admission<'a> {
         Admission { _turn: turn, store }
     }
 
+    /// Every spec, read under this turn.
+    pub async fn specs(&self) -> Result<Vec<Spec>, EngineError> {
+        Ok(self.store.specs().await?)
+    }
+
     /// `wanted`, if valid and free, or the first free colour name. A name
     /// is taken by a database, or held by an open fork request (other than
     /// `for_request`, the request whose fork this is).
-    pub async fn name(&self, wanted: Option<&str>, for_request: Option<i64>) -> Result<String, EngineError> {
-        let databases: Vec<String> = self.store.specs().await?.into_iter().map(|s| s.name).collect();
+    pub async fn name(
+        &self,
+        specs: &[Spec],
+        wanted: Option<&str>,
+        for_request: Option<i64>,
+    ) -> Result<String, EngineError> {
         let held: Vec<(String, i64)> = self
             .store
             .fork_requests(None)
@@ -50,7 +61,7 @@ impl<'a> Admission<'a> {
         match wanted {
             Some(name) => {
                 app::names::validate(name)?;
-                if databases.iter().any(|d| d == name) {
+                if specs.iter().any(|s| s.name == name) {
                     return Err(EngineError::NameTaken(name.to_string()));
                 }
                 if let Some((_, request)) = held.iter().find(|(n, _)| n == name) {
@@ -58,7 +69,9 @@ impl<'a> Admission<'a> {
                 }
                 Ok(name.to_string())
             }
-            None => Ok(app::names::free_name(|n| databases.iter().any(|d| d == n) || held.iter().any(|(h, _)| h == n))),
+            None => {
+                Ok(app::names::free_name(|n| specs.iter().any(|s| s.name == n) || held.iter().any(|(h, _)| h == n)))
+            }
         }
     }
 
@@ -78,8 +91,7 @@ impl<'a> Admission<'a> {
 
     /// Refuses when `member` already has `quota` forks: forks they own
     /// that are not being deleted, plus requests not yet made into forks.
-    pub async fn check_fork_quota(&self, member: &str, quota: i64) -> Result<(), EngineError> {
-        let specs = self.store.specs().await?;
+    pub async fn check_fork_quota(&self, specs: &[Spec], member: &str, quota: i64) -> Result<(), EngineError> {
         let owned: Vec<&str> = specs
             .iter()
             .filter(|s| s.origin == Origin::Fork && s.desired == Desired::Running && s.owner.as_deref() == Some(member))

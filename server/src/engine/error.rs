@@ -40,8 +40,6 @@ pub enum EngineError {
     QuotaReached { have: i64, quota: i64 },
     #[error("Idempotency-Key {key:?} was first sent with a different request; send a new key for a new request")]
     IdempotencyMismatch { key: String },
-    #[error("the name {name} is too long to run here: {why}")]
-    NameTooLong { name: String, why: String },
     #[error("{name} is {phase}, not failed; only a failed database is retried", phase = phase.label())]
     NotFailed { name: String, phase: Phase },
     #[error("no free port in {0}-{1}")]
@@ -67,8 +65,7 @@ impl From<EngineError> for ApiError {
             EngineError::UnknownSource(..)
             | EngineError::UnknownPlan { .. }
             | EngineError::NotAFollower(_)
-            | EngineError::IdempotencyMismatch { .. }
-            | EngineError::NameTooLong { .. } => ErrorCode::Unprocessable,
+            | EngineError::IdempotencyMismatch { .. } => ErrorCode::Unprocessable,
             EngineError::NoFreePort(..) => ErrorCode::Unavailable,
             EngineError::Store(inner) => {
                 tracing::error!(error = %inner, "metadata store failed");

@@ -215,8 +215,8 @@ impl Engine {
         if plans::find(&plan).is_none() {
             return Err(EngineError::UnknownPlan { plan, known: plans::names() });
         }
-        let name = admitted.name(req.name.as_deref(), req.for_request).await?;
-        let specs = store.specs().await?;
+        let specs = admitted.specs().await?;
+        let name = admitted.name(&specs, req.name.as_deref(), req.for_request).await?;
         let (origin, source) = match (&req.follow, &req.fork) {
             (Some(_), Some(_)) => return Err(EngineError::FollowAndFork),
             (Some(src), None) => {
@@ -229,7 +229,7 @@ impl Engine {
             (None, None) => (Origin::Empty, None),
         };
         if let (Origin::Fork, Some(quota), Some(owner)) = (origin, req.fork_quota, &req.owner) {
-            admitted.check_fork_quota(owner, quota).await?;
+            admitted.check_fork_quota(&specs, owner, quota).await?;
         }
         let port = admitted.free_port(&specs, &self.inner.config.ports)?;
         let (pg_user, pg_database, pg_password, replication_password) = match (&source, origin) {
@@ -403,9 +403,8 @@ fn followers_of<'a>(specs: &'a [Spec], name: &'a str) -> impl Iterator<Item = &'
 
 /// What makes two create requests the same request, for idempotency keys.
 fn fingerprint(req: &CreateRequest) -> String {
-    use sha2::Digest;
     let fields = serde_json::json!([req.name, req.plan, req.follow, req.fork]).to_string();
-    sha2::Sha256::digest(fields.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::sha256_hex(fields.as_bytes())
 }
 
 fn secret() -> String {

@@ -118,9 +118,7 @@ pub fn short_identifier(prefix: &str, name: &str) -> String {
     if whole.len() <= MAX_IDENTIFIER {
         return whole;
     }
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(name.as_bytes());
-    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let hash = &crate::digest::sha256_hex(name.as_bytes())[..8];
     let keep = MAX_IDENTIFIER.saturating_sub(prefix.len() + 1 + hash.len());
     let start: String = name.chars().take(keep).collect();
     format!("{prefix}{start}_{hash}")

@@ -98,27 +98,25 @@ async fn publish(
     mut bus: broadcast::Receiver<app::model::Event>,
     tx: Arc<watch::Sender<Option<Arc<Published>>>>,
 ) {
-    {
-        let mut last = String::new();
-        loop {
-            match summary(&store).await {
-                Ok(s) => {
-                    let seen = visible(&s);
-                    if seen != last {
-                        last = seen;
-                        let json = serde_json::to_string(&s).unwrap_or_default();
-                        tx.send_replace(Some(Arc::new(Published { json })));
-                    }
+    let mut last = String::new();
+    loop {
+        match summary(&store).await {
+            Ok(s) => {
+                let seen = visible(&s);
+                if seen != last {
+                    last = seen;
+                    let json = serde_json::to_string(&s).unwrap_or_default();
+                    tx.send_replace(Some(Arc::new(Published { json })));
                 }
-                Err(e) => tracing::error!(error = %e, "public status feed: store failed"),
             }
-            match bus.recv().await {
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => return,
-            }
-            tokio::time::sleep(SETTLE).await;
-            while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = bus.try_recv() {}
+            Err(e) => tracing::error!(error = %e, "public status feed: store failed"),
         }
+        match bus.recv().await {
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+        tokio::time::sleep(SETTLE).await;
+        while let Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) = bus.try_recv() {}
     }
 }
 

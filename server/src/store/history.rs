@@ -53,9 +53,6 @@ impl Store {
         Ok(changes.split_off(first_in_window.saturating_sub(1)))
     }
 
-    /// Drops history older than [`KEEP_DAYS`] (but each database's latest
-    /// change, which says what it has been since) and that of databases
-    /// that are gone.
     /// Whether `name` was ever available (so someone may hold its URL).
     pub async fn ever_available(&self, name: &str) -> Result<bool, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM phase_history WHERE name = ? AND phase = 'available'")
@@ -65,6 +62,9 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Drops history older than [`KEEP_DAYS`] (but each database's latest
+    /// change, which says what it has been since) and that of databases
+    /// that are gone.
     pub async fn prune_phase_history(&self) -> Result<(), StoreError> {
         sqlx::query(
             "DELETE FROM phase_history WHERE name NOT IN (SELECT name FROM databases) \

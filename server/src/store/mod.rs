@@ -93,8 +93,9 @@ impl Store {
         rows.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
-    /// Passes a decoded `databases` row through, remembering (and logging
-    /// once) a row that could not be decoded.
+    /// Passes a decoded row (`what` names its reader: `spec`, `view`)
+    /// through, remembering (and logging once) a row that could not be
+    /// decoded.
     pub(crate) fn readable<T>(
         &self,
         what: &str,

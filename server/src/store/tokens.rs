@@ -3,14 +3,13 @@
 
 use app::accounts::TokenView;
 use chrono::Utc;
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::{optional_time, Store, StoreError};
 
 /// The hex SHA-256 of a token.
 pub fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::sha256_hex(token.as_bytes())
 }
 
 const TOKEN_QUERY: &str = "SELECT t.id, t.name, u.name AS owner, t.created_at, t.last_used_at, t.revoked_at \

@@ -104,17 +104,33 @@ impl TestApp {
         r.json().await.unwrap()
     }
 
-    /// Polls `GET /api/v1/databases/{name}` (as the admin) until `phase`.
+    /// Polls `GET /api/v1/databases/{name}` (as the admin) until `phase`;
+    /// a database that fails on the way fails the test at once.
     pub async fn wait_phase(&self, name: &str, phase: Phase) -> DatabaseView {
+        self.wait_until(name, &format!("{phase:?}"), Duration::from_secs(180), |db| {
+            assert!(phase == Phase::Failed || db.phase != Phase::Failed, "{name} failed: {:?}", db.message);
+            db.phase == phase
+        })
+        .await
+    }
+
+    /// Polls `GET /api/v1/databases/{name}` (as the admin) until `ok`, for
+    /// at most `within`; `what` says what was awaited when it times out.
+    pub async fn wait_until(
+        &self,
+        name: &str,
+        what: &str,
+        within: Duration,
+        ok: impl Fn(&DatabaseView) -> bool,
+    ) -> DatabaseView {
         let api = self.api();
-        let deadline = Instant::now() + Duration::from_secs(180);
+        let deadline = Instant::now() + within;
         loop {
             let db = api.get(name).await.expect("get");
-            if db.phase == phase {
+            if ok(&db) {
                 return db;
             }
-            assert!(db.phase != Phase::Failed, "{name} failed: {:?}", db.message);
-            assert!(Instant::now() < deadline, "{name} not {phase:?}: {db:?}");
+            assert!(Instant::now() < deadline, "{name}: not {what} within {within:?}: {db:?}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

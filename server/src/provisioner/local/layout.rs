@@ -52,10 +52,7 @@ impl Layout {
         if in_place.as_os_str().len() <= MAX_SOCKET_DIR {
             return in_place;
         }
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(name.as_bytes());
-        let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        self.short_run.join(&hash[..SHORT_RUN_LEN])
+        self.short_run.join(&crate::digest::sha256_hex(name.as_bytes())[..SHORT_RUN_LEN])
     }
 
     pub fn root(&self) -> &Path {

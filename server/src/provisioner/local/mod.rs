@@ -639,33 +639,29 @@ impl LocalProvisioner {
         match started {
             // PostgreSQL's words (a few lines above its FATAL) for a port
             // someone else listens on.
-            Err(ProvisionError::Start(_)) if self.logged_since(db, log_before, "Address already in use") => {
+            Err(ProvisionError::Start(_)) if self.logged_since(db, log_before, &["Address already in use"]) => {
                 Err(ProvisionError::PortTaken { port: db.port, holder: os::port_holder(db.port) })
             }
             other => other,
         }
     }
 
-    /// Whether the log got a fatal line after byte `from`.
-    fn fatal_logged_since(&self, db: &Spec, from: u64) -> bool {
-        self.logged_since(db, from, "FATAL:") || self.logged_since(db, from, "PANIC:")
-    }
-
-    /// Whether the log got `words` after byte `from`.
-    fn logged_since(&self, db: &Spec, from: u64, words: &str) -> bool {
+    /// Whether the log got any of `words` after byte `from` (one read).
+    fn logged_since(&self, db: &Spec, from: u64, words: &[&str]) -> bool {
         use std::io::{Read, Seek, SeekFrom};
         let Ok(mut file) = std::fs::File::open(self.layout.log(&db.name)) else { return false };
         let mut text = String::new();
         if file.seek(SeekFrom::Start(from)).is_err() || file.read_to_string(&mut text).is_err() {
             return false;
         }
-        text.contains(words)
+        words.iter().any(|w| text.contains(w))
     }
 
     /// Polls the postmaster's pidfile until it says `ready` or `standby`.
     async fn wait_until_accepting(&self, db: &Spec, log_before: u64) -> Result<(), ProvisionError> {
         let pidfile = self.layout.data(&db.name).join("postmaster.pid");
-        let deadline = tokio::time::Instant::now() + START_DEADLINE;
+        let started = tokio::time::Instant::now();
+        let deadline = started + START_DEADLINE;
         let mut seen_pid = false;
         loop {
             if let Ok(text) = std::fs::read_to_string(&pidfile) {
@@ -681,8 +677,8 @@ impl LocalProvisioner {
                     return Err(ProvisionError::Start(self.log_tail(db).await));
                 }
             } else if seen_pid
-                || self.fatal_logged_since(db, log_before)
-                || tokio::time::Instant::now() + START_DEADLINE - PIDFILE_DEADLINE > deadline
+                || self.logged_since(db, log_before, &["FATAL:", "PANIC:"])
+                || started.elapsed() > PIDFILE_DEADLINE
             {
                 // The pidfile vanished (the postmaster exited) or never
                 // appeared within 10 s: it did not start.
