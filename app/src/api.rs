@@ -62,6 +62,16 @@ pub async fn create_database(request: NewDatabase) -> Result<DatabaseView, ApiEr
     crate::backend::answer(async { crate::backend::backend()?.create_database(request).await }.await)
 }
 
+#[server(endpoint = "database_backups", client = ConsoleClient)]
+pub async fn database_backups(name: String) -> Result<Vec<crate::model::Backup>, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.backups(name).await }.await)
+}
+
+#[server(endpoint = "capture_backup", client = ConsoleClient)]
+pub async fn capture_backup(name: String) -> Result<DatabaseView, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.capture_backup(name).await }.await)
+}
+
 #[server(endpoint = "retry_database", client = ConsoleClient)]
 pub async fn retry_database(name: String) -> Result<DatabaseView, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.retry_database(name).await }.await)

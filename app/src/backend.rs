@@ -36,6 +36,10 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     async fn credentials(&self, name: String) -> Result<String, ApiError>;
     async fn set_access(&self, name: String, access: AccessSettings) -> Result<DatabaseView, ApiError>;
     async fn extend(&self, name: String, seconds: i64) -> Result<DatabaseView, ApiError>;
+    /// A primary's backups and snapshots, oldest first.
+    async fn backups(&self, name: String) -> Result<Vec<crate::model::Backup>, ApiError>;
+    /// A full backup now.
+    async fn capture_backup(&self, name: String) -> Result<DatabaseView, ApiError>;
 
     async fn request_fork(&self, request: NewForkRequest) -> Result<ForkRequestView, ApiError>;
     async fn fork_requests(&self) -> Result<Vec<ForkRequestView>, ApiError>;

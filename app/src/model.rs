@@ -214,6 +214,109 @@ pub struct DatabaseView {
     /// For a follower or fork: how its data was copied.
     #[serde(default)]
     pub copy: Option<CopyTechnique>,
+    /// For a point-in-time fork: the moment it was made as of.
+    #[serde(default)]
+    pub fork_point: Option<ForkPoint>,
+    /// For a primary: the moments a fork can be made as of.
+    #[serde(default)]
+    pub restore_window: Option<RestoreWindow>,
+    /// For a primary: how its WAL archiving and backups stand.
+    #[serde(default)]
+    pub archiving: Option<Archiving>,
+}
+
+/// A past moment a fork is made as of.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ForkPoint {
+    /// The last commit at or before this time.
+    Time(DateTime<Utc>),
+    /// This WAL position (`0/3000060`).
+    Lsn(String),
+}
+
+impl ForkPoint {
+    /// For people: "2026-12-01 10:00:00 UTC" or "LSN 0/3000060".
+    pub fn describe(&self) -> String {
+        match self {
+            ForkPoint::Time(t) => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            ForkPoint::Lsn(l) => format!("LSN {l}"),
+        }
+    }
+}
+
+/// From when to when a fork can be made of a primary's past.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RestoreWindow {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+impl RestoreWindow {
+    /// "from 2026-12-01 09:12:03 UTC to 2026-12-01 10:00:00 UTC".
+    pub fn describe(&self) -> String {
+        format!("from {} to {}", self.from.format("%Y-%m-%d %H:%M:%S UTC"), self.to.format("%Y-%m-%d %H:%M:%S UTC"))
+    }
+}
+
+/// What kind of starting point a backup is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BackupKind {
+    /// A full pgBackRest backup in the repository.
+    Full,
+    /// A copy-on-write clone snapshot on the home's file system.
+    Snapshot,
+}
+
+impl BackupKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupKind::Full => "full",
+            BackupKind::Snapshot => "snapshot",
+        }
+    }
+}
+
+/// One backup of a database (`pgfleet backups`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Backup {
+    /// pgBackRest's label (`20261201-100929F`) or the snapshot's name.
+    pub id: String,
+    pub kind: BackupKind,
+    pub started_at: DateTime<Utc>,
+    /// The first moment a fork can be made from it.
+    pub finished_at: DateTime<Utc>,
+    /// The database's size when backed up.
+    pub size_bytes: u64,
+    /// What it takes in the repository (compressed), or the blocks a
+    /// snapshot no longer shares.
+    pub stored_bytes: u64,
+    pub duration_seconds: f64,
+}
+
+/// How a primary's continuous archiving and backups stand.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Archiving {
+    /// The last WAL segment pgBackRest took.
+    pub last_archived_wal: Option<String>,
+    pub last_archived_at: Option<DateTime<Utc>>,
+    /// The last failure, while it is newer than the last success.
+    pub failing: Option<String>,
+    /// WAL segments waiting to be archived.
+    pub pending_segments: u64,
+    /// Said on the page and in `pgfleet info` when archiving fails or falls
+    /// behind; absent when all is well.
+    pub warning: Option<String>,
+    pub backups: u64,
+    pub last_backup_at: Option<DateTime<Utc>>,
+    /// What its backups, snapshots and archived WAL take on disk.
+    pub stored_bytes: u64,
 }
 
 /// Who may do what with a database, set by admins.
@@ -279,10 +382,15 @@ pub enum EventKind {
     /// A fork request for it changed state (the payload names no reasons;
     /// clients that may see the request fetch it).
     Request,
+    /// A backup was asked for or taken, or archiving started or stopped
+    /// falling behind.
+    Backup,
+    /// A backup failed (it is tried again later).
+    BackupFailed,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::Created,
         EventKind::Phase,
         EventKind::Progress,
@@ -293,6 +401,8 @@ impl EventKind {
         EventKind::Changed,
         EventKind::Expired,
         EventKind::Request,
+        EventKind::Backup,
+        EventKind::BackupFailed,
     ];
 
     /// The SSE event name.
@@ -308,6 +418,8 @@ impl EventKind {
             EventKind::Changed => "changed",
             EventKind::Expired => "expired",
             EventKind::Request => "request",
+            EventKind::Backup => "backup",
+            EventKind::BackupFailed => "backup_failed",
         }
     }
 }
@@ -327,13 +439,58 @@ pub struct Event {
     pub view: Option<DatabaseView>,
 }
 
-/// What the console asks for when it creates, follows or forks.
+/// A request to create, follow or fork: the body of
+/// `POST /api/v1/databases` and what the console sends.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct NewDatabase {
+    /// `[a-z][a-z0-9-]{0,62}`; a free colour name when absent.
     pub name: Option<String>,
+    /// `mini` (default), `standard` or `premium`.
     pub plan: Option<String>,
+    /// Make a follower of this database.
     pub follow: Option<String>,
+    /// Make a fork of this database.
     pub fork: Option<String>,
+    /// With `fork`: fork it as it was at this moment (RFC 3339), inside its
+    /// restore window.
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
+    /// With `fork`: fork it as it was at this WAL position (`0/3000060`).
+    #[serde(default)]
+    pub at_lsn: Option<String>,
+}
+
+impl NewDatabase {
+    /// The moment asked for, if any: `at` or `at_lsn`, not both, and only
+    /// with `fork`.
+    pub fn fork_point(&self) -> Result<Option<ForkPoint>, String> {
+        let point = match (&self.at, &self.at_lsn) {
+            (Some(_), Some(_)) => return Err("give at or at_lsn, not both".into()),
+            (Some(t), None) => Some(ForkPoint::Time(*t)),
+            (None, Some(lsn)) => {
+                parse_lsn(lsn).ok_or_else(|| format!("at_lsn {lsn:?} is not a WAL position like 0/3000060"))?;
+                Some(ForkPoint::Lsn(lsn.trim().to_uppercase()))
+            }
+            (None, None) => None,
+        };
+        if point.is_some() && self.fork.is_none() {
+            return Err("at and at_lsn go with fork: only a fork is made as of a past moment".into());
+        }
+        Ok(point)
+    }
+}
+
+/// `0/3000060` as a number; `None` unless it is two hex numbers of at most
+/// 8 digits each.
+pub fn parse_lsn(text: &str) -> Option<u64> {
+    let (hi, lo) = text.trim().split_once('/')?;
+    let ok = |p: &str| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_hexdigit());
+    if !ok(hi) || !ok(lo) {
+        return None;
+    }
+    Some((u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?)
 }
 
 /// The answer of `GET /healthz`.

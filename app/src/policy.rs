@@ -29,6 +29,8 @@ pub enum Action<'a> {
     RevealCredentials(&'a DatabaseView),
     /// Give an expiring fork more time.
     Extend(&'a DatabaseView),
+    /// Take a backup now.
+    Backup(&'a DatabaseView),
     /// Accounts, protection, approvals, settings and the audit log.
     Administer,
 }
@@ -62,6 +64,13 @@ pub fn check(role: UserRole, user: &str, action: Action<'_>) -> Result<(), ApiEr
                 Ok(())
             } else {
                 deny(format!("{} is protected; fork it to work with its data", db.name))
+            }
+        }
+        (UserRole::Member, Action::Backup(db)) => {
+            if owns(db) || !db.protected {
+                Ok(())
+            } else {
+                deny(format!("{} is protected; only an admin or its owner can back it up on demand", db.name))
             }
         }
         (UserRole::Member, Action::Administer) => deny("only admins can do this".into()),

@@ -170,6 +170,77 @@ pub async fn wait(
     Ok(outcome.unwrap_or(WaitOutcome::Ready))
 }
 
+/// Follows a backup asked for with `backups:capture` until a full backup
+/// newer than `before` is listed (exit 0) or the backup ends without one
+/// (exit 1), printing its progress live.
+pub async fn follow_backup(
+    client: &Client,
+    name: &str,
+    before: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<i32, ClientError> {
+    let tty = std::io::stdout().is_terminal();
+    loop {
+        let list = client.backups(name).await?;
+        let new =
+            list.iter().find(|b| b.kind == app::model::BackupKind::Full && before.is_none_or(|t| b.started_at > t));
+        if let Some(b) = new {
+            println!(
+                "{}Backed up {name}: {} ({} of data, {} stored) in {}",
+                if tty { "\r\x1b[2K" } else { "" },
+                b.id,
+                format::bytes(b.size_bytes),
+                format::bytes(b.stored_bytes),
+                format::duration(b.duration_seconds)
+            );
+            return Ok(0);
+        }
+        let mut ended: Option<String> = None;
+        let mut stdout = std::io::stdout();
+        client
+            .follow_events(
+                |message: SseMessage| {
+                    let Ok(event) = serde_json::from_str::<Event>(&message.data) else { return true };
+                    if event.database != name {
+                        return true;
+                    }
+                    match event.kind {
+                        app::model::EventKind::Progress => {
+                            if let Some(p) = event.view.and_then(|v| v.progress) {
+                                let line = progress_bar(p.bytes_done, p.bytes_total, p.eta_seconds, &p.step);
+                                let _ =
+                                    if tty { write!(stdout, "\r\x1b[2K{line}") } else { writeln!(stdout, "{line}") };
+                                let _ = stdout.flush();
+                            }
+                            true
+                        }
+                        // Taken (maybe a snapshot first): look at the list again.
+                        app::model::EventKind::Backup => false,
+                        app::model::EventKind::BackupFailed => {
+                            ended = event.message;
+                            false
+                        }
+                        app::model::EventKind::Deleted => {
+                            ended = Some(format!("{name} was destroyed"));
+                            false
+                        }
+                        _ => true,
+                    }
+                },
+                |_| {},
+            )
+            .await?;
+        let list = client.backups(name).await?;
+        let taken =
+            list.iter().any(|b| b.kind == app::model::BackupKind::Full && before.is_none_or(|t| b.started_at > t));
+        if !taken {
+            if let Some(why) = ended {
+                eprintln!("{}error: {why}", if tty { "\r\x1b[2K" } else { "" });
+                return Ok(1);
+            }
+        }
+    }
+}
+
 /// `pgfleet info` as text.
 pub fn info_text(db: &DatabaseView) -> String {
     let mut out = String::new();
@@ -199,6 +270,23 @@ pub fn info_text(db: &DatabaseView) -> String {
     if let Some(p) = &db.progress {
         row("Progress:", progress_bar(p.bytes_done, p.bytes_total, p.eta_seconds, &p.step));
     }
+    if let Some(point) = &db.fork_point {
+        row("Forked as of:", point.describe());
+    }
+    if let Some(w) = &db.restore_window {
+        row("Fork window:", format!("any moment {}", w.describe()));
+    }
+    if let Some(a) = &db.archiving {
+        if let Some(w) = &a.warning {
+            row("WARNING:", w.clone());
+        }
+        let last =
+            a.last_archived_at.map(|t| t.format("%H:%M:%S UTC").to_string()).unwrap_or_else(|| "nothing yet".into());
+        row("Archived:", format!("last WAL at {last}, {} waiting", a.pending_segments));
+        let newest =
+            a.last_backup_at.map(|t| format!(", newest {}", t.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_default();
+        row("Backups:", format!("{}{newest}, {} stored", a.backups, format::bytes(a.stored_bytes)));
+    }
     if let Some(i) = &db.info {
         row("PG version:", i.pg_version.clone());
         row("Data size:", format::bytes(i.data_size_bytes));
@@ -212,9 +300,78 @@ pub fn info_text(db: &DatabaseView) -> String {
     out
 }
 
+/// `pgfleet backups` as a table.
+pub fn backups_text(list: &[app::model::Backup]) -> String {
+    if list.is_empty() {
+        return "No backups yet; the first is taken once the database is available.\n".into();
+    }
+    let mut out =
+        format!("{:<20} {:<9} {:<20} {:>10} {:>10} {:>9}\n", "ID", "KIND", "FINISHED", "SIZE", "STORED", "TOOK");
+    for b in list {
+        out.push_str(&format!(
+            "{:<20} {:<9} {:<20} {:>10} {:>10} {:>9}\n",
+            b.id,
+            b.kind.as_str(),
+            b.finished_at.format("%Y-%m-%d %H:%M:%S"),
+            format::bytes(b.size_bytes),
+            format::bytes(b.stored_bytes),
+            format::duration(b.duration_seconds)
+        ));
+    }
+    out
+}
+
+/// Reads `--at`: RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` with an optional `Z`
+/// or `UTC` (times are UTC).
+pub fn parse_at(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let text = text.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let bare = text.trim_end_matches("UTC").trim_end_matches('Z').trim().replace('T', " ");
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(&bare, f).ok())
+        .map(|t| t.and_utc())
+        .ok_or_else(|| format!("--at {text:?}: give a UTC time like '2026-12-01 10:00Z' or RFC 3339"))
+}
+
+/// Reads `--by` ("2 hours", "90 minutes", "45s", "1 day") as how long ago.
+pub fn parse_by(text: &str) -> Result<chrono::Duration, String> {
+    let bad = || format!("--by {text:?}: give how long ago, like '2 hours', '30 minutes' or '90s'");
+    let t = text.trim().to_lowercase();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    let unit = unit.trim();
+    let seconds = match unit {
+        "s" | "sec" | "secs" | "second" | "seconds" => 1,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60,
+        "h" | "hr" | "hrs" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86400,
+        _ => return Err(bad()),
+    };
+    let total = n.checked_mul(seconds).filter(|s| (1..=366 * 86400).contains(s)).ok_or_else(bad)?;
+    Ok(chrono::Duration::seconds(total))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn moments_read_as_people_write_them() {
+        let t = parse_at("2026-12-01 10:00Z").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-12-01T10:00:00+00:00");
+        assert_eq!(parse_at("2026-12-01T10:00:05+01:00").unwrap().to_rfc3339(), "2026-12-01T09:00:05+00:00");
+        assert_eq!(parse_at("2026-12-01 10:00:05 UTC").unwrap().to_rfc3339(), "2026-12-01T10:00:05+00:00");
+        assert!(parse_at("yesterday").is_err());
+        assert_eq!(parse_by("2 hours").unwrap().num_seconds(), 7200);
+        assert_eq!(parse_by("90s").unwrap().num_seconds(), 90);
+        assert_eq!(parse_by("1 day").unwrap().num_seconds(), 86400);
+        assert!(parse_by("2 fortnights").is_err());
+        assert!(parse_by("0 hours").is_err());
+    }
 
     #[test]
     fn progress_reads_for_people() {

@@ -89,14 +89,22 @@ impl ConsoleBackend for Console {
     }
 
     async fn create_database(&self, request: NewDatabase) -> Result<DatabaseView, ApiError> {
-        let request = CreateRequest {
+        let request = CreateRequest::new(NewDatabase {
             name: blank(request.name),
             plan: blank(request.plan),
             follow: blank(request.follow),
             fork: blank(request.fork),
-            ..Default::default()
-        };
+            ..request
+        })?;
         self.fleet.create(&actor()?, request).await
+    }
+
+    async fn backups(&self, name: String) -> Result<Vec<app::model::Backup>, ApiError> {
+        self.fleet.backups(&actor()?, &name).await
+    }
+
+    async fn capture_backup(&self, name: String) -> Result<DatabaseView, ApiError> {
+        self.fleet.capture_backup(&actor()?, &name).await
     }
 
     async fn promote_database(&self, name: String) -> Result<DatabaseView, ApiError> {

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use pgfleet::api::databases::CreateBody;
 use pgfleet::cli::{self, WaitOutcome};
 use pgfleet::client::Client;
 use pgfleet::config::Config;
@@ -65,10 +64,28 @@ enum Command {
         follow: Option<String>,
         #[arg(long)]
         fork: Option<String>,
+        /// With --fork: as it was at this moment (UTC), e.g. '2026-12-01 10:00Z'.
+        #[arg(long, requires = "fork", conflicts_with_all = ["by", "at_lsn"])]
+        at: Option<String>,
+        /// With --fork: as it was this long ago, e.g. '2 hours'.
+        #[arg(long, requires = "fork", conflicts_with = "at_lsn")]
+        by: Option<String>,
+        /// With --fork: as it was at this WAL position, e.g. 0/3000060.
+        #[arg(long, requires = "fork")]
+        at_lsn: Option<String>,
         /// Wait until it is available.
         #[arg(long)]
         wait: bool,
     },
+    /// List a database's backups.
+    Backups {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take a full backup of a database now and follow it.
+    #[command(name = "backups:capture")]
+    BackupsCapture { name: String },
     /// List databases.
     List {
         #[arg(long)]
@@ -175,8 +192,13 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     let client = Client::new(&cli.url, token(&cli.home));
     match cli.command {
         Command::Serve { .. } | Command::User { .. } => unreachable!("handled above"),
-        Command::Create { name, plan, follow, fork, wait } => {
-            let db = client.create(&CreateBody { name, plan, follow, fork }).await?;
+        Command::Create { name, plan, follow, fork, at, by, at_lsn, wait } => {
+            let at = match (at, by) {
+                (Some(at), _) => Some(cli::parse_at(&at).map_err(anyhow::Error::msg)?),
+                (None, Some(by)) => Some(chrono::Utc::now() - cli::parse_by(&by).map_err(anyhow::Error::msg)?),
+                (None, None) => None,
+            };
+            let db = client.create(&app::model::NewDatabase { name, plan, follow, fork, at, at_lsn }).await?;
             println!("Creating {}…", db.name);
             if wait {
                 return finish_wait(cli::wait(&client, &[db.name], None, false).await?);
@@ -223,6 +245,20 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             println!("Destroying {name}.");
         }
         Command::Credentials { name } => println!("{}", client.credentials(&name).await?),
+        Command::Backups { name, json } => {
+            let list = client.backups(&name).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                print!("{}", cli::backups_text(&list));
+            }
+        }
+        Command::BackupsCapture { name } => {
+            let before = client.backups(&name).await?.iter().map(|b| b.started_at).max();
+            client.capture_backup(&name).await?;
+            println!("Backing up {name}…");
+            return Ok(cli::follow_backup(&client, &name, before).await?);
+        }
     }
     Ok(0)
 }

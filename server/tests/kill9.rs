@@ -9,8 +9,8 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use app::model::NewDatabase as CreateBody;
 use app::model::{DatabaseView, EventKind, Phase};
-use pgfleet::api::databases::CreateBody;
 use pgfleet::client::Client;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};

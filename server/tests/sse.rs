@@ -5,8 +5,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use app::model::NewDatabase as CreateBody;
 use app::model::{Event, EventKind, Phase};
-use pgfleet::api::databases::CreateBody;
 use pgfleet::client::{SseMessage, SseParser};
 use tokio::sync::mpsc;
 

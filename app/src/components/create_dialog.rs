@@ -46,12 +46,17 @@ pub fn CreateDialog(mode: RwSignal<Option<CreateMode>>) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let plan = RwSignal::new("mini".to_string());
     let error = RwSignal::new(None::<String>);
+    // For a fork: empty means "now"; otherwise a moment in UTC.
+    let moment = RwSignal::new(String::new());
+    let past = RwSignal::new(false);
     // A fresh free name each time the dialog opens.
     Effect::new(move |_| {
         if mode.get().is_some() {
             let taken = live.dbs.get_untracked();
             name.set(names::free_name(|n| taken.contains_key(n)));
             error.set(None);
+            past.set(false);
+            moment.set(String::new());
         }
     });
     let submit = Action::new(move |request: &NewDatabase| {
@@ -81,13 +86,33 @@ pub fn CreateDialog(mode: RwSignal<Option<CreateMode>>) -> impl IntoView {
             CreateMode::Follow(src) => (Some(src), None),
             CreateMode::Fork(src) => (None, Some(src)),
         };
+        let at = if fork.is_some() && past.get_untracked() {
+            match parse_moment(&moment.get_untracked()) {
+                Ok(at) => Some(at),
+                Err(e) => {
+                    error.set(Some(e));
+                    return;
+                }
+            }
+        } else {
+            None
+        };
         error.set(None);
         submit.dispatch(NewDatabase {
             name: Some(name.get_untracked()),
             plan: Some(plan.get_untracked()),
             follow,
             fork,
+            at,
+            at_lsn: None,
         });
+    };
+    let window_words = move || {
+        let Some(CreateMode::Fork(src)) = mode.get() else { return String::new() };
+        match live.dbs.with(|dbs| dbs.get(&src).and_then(|d| d.restore_window.clone())) {
+            Some(w) => format!("{src} can be forked from any moment {}.", w.describe()),
+            None => format!("{src} has no backup yet, so it can only be forked as it is now."),
+        }
     };
     view! {
         <Show when=move || mode.get().is_some()>
@@ -105,6 +130,25 @@ pub fn CreateDialog(mode: RwSignal<Option<CreateMode>>) -> impl IntoView {
                         <option value="standard">"standard: 100 connections, 128 MB buffers"</option>
                         <option value="premium">"premium: 200 connections, 512 MB buffers"</option>
                     </select>
+                    <Show when=move || matches!(mode.get(), Some(CreateMode::Fork(_)))>
+                        <fieldset class="moment" data-testid="fork-moment">
+                            <legend>"As it was"</legend>
+                            <label class="inline">
+                                <input type="radio" name="fork-when" checked=move || !past.get()
+                                    on:change=move |_| past.set(false)/>
+                                " now"
+                            </label>
+                            <label class="inline">
+                                <input type="radio" name="fork-when" data-testid="fork-at-moment" checked=move || past.get()
+                                    on:change=move |_| past.set(true)/>
+                                " at a moment (UTC)"
+                            </label>
+                            <input type="datetime-local" step="1" data-testid="fork-at" aria-label="Moment, in UTC"
+                                disabled=move || !past.get()
+                                prop:value=move || moment.get() on:input=move |ev| moment.set(event_target_value(&ev))/>
+                            <p class="muted" data-testid="restore-window">{window_words}</p>
+                        </fieldset>
+                    </Show>
                     <Show when=move || error.get().is_some()>
                         <p class="error" role="alert" data-testid="dialog-error">{move || error.get()}</p>
                     </Show>
@@ -118,4 +162,14 @@ pub fn CreateDialog(mode: RwSignal<Option<CreateMode>>) -> impl IntoView {
             </div>
         </Show>
     }
+}
+
+/// A `datetime-local` value, read as UTC.
+fn parse_moment(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let text = text.trim();
+    ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(text, f).ok())
+        .map(|t| t.and_utc())
+        .ok_or_else(|| "choose the moment to fork from (a date and a time, in UTC)".to_string())
 }

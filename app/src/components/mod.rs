@@ -1,5 +1,6 @@
 //! Pieces the pages share.
 
+pub mod backups;
 pub mod badge;
 pub mod create_dialog;
 pub mod expiry;

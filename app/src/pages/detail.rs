@@ -8,6 +8,7 @@ use crate::accounts::{Me, UserRole};
 use crate::api::{
     database_credentials, destroy_database, extend_database, promote_database, retry_database, set_access,
 };
+use crate::components::backups::BackupsCard;
 use crate::components::badge::PhaseBadge;
 use crate::components::expiry::Expiry;
 use crate::components::lineage::Lineage;
@@ -102,6 +103,10 @@ fn Detail(name: Memo<String>) -> impl IntoView {
     });
     let me = use_me();
     let admin = me.role == UserRole::Admin;
+    let can_capture = {
+        let me = me.clone();
+        Signal::derive(move || db.with(|d| d.as_ref().is_some_and(|d| allows(me.role, &me.name, Can::Backup(d)))))
+    };
     view! {
         {move || match db.get() {
             None => view! {
@@ -115,6 +120,7 @@ fn Detail(name: Memo<String>) -> impl IntoView {
         }}
         // Outside the part that re-renders on every change, so a half-made
         // choice survives lag and size updates.
+        <BackupsCard name can_capture/>
         {admin.then(|| view! { <AccessCard name/> })}
     }
 }
@@ -207,6 +213,9 @@ fn info_rows(db: &DatabaseView) -> Vec<(&'static str, String)> {
     }
     if let Some(c) = &db.copy {
         rows.push(("Copied by", format!("{}: {}", c.method.as_str(), c.why)));
+    }
+    if let Some(point) = &db.fork_point {
+        rows.push(("Forked as of", point.describe()));
     }
     if let Some(lag) = &db.lag {
         rows.push(("Behind by", format!("{} ({})", format::bytes(lag.bytes), format::duration(lag.seconds))));

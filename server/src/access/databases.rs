@@ -112,6 +112,22 @@ impl Fleet {
         self.audited(actor, "database.destroy", Some(name), detail, result).await
     }
 
+    pub async fn backups(&self, actor: &Actor, name: &str) -> Result<Vec<app::model::Backup>, ApiError> {
+        check(actor.role(), actor.name(), Action::Read)?;
+        Ok(self.engine.backups(name).await?)
+    }
+
+    /// A full backup now.
+    pub async fn capture_backup(&self, actor: &Actor, name: &str) -> Result<DatabaseView, ApiError> {
+        let result = async {
+            let db = self.engine.get(name).await?;
+            check(actor.role(), actor.name(), Action::Backup(&db))?;
+            Ok(self.engine.capture_backup(name).await?)
+        }
+        .await;
+        self.audited(actor, "database.backup", Some(name), None, result).await
+    }
+
     /// The connection URL; every reveal is audited.
     pub async fn credentials(&self, actor: &Actor, name: &str) -> Result<String, ApiError> {
         let result = async {

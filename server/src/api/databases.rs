@@ -1,7 +1,7 @@
 //! `/api/v1/databases`: list, show, create (follow, fork), promote,
 //! destroy, credentials.
 
-use app::model::{AccessSettings, DatabaseView, ErrorCode, ForkPolicy};
+use app::model::{AccessSettings, DatabaseView, ErrorCode, ForkPolicy, NewDatabase};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -15,20 +15,6 @@ use crate::access::Actor;
 use crate::engine::admission::IdempotencyKey;
 use crate::engine::CreateRequest;
 use crate::web::AppState;
-
-/// What `POST /api/v1/databases` accepts.
-#[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateBody {
-    /// `[a-z][a-z0-9-]{0,62}`; a free colour name when absent.
-    pub name: Option<String>,
-    /// `mini` (default), `standard` or `premium`.
-    pub plan: Option<String>,
-    /// Make a follower of this database.
-    pub follow: Option<String>,
-    /// Make a fork of this database.
-    pub fork: Option<String>,
-}
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct DestroyQuery {
@@ -66,7 +52,7 @@ pub async fn show(
 }
 
 #[utoipa::path(post, path = "/api/v1/databases", tag = "databases",
-    request_body = CreateBody,
+    request_body = NewDatabase,
     params(("Idempotency-Key" = Option<String>, Header, description = "the same key twice makes one database")),
     responses(
         (status = 202, body = DatabaseView, description = "accepted; it is provisioning"),
@@ -77,7 +63,7 @@ pub async fn create(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
     headers: HeaderMap,
-    body: Result<Json<CreateBody>, JsonRejection>,
+    body: Result<Json<NewDatabase>, JsonRejection>,
 ) -> Result<(StatusCode, Json<DatabaseView>), Failure> {
     let Json(body) = body.map_err(rejection)?;
     let idempotency_key = match headers.get("idempotency-key") {
@@ -90,20 +76,9 @@ pub async fn create(
                 .to_string(),
         ),
     };
-    let view = state
-        .fleet
-        .create(
-            &actor,
-            CreateRequest {
-                name: body.name,
-                plan: body.plan,
-                follow: body.follow,
-                fork: body.fork,
-                idempotency: idempotency_key.map(|key| IdempotencyKey { caller: actor.name().to_string(), key }),
-                ..Default::default()
-            },
-        )
-        .await?;
+    let mut request = CreateRequest::new(body).map_err(app::model::ApiError::from)?;
+    request.idempotency = idempotency_key.map(|key| IdempotencyKey { caller: actor.name().to_string(), key });
+    let view = state.fleet.create(&actor, request).await?;
     Ok((StatusCode::ACCEPTED, Json(view)))
 }
 
@@ -132,6 +107,35 @@ pub async fn retry(
     ApiPath(name): ApiPath<String>,
 ) -> Result<(StatusCode, Json<DatabaseView>), Failure> {
     Ok((StatusCode::ACCEPTED, Json(state.fleet.retry(&actor, &name).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/databases/{name}/backups", tag = "databases",
+    params(("name" = String, Path)),
+    responses((status = 200, body = Vec<app::model::Backup>, description = "its backups and snapshots, oldest first"),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "it is a follower"),
+        (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn backups(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<Vec<app::model::Backup>>, Failure> {
+    Ok(Json(state.fleet.backups(&actor, &name).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/databases/{name}/backups", tag = "databases",
+    params(("name" = String, Path)),
+    responses((status = 202, body = DatabaseView, description = "a full backup will be taken now; its progress streams"),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "it is not available"),
+        (status = 422, body = ErrorBody, description = "it is a follower"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn capture_backup(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<(StatusCode, Json<DatabaseView>), Failure> {
+    Ok((StatusCode::ACCEPTED, Json(state.fleet.capture_backup(&actor, &name).await?)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/databases/{name}", tag = "databases",

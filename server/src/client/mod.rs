@@ -7,7 +7,7 @@ use app::model::{ApiError, DatabaseView, ErrorCode};
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
-use crate::api::databases::{CreateBody, Credentials};
+use crate::api::databases::Credentials;
 use crate::api::error::ErrorBody;
 
 pub mod sse;
@@ -79,12 +79,20 @@ impl Client {
         self.send(self.request(reqwest::Method::GET, &format!("/api/v1/databases/{name}"))).await
     }
 
-    pub async fn create(&self, body: &CreateBody) -> Result<DatabaseView, ClientError> {
+    pub async fn create(&self, body: &app::model::NewDatabase) -> Result<DatabaseView, ClientError> {
         self.send(self.request(reqwest::Method::POST, "/api/v1/databases").json(body)).await
     }
 
     pub async fn promote(&self, name: &str) -> Result<DatabaseView, ClientError> {
         self.send(self.request(reqwest::Method::POST, &format!("/api/v1/databases/{name}/promote"))).await
+    }
+
+    pub async fn backups(&self, name: &str) -> Result<Vec<app::model::Backup>, ClientError> {
+        self.send(self.request(reqwest::Method::GET, &format!("/api/v1/databases/{name}/backups"))).await
+    }
+
+    pub async fn capture_backup(&self, name: &str) -> Result<DatabaseView, ClientError> {
+        self.send(self.request(reqwest::Method::POST, &format!("/api/v1/databases/{name}/backups"))).await
     }
 
     pub async fn retry(&self, name: &str) -> Result<DatabaseView, ClientError> {

@@ -25,6 +25,36 @@ pub struct IdempotencyKey {
 /// request's fork).
 pub const SYSTEM_CALLER: &str = "pgfleet";
 
+/// How far in the future a moment may be before it counts as the future
+/// (clocks of client and server differ a little).
+const CLOCK_SLACK_SECONDS: i64 = 2;
+
+/// Whether a fork of `source` can be made as of `point`, given its restore
+/// window now.
+pub fn check_fork_point(
+    source: &str,
+    point: &app::model::ForkPoint,
+    window: Option<&app::model::RestoreWindow>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), EngineError> {
+    use app::model::ForkPoint;
+    if let ForkPoint::Time(t) = point {
+        if *t > now + chrono::Duration::seconds(CLOCK_SLACK_SECONDS) {
+            return Err(EngineError::InTheFuture { point: point.describe() });
+        }
+    }
+    let Some(window) = window else { return Err(EngineError::NoRestoreWindow { name: source.to_string() }) };
+    match point {
+        ForkPoint::Time(t) if *t < window.from || *t > window.to.max(now) => Err(EngineError::OutsideWindow {
+            name: source.to_string(),
+            point: point.describe(),
+            window: window.describe(),
+        }),
+        // A position is checked against the backups when the fork is made.
+        ForkPoint::Time(_) | ForkPoint::Lsn(_) => Ok(()),
+    }
+}
+
 /// A turn at admission; drop it to let the next request in.
 pub struct Admission<'a> {
     _turn: MutexGuard<'a, ()>,

@@ -42,6 +42,16 @@ pub enum EngineError {
     IdempotencyMismatch { key: String },
     #[error("{name} is {phase}, not failed; only a failed database is retried", phase = phase.label())]
     NotFailed { name: String, phase: Phase },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{point} is in the future; a fork can be made as of a past moment only")]
+    InTheFuture { point: String },
+    #[error("{name} has no backup yet, so it can only be forked as it is now; its first backup is being taken")]
+    NoRestoreWindow { name: String },
+    #[error("{point} is outside {name}'s restore window: it can be forked from any moment {window}")]
+    OutsideWindow { name: String, point: String, window: String },
+    #[error("{0} is a follower; its source's backups cover it (back up or fork the source)")]
+    NotAPrimary(String),
     #[error("no free port in {0}-{1}")]
     NoFreePort(u16, u16),
     #[error(transparent)]
@@ -65,6 +75,11 @@ impl From<EngineError> for ApiError {
             EngineError::UnknownSource(..)
             | EngineError::UnknownPlan { .. }
             | EngineError::NotAFollower(_)
+            | EngineError::Invalid(_)
+            | EngineError::InTheFuture { .. }
+            | EngineError::NoRestoreWindow { .. }
+            | EngineError::OutsideWindow { .. }
+            | EngineError::NotAPrimary(_)
             | EngineError::IdempotencyMismatch { .. } => ErrorCode::Unprocessable,
             EngineError::NoFreePort(..) => ErrorCode::Unavailable,
             EngineError::Store(inner) => {

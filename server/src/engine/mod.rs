@@ -25,6 +25,7 @@ use crate::store::Store;
 use crate::supervisor::Supervisor;
 
 pub mod admission;
+pub mod backups;
 pub mod bus;
 pub mod error;
 pub mod noteworthy;
@@ -51,11 +52,18 @@ pub struct EngineConfig {
     pub tick: Duration,
     /// How often available databases are probed for size and connections.
     pub info_every: Duration,
+    /// When backups are taken.
+    pub backups: backups::Schedule,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { ports: 15432..=16431, tick: Duration::from_secs(1), info_every: Duration::from_secs(5) }
+        EngineConfig {
+            ports: 15432..=16431,
+            tick: Duration::from_secs(1),
+            info_every: Duration::from_secs(5),
+            backups: backups::Schedule::default(),
+        }
     }
 }
 
@@ -66,6 +74,8 @@ pub struct CreateRequest {
     pub plan: Option<String>,
     pub follow: Option<String>,
     pub fork: Option<String>,
+    /// For a fork: the past moment it is made as of (`None`: now).
+    pub fork_point: Option<app::model::ForkPoint>,
     /// The same key from the same caller twice makes one database.
     pub idempotency: Option<admission::IdempotencyKey>,
     /// For a fork: refuse when its owner already has this many (members).
@@ -76,6 +86,21 @@ pub struct CreateRequest {
     pub owner: Option<String>,
     /// When the expiry sweep should destroy it.
     pub expires_at: Option<chrono::DateTime<Utc>>,
+}
+
+impl CreateRequest {
+    /// The request a client sent, read into the engine's terms.
+    pub fn new(new: app::model::NewDatabase) -> Result<CreateRequest, EngineError> {
+        let fork_point = new.fork_point().map_err(EngineError::Invalid)?;
+        Ok(CreateRequest {
+            name: new.name,
+            plan: new.plan,
+            follow: new.follow,
+            fork: new.fork,
+            fork_point,
+            ..Default::default()
+        })
+    }
 }
 
 /// The running control plane; cheap to clone.
@@ -93,6 +118,8 @@ struct Inner {
     /// Serialises requests that allocate names and ports (the reconciler
     /// takes it too when it moves a port).
     admission: Arc<Mutex<()>>,
+    /// Wakes the backup loop (a backup was asked for).
+    backup_wake: Arc<Notify>,
     /// Runs the reconciler (and the server's other loops).
     supervisor: Supervisor,
 }
@@ -119,7 +146,24 @@ impl Engine {
                 .run(stop)
             });
         }
-        Engine { inner: Arc::new(Inner { store, provisioner, recorder, config, wake, admission, supervisor }) }
+        let backup_wake = Arc::new(Notify::new());
+        {
+            let (store, provisioner, recorder, schedule, wake) =
+                (store.clone(), provisioner.clone(), recorder.clone(), config.backups.clone(), backup_wake.clone());
+            supervisor.spawn("backups", move |stop| {
+                backups::BackupLoop::new(
+                    store.clone(),
+                    provisioner.clone(),
+                    recorder.clone(),
+                    schedule.clone(),
+                    wake.clone(),
+                )
+                .run(stop)
+            });
+        }
+        Engine {
+            inner: Arc::new(Inner { store, provisioner, recorder, config, wake, admission, backup_wake, supervisor }),
+        }
     }
 
     /// Stops the reconciler and every other supervised loop; the database
@@ -228,6 +272,16 @@ impl Engine {
             (None, Some(src)) => (Origin::Fork, Some(self.usable_source(src, "fork").await?)),
             (None, None) => (Origin::Empty, None),
         };
+        if let (Some(point), Some(src)) = (&req.fork_point, &source) {
+            // Asked for with at/at_lsn, so only with fork.
+            let window = self
+                .inner
+                .provisioner
+                .restore_window(src)
+                .await
+                .map_err(|e| EngineError::Invalid(format!("cannot read {}'s backups: {e}", src.name)))?;
+            admission::check_fork_point(&src.name, point, window.as_ref(), Utc::now())?;
+        }
         if let (Origin::Fork, Some(quota), Some(owner)) = (origin, req.fork_quota, &req.owner) {
             admitted.check_fork_quota(&specs, owner, quota).await?;
         }
@@ -270,6 +324,8 @@ impl Engine {
             fork_policy,
             expires_at: req.expires_at,
             public: false,
+            fork_point: req.fork_point.clone(),
+            backup_wanted_at: None,
         };
         store.insert_spec(&spec).await?;
         self.inner.recorder.note(&name, app::model::EventKind::Created, format!("{name} was requested")).await?;
@@ -356,6 +412,45 @@ impl Engine {
         self.get(name).await
     }
 
+    /// A primary's backups and snapshots, oldest first.
+    pub async fn backups(&self, name: &str) -> Result<Vec<app::model::Backup>, EngineError> {
+        let spec = self.spec(name).await?;
+        if !spec.is_primary() {
+            return Err(EngineError::NotAPrimary(name.to_string()));
+        }
+        self.inner
+            .provisioner
+            .backups(&spec)
+            .await
+            .map_err(|e| EngineError::Invalid(format!("cannot read {name}'s backups: {e}")))
+    }
+
+    /// Asks for a full backup of a primary now; the backup loop takes it
+    /// and its progress streams like any long work.
+    pub async fn capture_backup(&self, name: &str) -> Result<DatabaseView, EngineError> {
+        let spec = self.spec(name).await?;
+        if spec.desired == Desired::Deleted {
+            return Err(EngineError::SourceDeleting(name.to_string()));
+        }
+        if !spec.is_primary() {
+            return Err(EngineError::NotAPrimary(name.to_string()));
+        }
+        let phase = self.phase(name).await?;
+        match phase {
+            Phase::Available => {}
+            Phase::Provisioning
+            | Phase::CatchingUp
+            | Phase::Promoting
+            | Phase::Restarting
+            | Phase::Failed
+            | Phase::Deleting => return Err(EngineError::Busy { name: name.to_string(), phase }),
+        }
+        self.inner.store.want_backup(name, Utc::now()).await?;
+        self.inner.recorder.note(name, app::model::EventKind::Backup, "a backup was asked for".into()).await?;
+        self.inner.backup_wake.notify_one();
+        self.get(name).await
+    }
+
     /// Stops and removes a database (and, if asked, its followers).
     pub async fn destroy(&self, name: &str, take_followers: bool) -> Result<(), EngineError> {
         let _admitted = self.inner.admission.lock().await;
@@ -403,7 +498,11 @@ fn followers_of<'a>(specs: &'a [Spec], name: &'a str) -> impl Iterator<Item = &'
 
 /// What makes two create requests the same request, for idempotency keys.
 fn fingerprint(req: &CreateRequest) -> String {
-    let fields = serde_json::json!([req.name, req.plan, req.follow, req.fork]).to_string();
+    let fields = match &req.fork_point {
+        None => serde_json::json!([req.name, req.plan, req.follow, req.fork]),
+        Some(point) => serde_json::json!([req.name, req.plan, req.follow, req.fork, point]),
+    }
+    .to_string();
     crate::digest::sha256_hex(fields.as_bytes())
 }
 

@@ -2,7 +2,7 @@
 //! measured every second or so, but an event (and a row in the replay log)
 //! is due only when what a person would read has changed.
 
-use app::model::{Info, Lag};
+use app::model::{Archiving, Info, Lag, RestoreWindow};
 
 /// Whether a follower's lag moved enough to tell: to or from zero, across
 /// a displayed unit (the bytes as `app::format::bytes` writes them, below
@@ -27,6 +27,23 @@ pub fn info_changed(before: Option<&Info>, now: &Info) -> bool {
         || a.connections != now.connections
         || a.max_connections != now.max_connections
         || a.pg_version != now.pg_version
+}
+
+/// Whether a primary's restore window or archiving changed as a person
+/// reads them. The window's end is "now" while archiving works, so it
+/// alone moving is not news; its start, the backups, the stored size and
+/// a warning are.
+pub fn recoverability_changed(
+    before: (Option<&RestoreWindow>, Option<&Archiving>),
+    now: (Option<&RestoreWindow>, Option<&Archiving>),
+) -> bool {
+    let window = |w: Option<&RestoreWindow>| w.map(|w| w.from);
+    let archiving = |a: Option<&Archiving>| {
+        a.map(|a| {
+            (a.warning.clone(), a.backups, a.last_backup_at, app::format::bytes(a.stored_bytes), a.failing.is_some())
+        })
+    };
+    window(before.0) != window(now.0) || archiving(before.1) != archiving(now.1)
 }
 
 fn bytes_bucket(bytes: u64) -> String {

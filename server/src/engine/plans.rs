@@ -8,13 +8,15 @@ pub struct Plan {
     pub max_connections: u32,
     pub shared_buffers: &'static str,
     pub work_mem: &'static str,
+    /// How long its backups (and so its restore window) reach back.
+    pub backup_retention_days: u32,
 }
 
 /// Every plan, smallest first.
 pub const PLANS: &[Plan] = &[
-    Plan { name: "mini", max_connections: 20, shared_buffers: "32MB", work_mem: "2MB" },
-    Plan { name: "standard", max_connections: 100, shared_buffers: "128MB", work_mem: "4MB" },
-    Plan { name: "premium", max_connections: 200, shared_buffers: "512MB", work_mem: "8MB" },
+    Plan { name: "mini", max_connections: 20, shared_buffers: "32MB", work_mem: "2MB", backup_retention_days: 1 },
+    Plan { name: "standard", max_connections: 100, shared_buffers: "128MB", work_mem: "4MB", backup_retention_days: 7 },
+    Plan { name: "premium", max_connections: 200, shared_buffers: "512MB", work_mem: "8MB", backup_retention_days: 14 },
 ];
 
 /// The plan used when a request names none.

@@ -22,7 +22,7 @@ use super::recorder::Recorder;
 use super::restarts::{AfterFailure, Restarts};
 use super::spec::{Desired, Origin, Spec};
 use super::EngineConfig;
-use crate::provisioner::{slot_name, ProgressSink, ProvisionError, Provisioner};
+use crate::provisioner::{slot_name, ProgressSink, ProvisionError, Provisioner, Recovery};
 use crate::store::{Store, StoreError};
 
 /// A follower this close to its source (in WAL bytes) has caught up.
@@ -334,7 +334,10 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
         return catch_up(ctx, spec).await;
     }
     if spec.origin == Origin::Fork {
-        let step = "recovering to the copy's consistent point, then promoting".to_string();
+        let step = match &spec.fork_point {
+            None => "recovering to the copy's consistent point, then promoting".to_string(),
+            Some(point) => format!("replaying WAL to {}, then promoting", point.describe()),
+        };
         ctx.recorder
             .progress(&spec.name, Some(Progress { step, bytes_done: 0, bytes_total: None, eta_seconds: None }))
             .await?;
@@ -358,19 +361,25 @@ async fn move_port(ctx: &Ctx, spec: &Spec) -> Result<u16, super::EngineError> {
     Ok(port)
 }
 
-/// A fork recovers to its copy's consistent point and then promotes itself.
+/// A fork recovers (to its copy's consistent point, or to the moment asked
+/// for) and then promotes itself; its replay progress streams meanwhile.
 async fn wait_for_promotion(ctx: &Ctx, spec: &Spec) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(600);
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    let mut last: Option<Progress> = None;
     loop {
-        match ctx.provisioner.replica_state(spec, None).await {
-            Ok(state) if !state.in_recovery => return Ok(()),
-            Ok(_) => {}
-            Err(e) if Instant::now() > deadline => return Err(format!("it did not finish recovery: {e}")),
-            Err(_) => {}
+        match ctx.provisioner.recovery(spec).await {
+            Recovery::Done => return Ok(()),
+            Recovery::Stopped(why) => return Err(why),
+            Recovery::Replaying(progress) => {
+                if let Some(p) = progress.filter(|p| last.as_ref() != Some(p)) {
+                    let _ = ctx.recorder.progress(&spec.name, Some(p.clone())).await;
+                    last = Some(p);
+                }
+            }
         }
         if Instant::now() > deadline {
             let log = ctx.provisioner.log_tail(spec).await;
-            return Err(format!("it did not finish recovery within 10 minutes: {log}"));
+            return Err(format!("it did not finish recovery within an hour: {log}"));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -65,6 +65,35 @@ impl Recorder {
         self.publish(name, EventKind::Info, None).await
     }
 
+    /// Records a primary's restore window and archiving when a person would
+    /// read them differently ([`noteworthy::recoverability_changed`]); a
+    /// warning that appears or clears is an event of its own.
+    pub async fn recoverability(
+        &self,
+        name: &str,
+        window: Option<app::model::RestoreWindow>,
+        archiving: Option<app::model::Archiving>,
+    ) -> Result<(), StoreError> {
+        let (old_window, old_archiving) = self.store.recoverability(name).await?;
+        if !noteworthy::recoverability_changed(
+            (old_window.as_ref(), old_archiving.as_ref()),
+            (window.as_ref(), archiving.as_ref()),
+        ) {
+            return Ok(());
+        }
+        let old_warning = old_archiving.as_ref().and_then(|a| a.warning.clone());
+        let new_warning = archiving.as_ref().and_then(|a| a.warning.clone());
+        self.store.observe(name, &Observation::Recoverability { window, archiving }).await?;
+        match (old_warning, new_warning) {
+            (None, Some(w)) => {
+                tracing::warn!(db = name, warning = %w, "archiving");
+                self.publish(name, EventKind::Backup, Some(w)).await
+            }
+            (Some(_), None) => self.publish(name, EventKind::Backup, Some("WAL archiving has caught up".into())).await,
+            _ => self.publish(name, EventKind::Info, None).await,
+        }
+    }
+
     /// Records how its copy is made, before it is made.
     pub async fn copying(&self, name: &str, technique: app::model::CopyTechnique) -> Result<(), StoreError> {
         tracing::info!(db = name, method = technique.method.as_str(), why = %technique.why, "copy technique");

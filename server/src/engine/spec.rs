@@ -2,7 +2,7 @@
 //! `databases` table. Requests write it; the reconciler reads it and never
 //! writes observations here (those live in `database_status`).
 
-use app::model::ForkPolicy;
+use app::model::{ForkPoint, ForkPolicy};
 use chrono::{DateTime, Utc};
 
 /// How a database's data is made.
@@ -88,6 +88,10 @@ pub struct Spec {
     pub expires_at: Option<DateTime<Utc>>,
     /// Shown on the public status surfaces.
     pub public: bool,
+    /// For a fork: the past moment it is made as of (`None`: now).
+    pub fork_point: Option<ForkPoint>,
+    /// A backup taken after this is wanted (`POST …/backups`).
+    pub backup_wanted_at: Option<DateTime<Utc>>,
 }
 
 impl Spec {
@@ -97,5 +101,11 @@ impl Spec {
             (Origin::Follow, false) => self.source.as_deref(),
             _ => None,
         }
+    }
+
+    /// Whether it is a primary of its own: it archives WAL, has backups and
+    /// a restore window.
+    pub fn is_primary(&self) -> bool {
+        self.follows().is_none()
     }
 }

@@ -5,7 +5,7 @@
 //! without touching it. Every method is idempotent: the reconciler may call
 //! it again after a crash of pgfleet at any point.
 
-use app::model::{Info, Lag, Progress};
+use app::model::{Archiving, Backup, BackupKind, Info, Lag, Progress, RestoreWindow};
 
 use crate::engine::spec::Spec;
 
@@ -50,6 +50,17 @@ pub struct ReplicaState {
     pub lag: Option<Lag>,
 }
 
+/// How a fork's recovery stands (see [`Provisioner::recovery`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Recovery {
+    /// Still replaying WAL; how far, where the backend can tell.
+    Replaying(Option<Progress>),
+    /// Recovered and promoted: it takes writes.
+    Done,
+    /// The server stopped during recovery, and why (in words for people).
+    Stopped(String),
+}
+
 /// A platform that runs PostgreSQL servers for pgfleet.
 #[async_trait::async_trait]
 pub trait Provisioner: Send + Sync + 'static {
@@ -65,7 +76,10 @@ pub trait Provisioner: Send + Sync + 'static {
     async fn copy_technique(&self, source: &Spec) -> app::model::CopyTechnique;
     /// Makes a follower of `source`: a streaming replica with its own slot.
     async fn make_follower(&self, db: &Spec, source: &Spec, sink: &dyn ProgressSink) -> Result<(), ProvisionError>;
-    /// Makes a fork of `source`: a consistent copy of it at one moment.
+    /// Makes a fork of `source`: a consistent copy of it as it is now, or,
+    /// with `db.fork_point`, as it was then (inside
+    /// [`Provisioner::restore_window`]). Once started it recovers and
+    /// promotes itself; [`Provisioner::recovery`] says how far it is.
     async fn make_fork(&self, db: &Spec, source: &Spec, sink: &dyn ProgressSink) -> Result<(), ProvisionError>;
     /// Removes whatever a failed or interrupted make left behind.
     async fn discard_partial(&self, db: &Spec) -> Result<(), ProvisionError>;
@@ -90,6 +104,26 @@ pub trait Provisioner: Send + Sync + 'static {
     async fn drop_slot(&self, source: &Spec, slot: &str) -> Result<(), ProvisionError>;
     /// The pgfleet slots that exist on `source`.
     async fn list_slots(&self, source: &Spec) -> Result<Vec<String>, ProvisionError>;
+
+    /// How a started fork's recovery stands.
+    async fn recovery(&self, db: &Spec) -> Recovery;
+
+    /// Makes sure a primary's WAL is archived and it can be backed up
+    /// (idempotent; needs its server running).
+    async fn ensure_archiving(&self, db: &Spec) -> Result<(), ProvisionError>;
+    /// How its archiving and backups stand.
+    async fn archiving(&self, db: &Spec) -> Result<Archiving, ProvisionError>;
+    /// Its backups (and snapshots), oldest first.
+    async fn backups(&self, db: &Spec) -> Result<Vec<Backup>, ProvisionError>;
+    /// The kinds of backup this backend can take, the durable kind first.
+    fn backup_kinds(&self) -> Vec<BackupKind>;
+    /// Takes a backup of the running primary now.
+    async fn take_backup(&self, db: &Spec, kind: BackupKind, sink: &dyn ProgressSink) -> Result<(), ProvisionError>;
+    /// Removes backups of `kind` older than `keep` that the backend itself
+    /// keeps (pgBackRest expires its own).
+    async fn expire(&self, db: &Spec, keep: chrono::Duration) -> Result<(), ProvisionError>;
+    /// The moments a fork of `db` can be made as of, now.
+    async fn restore_window(&self, db: &Spec) -> Result<Option<RestoreWindow>, ProvisionError>;
 
     /// Recovery state and lag of `db` behind `source`.
     async fn replica_state(&self, db: &Spec, source: Option<&Spec>) -> Result<ReplicaState, ProvisionError>;

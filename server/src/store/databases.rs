@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::{Store, StoreError};
 
 const VIEW_QUERY: &str = "SELECT d.name, d.plan, d.origin, d.source, d.created_at, s.phase, s.message, \
-                          s.following, s.progress_json, s.lag_json, s.info_json, s.copy_json, d.owner, d.protected, d.fork_policy, \
+                          s.following, s.progress_json, s.lag_json, s.info_json, s.copy_json, s.restore_window_json, s.archiving_json, d.fork_point_json, d.owner, d.protected, d.fork_policy, \
                           d.expires_at, d.public, src.protected AS source_protected, \
                           src.fork_policy AS source_fork_policy \
                           FROM databases d LEFT JOIN database_status s ON s.name = d.name \
@@ -73,6 +73,9 @@ fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DatabaseView, StoreErr
         lag: json_column(row, &name, "lag_json")?,
         info: json_column(row, &name, "info_json")?,
         copy: json_column(row, &name, "copy_json")?,
+        fork_point: json_column(row, &name, "fork_point_json")?,
+        restore_window: json_column(row, &name, "restore_window_json")?,
+        archiving: json_column(row, &name, "archiving_json")?,
         owner: row.try_get("owner")?,
         public: row.try_get("public")?,
         // A follower carries its source's data and owner password, so it
@@ -114,6 +117,9 @@ fn unreadable_view(row: &sqlx::sqlite::SqliteRow, e: &StoreError) -> DatabaseVie
         expires_at: None,
         public: false,
         copy: None,
+        fork_point: None,
+        restore_window: None,
+        archiving: None,
     }
 }
 

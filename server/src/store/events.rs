@@ -29,7 +29,9 @@ pub fn is_measurement(kind: EventKind) -> bool {
         | EventKind::Deleted
         | EventKind::Changed
         | EventKind::Expired
-        | EventKind::Request => false,
+        | EventKind::Request
+        | EventKind::Backup
+        | EventKind::BackupFailed => false,
     }
 }
 

@@ -10,7 +10,7 @@ use crate::engine::spec::{Desired, Origin, Spec};
 
 const COLUMNS: &str = "name, plan, origin, source, port, pg_user, pg_password, pg_database, \
                        replication_password, desired, take_followers, promote, created_at, owner, protected, \
-                       fork_policy, expires_at, public";
+                       fork_policy, expires_at, public, fork_point_json, backup_wanted_at";
 
 impl Store {
     /// Inserts a new spec with its first status (`provisioning`) in one
@@ -20,7 +20,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO databases (name, plan, origin, source, port, pg_user, pg_password, pg_database, \
              replication_password, desired, take_followers, promote, created_at, owner, \
-             protected, fork_policy, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             protected, fork_policy, expires_at, fork_point_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&spec.name)
         .bind(&spec.plan)
@@ -39,6 +39,7 @@ impl Store {
         .bind(spec.protected)
         .bind(spec.fork_policy.as_str())
         .bind(spec.expires_at.map(|t| t.to_rfc3339()))
+        .bind(spec.fork_point.as_ref().map(|p| serde_json::to_string(p).expect("fork points serialise")))
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -146,6 +147,16 @@ impl Store {
         Ok(())
     }
 
+    /// Asks for a backup newer than `at`.
+    pub async fn want_backup(&self, name: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE databases SET backup_wanted_at = ? WHERE name = ?")
+            .bind(at.to_rfc3339())
+            .bind(name)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Forgets a database whose files are gone (its status goes with it).
     pub async fn delete_spec(&self, name: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM databases WHERE name = ?").bind(name).execute(self.pool()).await?;
@@ -165,6 +176,11 @@ fn spec_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Spec, StoreError> {
         protected: row.try_get("protected")?,
         fork_policy: super::fork_policy_column(row, &name)?,
         expires_at: super::optional_time(row, &name, "expires_at")?,
+        backup_wanted_at: super::optional_time(row, &name, "backup_wanted_at")?,
+        fork_point: row
+            .try_get::<Option<String>, _>("fork_point_json")?
+            .map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{name}.fork_point: {e}"))))
+            .transpose()?,
         origin: Origin::parse(&origin).ok_or_else(|| StoreError::Corrupt(format!("{name}: origin {origin:?}")))?,
         desired: Desired::parse(&desired).ok_or_else(|| StoreError::Corrupt(format!("{name}: desired {desired:?}")))?,
         plan: row.try_get("plan")?,

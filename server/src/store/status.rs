@@ -1,7 +1,7 @@
 //! Observed state rows (`database_status`): written only by the engine's
 //! recorder.
 
-use app::model::{CopyTechnique, Info, Lag, Phase, Progress};
+use app::model::{Archiving, CopyTechnique, Info, Lag, Phase, Progress, RestoreWindow};
 use chrono::Utc;
 
 use super::{Store, StoreError};
@@ -19,6 +19,12 @@ pub enum Observation {
     Following(Option<String>),
     /// The technique that makes (or made) its copy.
     Copy(CopyTechnique),
+    /// A primary's restore window and archiving, after the backup loop
+    /// looked.
+    Recoverability {
+        window: Option<RestoreWindow>,
+        archiving: Option<Archiving>,
+    },
 }
 
 impl Store {
@@ -41,6 +47,17 @@ impl Store {
         let Some((lag, info)) = row else { return Ok((None, None)) };
         // An unreadable old value only means the new one is news.
         Ok((lag.and_then(|l| serde_json::from_str(&l).ok()), info.and_then(|i| serde_json::from_str(&i).ok())))
+    }
+
+    /// The last recorded restore window and archiving of `name`.
+    pub async fn recoverability(&self, name: &str) -> Result<(Option<RestoreWindow>, Option<Archiving>), StoreError> {
+        let row: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT restore_window_json, archiving_json FROM database_status WHERE name = ?")
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await?;
+        let Some((window, archiving)) = row else { return Ok((None, None)) };
+        Ok((window.and_then(|w| serde_json::from_str(&w).ok()), archiving.and_then(|a| serde_json::from_str(&a).ok())))
     }
 
     pub async fn observe(&self, name: &str, observation: &Observation) -> Result<(), StoreError> {
@@ -71,6 +88,11 @@ impl Store {
             Observation::Copy(c) => {
                 sqlx::query("UPDATE database_status SET copy_json = ?, updated_at = ? WHERE name = ?").bind(json(c))
             }
+            Observation::Recoverability { window, archiving } => sqlx::query(
+                "UPDATE database_status SET restore_window_json = ?, archiving_json = ?, updated_at = ? WHERE name = ?",
+            )
+            .bind(window.as_ref().map(json))
+            .bind(archiving.as_ref().map(json)),
             Observation::Following(f) => {
                 sqlx::query("UPDATE database_status SET following = ?, lag_json = NULL, updated_at = ? WHERE name = ?")
                     .bind(f.clone())

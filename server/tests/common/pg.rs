@@ -25,7 +25,12 @@ static NEXT_PORT_BLOCK: AtomicU16 = AtomicU16::new(0);
 pub fn test_engine_config() -> EngineConfig {
     let block = NEXT_PORT_BLOCK.fetch_add(1, Ordering::SeqCst);
     let base = 20_000 + (std::process::id() as u16 % 40) * 200 + block * 20;
-    EngineConfig { ports: base..=base + 19, tick: Duration::from_millis(200), info_every: Duration::from_secs(1) }
+    EngineConfig {
+        ports: base..=base + 19,
+        tick: Duration::from_millis(200),
+        info_every: Duration::from_secs(1),
+        backups: pgfleet::engine::backups::Schedule { tick: Duration::from_millis(500), ..Default::default() },
+    }
 }
 
 pub struct TestEngine {

@@ -218,8 +218,9 @@ pub struct CloneCopy<'a> {
     pub label: &'a str,
 }
 
-/// Clones a running primary into `c.target` as a base backup would.
-pub async fn clone_running(c: CloneCopy<'_>, sink: &dyn ProgressSink) -> Result<(), ProvisionError> {
+/// Clones a running primary into `c.target` as a base backup would;
+/// answers the backup's stop LSN (the copy is consistent from there).
+pub async fn clone_running(c: CloneCopy<'_>, sink: &dyn ProgressSink) -> Result<u64, ProvisionError> {
     let mut conn = sql::connect(c.source_run, c.source_port, "postgres").await?;
     let (slot, temporary) = match c.slot {
         Some(slot) => (slot.to_string(), false),
@@ -241,8 +242,8 @@ pub async fn clone_running(c: CloneCopy<'_>, sink: &dyn ProgressSink) -> Result<
     sqlx::query("SELECT pg_backup_start($1, true)").bind(c.label).execute(&mut conn).await.map_err(sql::sql_err)?;
     let data = plan(c.source_data, c.target, c.user, false)?;
     clone_all(data, c.user, "cloning", sink).await?;
-    let (label, map): (String, Option<String>) =
-        sqlx::query_as("SELECT labelfile, spcmapfile FROM pg_backup_stop(false)")
+    let (stop_lsn, label, map): (String, String, Option<String>) =
+        sqlx::query_as("SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(false)")
             .fetch_one(&mut conn)
             .await
             .map_err(sql::sql_err)?;
@@ -256,7 +257,8 @@ pub async fn clone_running(c: CloneCopy<'_>, sink: &dyn ProgressSink) -> Result<
     if temporary {
         let _ = sqlx::query("SELECT pg_drop_replication_slot($1)").bind(&slot).execute(&mut conn).await;
     }
-    Ok(())
+    app::model::parse_lsn(&stop_lsn)
+        .ok_or_else(|| ProvisionError::Sql(format!("pg_backup_stop answered an LSN {stop_lsn:?} it cannot read")))
 }
 
 /// `FS_IOC_FIEMAP`: `_IOWR('f', 11, struct fiemap)`.

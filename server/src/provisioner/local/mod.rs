@@ -10,7 +10,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use app::model::{CopyMethod, CopyTechnique, Info, Lag, Progress};
+use app::model::{
+    Archiving, Backup, BackupKind, CopyMethod, CopyTechnique, ForkPoint, Info, Lag, Progress, RestoreWindow,
+};
 use chrono::Utc;
 use sqlx::Row;
 
@@ -18,12 +20,15 @@ use self::layout::Layout;
 use self::os::OsUser;
 use crate::engine::plans;
 use crate::engine::spec::{Origin, Spec};
-use crate::provisioner::{slot_name, ProgressSink, ProvisionError, Provisioner, ReplicaState};
+use crate::provisioner::{slot_name, ProgressSink, ProvisionError, Provisioner, Recovery, ReplicaState};
 
+pub mod backrest;
 pub mod clone;
 pub mod copy;
 pub mod layout;
 pub mod os;
+pub mod pitr;
+pub mod snapshots;
 pub mod sql;
 
 /// How the local provisioner is set up.
@@ -38,6 +43,8 @@ pub struct LocalConfig {
     pub listen_addresses: String,
     /// The host name put in connection URLs.
     pub public_host: String,
+    /// Where pgBackRest keeps backups and WAL (default `<home>/backups/repo`).
+    pub backup_repo: Option<backrest::Repo>,
 }
 
 impl LocalConfig {
@@ -48,6 +55,7 @@ impl LocalConfig {
             pg_user: None,
             listen_addresses: "127.0.0.1".into(),
             public_host: "127.0.0.1".into(),
+            backup_repo: None,
         }
     }
 }
@@ -77,6 +85,8 @@ pub struct LocalProvisioner {
     /// Whether the home clones files, found out at start.
     technique: app::model::CopyTechnique,
     copy_gates: copy::CopyGates,
+    backrest: backrest::Backrest,
+    snapshots: snapshots::Snapshots,
 }
 
 impl LocalProvisioner {
@@ -84,9 +94,10 @@ impl LocalProvisioner {
         let bin = os::find_pg_bin(config.pg_bin.as_deref())?;
         let user = OsUser::resolve(config.pg_user.as_deref())?;
         let home = config.home.to_string_lossy();
-        if home.contains(['\'', '"', '\\']) {
+        // Paths go into server options a shell reads (archive_command).
+        if home.contains(['\'', '"', '\\', '$', '`']) {
             return Err(ProvisionError::Invalid(format!(
-                "the pgfleet home {home:?} has a quote or backslash in its path"
+                "the pgfleet home {home:?} has a quote, $, ` or backslash in its path"
             )));
         }
         let layout = Layout::new(&config.home);
@@ -94,7 +105,12 @@ impl LocalProvisioner {
         std::fs::create_dir_all(layout.root())?;
         let technique = clone::probe(layout.root());
         tracing::info!(method = technique.method.as_str(), why = %technique.why, "how forks and followers are copied");
+        let backups = config.home.join("backups");
+        let repo = config.backup_repo.unwrap_or_else(|| backrest::Repo::Local(backups.join("repo")));
+        let backrest = backrest::Backrest::new(backups, repo, user.clone())?;
         Ok(LocalProvisioner {
+            backrest,
+            snapshots: snapshots::Snapshots::new(&config.home),
             bin,
             user,
             layout,
@@ -176,7 +192,13 @@ impl LocalProvisioner {
             "-c max_slot_wal_keep_size=4GB".into(),
             "-c hot_standby=on".into(),
             "-c hot_standby_feedback=on".into(),
-            "-c archive_mode=off".into(),
+            // Every server archives into its own stanza; a follower's
+            // archiver idles until it is promoted.
+            "-c archive_mode=on".into(),
+            format!("-c \"archive_command={}\"", self.backrest.archive_command(&db.name)),
+            // An idle server still closes a segment a minute, so the
+            // restore window reaches close to now.
+            "-c archive_timeout=60".into(),
             // Startup after a copy syncs the file system once, not file by file.
             "-c recovery_init_sync_method=syncfs".into(),
             format!("-c cluster_name='pgfleet-{}'", db.name),
@@ -194,13 +216,26 @@ impl LocalProvisioner {
             opts.push(format!("-c primary_conninfo='{conninfo}'"));
             opts.push(format!("-c primary_slot_name={}", slot_name(&db.name)));
         }
-        if self.layout.data(&db.name).join("recovery.signal").exists() {
-            // A fork: recover to the copy's consistent point, then become a
-            // primary on a timeline of its own.
-            opts.push("-c recovery_target=immediate".into());
+        let data = self.layout.data(&db.name);
+        if data.join("recovery.signal").exists() {
+            // A fork: recover, then become a primary on a timeline of its own.
             opts.push("-c recovery_target_action=promote".into());
-            // Everything needed is in pg_wal already; there is no archive.
-            opts.push("-c restore_command=false".into());
+            match (&db.fork_point, &db.source) {
+                (Some(point), Some(src)) => {
+                    // To the moment asked for, reading the source's archive.
+                    opts.push(format!("-c \"restore_command={}\"", self.backrest.restore_command(src, &data)));
+                    opts.push(match point {
+                        ForkPoint::Time(t) => format!("-c \"recovery_target_time={}\"", t.to_rfc3339()),
+                        ForkPoint::Lsn(lsn) => format!("-c recovery_target_lsn='{lsn}'"),
+                    });
+                }
+                _ => {
+                    // To the copy's consistent point; everything needed is
+                    // in pg_wal already.
+                    opts.push("-c recovery_target=immediate".into());
+                    opts.push("-c restore_command=false".into());
+                }
+            }
         }
         Ok(opts.join(" "))
     }
@@ -383,6 +418,9 @@ impl Provisioner for LocalProvisioner {
     }
 
     async fn make_fork(&self, db: &Spec, source: &Spec, sink: &dyn ProgressSink) -> Result<(), ProvisionError> {
+        if let Some(point) = &db.fork_point {
+            return self.make_point_in_time_fork(db, source, point, sink).await;
+        }
         let partial = match self.copy_technique(source).await.method {
             CopyMethod::Clone => self.clone_copy(db, source, None, sink).await?,
             CopyMethod::Basebackup => self.make_copy(db, source, None, sink).await?,
@@ -441,6 +479,9 @@ impl Provisioner for LocalProvisioner {
         if !run.starts_with(&dir) && run.exists() {
             tokio::fs::remove_dir_all(&run).await?;
         }
+        // Its backups go with it: a name used again starts afresh.
+        self.backrest.remove_stanza(&db.name).await?;
+        self.snapshots.remove_all(&db.name).await?;
         self.discard_partial(db).await
     }
 
@@ -512,6 +553,41 @@ impl Provisioner for LocalProvisioner {
             .fetch_all(&mut conn)
             .await
             .map_err(sql::sql_err)
+    }
+
+    async fn recovery(&self, db: &Spec) -> Recovery {
+        self.recovery_of(db).await
+    }
+
+    async fn ensure_archiving(&self, db: &Spec) -> Result<(), ProvisionError> {
+        self.ensure_archiving_now(db).await
+    }
+
+    async fn archiving(&self, db: &Spec) -> Result<Archiving, ProvisionError> {
+        self.archiving_of(db).await
+    }
+
+    async fn backups(&self, db: &Spec) -> Result<Vec<Backup>, ProvisionError> {
+        self.list_backups(db).await
+    }
+
+    fn backup_kinds(&self) -> Vec<BackupKind> {
+        match self.technique.method {
+            CopyMethod::Clone => vec![BackupKind::Full, BackupKind::Snapshot],
+            CopyMethod::Basebackup => vec![BackupKind::Full],
+        }
+    }
+
+    async fn take_backup(&self, db: &Spec, kind: BackupKind, sink: &dyn ProgressSink) -> Result<(), ProvisionError> {
+        self.take(db, kind, sink).await
+    }
+
+    async fn expire(&self, db: &Spec, keep: chrono::Duration) -> Result<(), ProvisionError> {
+        self.expire_snapshots(db, keep).await
+    }
+
+    async fn restore_window(&self, db: &Spec) -> Result<Option<RestoreWindow>, ProvisionError> {
+        self.window_of(db).await
     }
 
     async fn replica_state(&self, db: &Spec, source: Option<&Spec>) -> Result<ReplicaState, ProvisionError> {
@@ -623,6 +699,9 @@ impl LocalProvisioner {
             }
         }
         self.private_dir(&self.layout.run(&db.name))?;
+        // Its archive_command reads this; written before the server starts
+        // so archiving works from its first segment.
+        self.configure_backups(db)?;
         let log = self.layout.log(&db.name);
         let options = self.server_options(db, source)?;
         // The postmaster must outlive pgfleet, so pg_ctl runs detached.
@@ -641,6 +720,9 @@ impl LocalProvisioner {
             // someone else listens on.
             Err(ProvisionError::Start(_)) if self.logged_since(db, log_before, &["Address already in use"]) => {
                 Err(ProvisionError::PortTaken { port: db.port, holder: os::port_holder(db.port) })
+            }
+            Err(ProvisionError::Start(_)) if self.logged_since(db, log_before, &[pitr::TARGET_UNREACHED]) => {
+                Err(ProvisionError::Start(pitr::target_unreached(db)))
             }
             other => other,
         }

@@ -125,8 +125,7 @@ pub async fn replay_age_seconds(conn: &mut PgConnection) -> Result<Option<f64>, 
 
 /// `"16/B374D848"` → a byte position.
 pub fn parse_lsn(s: &str) -> Option<u64> {
-    let (hi, lo) = s.split_once('/')?;
-    Some((u64::from_str_radix(hi, 16).ok()? << 32) | u64::from_str_radix(lo, 16).ok()?)
+    app::model::parse_lsn(s)
 }
 
 #[cfg(test)]

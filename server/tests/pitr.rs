@@ -1,0 +1,221 @@
+//! Point-in-time forks on the plain file system: from pgBackRest backups,
+//! replaying the source's archived WAL to a time or an LSN; the restore
+//! window and the moments outside it; archiving across a crash of pgfleet
+//! and a restart of the source; backups listed and taken on demand.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use app::model::{BackupKind, DatabaseView, ForkPoint, Phase};
+use common::pg::{exec, pgbench_load, scalar, TestEngine, INVARIANT};
+use pgfleet::engine::{CreateRequest, EngineError};
+use sqlx::postgres::PgConnection;
+
+const READY: Duration = Duration::from_secs(180);
+
+/// Waits until `name` has a restore window (its first backup is done).
+async fn wait_for_window(t: &TestEngine, name: &str) -> DatabaseView {
+    let deadline = Instant::now() + READY;
+    loop {
+        let view = t.store.view(name).await.unwrap().expect("exists");
+        if view.restore_window.is_some() {
+            return view;
+        }
+        assert!(Instant::now() < deadline, "{name} has no restore window: {view:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Inserts marker `i` and answers a moment and an LSN right after its
+/// commit (and before the next marker's).
+async fn mark(conn: &mut PgConnection, i: i64) -> (chrono::DateTime<chrono::Utc>, String) {
+    exec(conn, &format!("INSERT INTO marks VALUES ({i})")).await;
+    let (at, lsn): (chrono::DateTime<chrono::Utc>, String) =
+        sqlx::query_as("SELECT clock_timestamp(), pg_current_wal_insert_lsn()::text")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    // Commits one moment apart, so no clock granularity blurs them.
+    let until = Instant::now() + Duration::from_millis(20);
+    while Instant::now() < until {
+        tokio::task::yield_now().await;
+    }
+    (at, lsn)
+}
+
+async fn marks(conn: &mut PgConnection) -> Vec<i32> {
+    sqlx::query_scalar("SELECT i FROM marks ORDER BY i").fetch_all(conn).await.unwrap()
+}
+
+fn fork_at(name: &str, source: &str, point: ForkPoint) -> CreateRequest {
+    CreateRequest { name: Some(name.into()), fork: Some(source.into()), fork_point: Some(point), ..Default::default() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_point_in_time_fork_has_what_was_committed_before_its_moment_only() {
+    let t = TestEngine::start().await;
+    t.create_named("ledger").await;
+    t.wait_for("ledger", Phase::Available, READY).await;
+    let view = wait_for_window(&t, "ledger").await;
+    let window = view.restore_window.clone().unwrap();
+    assert!(window.from <= chrono::Utc::now());
+    let archiving = view.archiving.expect("archiving is reported");
+    assert!(archiving.warning.is_none(), "{archiving:?}");
+    assert_eq!(archiving.backups, 1);
+
+    let mut source = t.connect("ledger").await;
+    exec(&mut source, "CREATE TABLE marks (i int)").await;
+    let (_, _) = mark(&mut source, 1).await;
+    let (after_two, lsn_two) = mark(&mut source, 2).await;
+    let (_, _) = mark(&mut source, 3).await;
+
+    t.create(fork_at("by-time", "ledger", ForkPoint::Time(after_two))).await;
+    t.create(fork_at("by-lsn", "ledger", ForkPoint::Lsn(lsn_two.clone()))).await;
+    let by_time = t.wait_for("by-time", Phase::Available, READY).await;
+    assert_eq!(by_time.fork_point, Some(ForkPoint::Time(after_two)));
+    t.wait_for("by-lsn", Phase::Available, READY).await;
+    let mut fork = t.connect("by-time").await;
+    assert_eq!(marks(&mut fork).await, vec![1, 2], "rows committed before the moment, none after");
+    let mut fork_lsn = t.connect("by-lsn").await;
+    assert_eq!(marks(&mut fork_lsn).await, vec![1, 2], "rows committed before the LSN, none after");
+
+    // Writable, on a timeline of its own, independent of its source.
+    exec(&mut fork, "INSERT INTO marks VALUES (100)").await;
+    assert_eq!(scalar(&mut source, "SELECT count(*) FROM marks WHERE i = 100").await, 0);
+    let tli = "SELECT ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int::int8";
+    assert!(scalar(&mut fork, tli).await > scalar(&mut source, tli).await);
+
+    // Outside the window, and in the future: refused, naming the window.
+    let before = window.from - chrono::Duration::hours(1);
+    match t.engine.create(fork_at("too-early", "ledger", ForkPoint::Time(before))).await {
+        Err(e @ EngineError::OutsideWindow { .. }) => {
+            let api = app::model::ApiError::from(e);
+            assert_eq!(api.code.http_status(), 422);
+            assert!(api.message.contains("restore window") && api.message.contains("from "), "{}", api.message);
+        }
+        other => panic!("a moment before the window was not refused: {other:?}"),
+    }
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    match t.engine.create(fork_at("too-late", "ledger", ForkPoint::Time(later))).await {
+        Err(e @ EngineError::InTheFuture { .. }) => assert_eq!(app::model::ApiError::from(e).code.http_status(), 422),
+        other => panic!("a moment in the future was not refused: {other:?}"),
+    }
+    assert!(t.store.view("too-early").await.unwrap().is_none(), "nothing was made");
+
+    // The backup the forks started from is listed.
+    let backups = t.engine.backups("ledger").await.unwrap();
+    assert!(backups.iter().any(|b| b.kind == BackupKind::Full && b.size_bytes > 0), "{backups:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_point_in_time_fork_of_a_source_under_load_is_consistent() {
+    let t = TestEngine::start().await;
+    t.create_named("busy").await;
+    t.wait_for("busy", Phase::Available, READY).await;
+    let url = t.engine.credentials("busy").await.unwrap();
+    let mut load = pgbench_load(&url, 2).await;
+    wait_for_window(&t, "busy").await;
+    let mut source = t.connect("busy").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while scalar(&mut source, "SELECT count(*) FROM pgbench_history").await < 200 {
+        assert!(Instant::now() < deadline, "pgbench is not writing");
+    }
+    let (moment,): (chrono::DateTime<chrono::Utc>,) =
+        sqlx::query_as("SELECT clock_timestamp()").fetch_one(&mut source).await.unwrap();
+    let at_moment = scalar(&mut source, "SELECT count(*) FROM pgbench_history").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while scalar(&mut source, "SELECT count(*) FROM pgbench_history").await < at_moment + 200 {
+        assert!(Instant::now() < deadline, "pgbench stopped writing");
+    }
+    t.create(fork_at("then", "busy", ForkPoint::Time(moment))).await;
+    t.wait_for("then", Phase::Available, READY).await;
+    assert!(load.try_wait().unwrap().is_none(), "the load ran throughout");
+    let mut fork = t.connect("then").await;
+    assert_eq!(scalar(&mut fork, INVARIANT).await, 1, "the fork is a consistent moment");
+    let rows = scalar(&mut fork, "SELECT count(*) FROM pgbench_history").await;
+    let now = scalar(&mut source, "SELECT count(*) FROM pgbench_history").await;
+    assert!(rows < now, "the fork is of the past: {rows} rows, the source has {now}");
+    let _ = load.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archiving_survives_a_crash_of_pgfleet_and_a_restart_of_the_source() {
+    let t = TestEngine::start().await;
+    t.create_named("steady").await;
+    t.wait_for("steady", Phase::Available, READY).await;
+    wait_for_window(&t, "steady").await;
+    let mut source = t.connect("steady").await;
+    exec(&mut source, "CREATE TABLE marks (i int)").await;
+    mark(&mut source, 1).await;
+    drop(source);
+
+    // pgfleet dies; the server keeps archiving without it.
+    let (home, config) = t.crash().await;
+    let t = TestEngine::start_in(home, config).await;
+    let mut source = t.connect("steady").await;
+    mark(&mut source, 2).await;
+    drop(source);
+
+    // The source's server stops; pgfleet starts it again, archiving on.
+    let pid: i32 = std::fs::read_to_string(t.data_dir("steady").join("postmaster.pid"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // SAFETY: the postmaster of this test's database.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let deadline = Instant::now() + READY;
+    let mut source = loop {
+        if let Ok(conn) = sqlx::Connection::connect(&t.engine.credentials("steady").await.unwrap()).await {
+            let conn: PgConnection = conn;
+            break conn;
+        }
+        assert!(Instant::now() < deadline, "the source was not restarted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (after_three, _) = mark(&mut source, 3).await;
+    mark(&mut source, 4).await;
+
+    t.create(fork_at("kept", "steady", ForkPoint::Time(after_three))).await;
+    t.wait_for("kept", Phase::Available, READY).await;
+    let mut fork = t.connect("kept").await;
+    assert_eq!(marks(&mut fork).await, vec![1, 2, 3], "WAL from before, during and after both was archived");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_asked_for_is_taken_and_listed() {
+    let t = TestEngine::start().await;
+    t.create_named("asked").await;
+    t.wait_for("asked", Phase::Available, READY).await;
+    wait_for_window(&t, "asked").await;
+    let first = t.engine.backups("asked").await.unwrap();
+    assert_eq!(first.len(), 1, "one full backup when it became available: {first:?}");
+    t.engine.capture_backup("asked").await.unwrap();
+    let deadline = Instant::now() + READY;
+    loop {
+        let list = t.engine.backups("asked").await.unwrap();
+        if list.len() == 2 {
+            assert!(list[1].started_at > first[0].started_at);
+            assert!(list.iter().all(|b| b.kind == BackupKind::Full && b.stored_bytes > 0 && b.duration_seconds >= 0.0));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the backup asked for was not taken: {list:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let view = t.store.view("asked").await.unwrap().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut view = view;
+    while view.archiving.as_ref().is_none_or(|a| a.backups != 2) {
+        assert!(Instant::now() < deadline, "the view does not count the new backup: {:?}", view.archiving);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        view = t.store.view("asked").await.unwrap().unwrap();
+    }
+    // A follower has no backups of its own.
+    t.create(CreateRequest { name: Some("reader".into()), follow: Some("asked".into()), ..Default::default() }).await;
+    t.wait_for("reader", Phase::Available, READY).await;
+    assert!(matches!(t.engine.backups("reader").await, Err(EngineError::NotAPrimary(_))));
+    assert!(matches!(t.engine.capture_backup("reader").await, Err(EngineError::NotAPrimary(_))));
+}
