@@ -162,6 +162,9 @@ pub struct ForkRequestView {
     pub message: Option<String>,
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
+    /// The past moment the fork is to be made as of (`None`: when approved).
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
 }
 
 /// What a member asks for.
@@ -175,6 +178,9 @@ pub struct NewForkRequest {
     pub reason: String,
     /// The admin's default when absent; at most the admin's maximum.
     pub ttl_seconds: Option<i64>,
+    /// Fork the source as it was at this moment (inside its restore window).
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
 }
 
 /// The guard rails admins set.

@@ -122,3 +122,56 @@ test("a taken name is explained in the dialog", async ({ page }) => {
   await page.keyboard.press("Escape");
   await expect(dbs.dialog.root).toBeHidden();
 });
+
+test("backups on the page, and a fork of a past moment from the dialog", async ({ page }) => {
+  const detail = new DetailPage(page);
+  await detail.goto("prod");
+  const card = page.getByTestId("backups");
+  // Its first full backup gives it a restore window.
+  await expect(page.getByTestId("restore-window-line")).toHaveText(/Fork from any moment from .* UTC to .* UTC/, { timeout: 120_000 });
+  await expect(card.getByTestId("backup-list").locator("tbody tr")).toHaveCount(1, { timeout: 60_000 });
+  await expect(card.getByTestId("backup-list")).toContainText("full");
+  await expect(page.getByTestId("archiving")).toContainText("WAL archived");
+
+  // Back up now: a second row once it is taken.
+  await page.getByTestId("capture-backup").click();
+  await expect(card.getByTestId("backup-list").locator("tbody tr")).toHaveCount(2, { timeout: 120_000 });
+
+  // Mark a moment, write after it, and fork the moment from the dialog.
+  const url = await credentials(page, "prod");
+  const psql = (sql: string) =>
+    execFileSync("/usr/lib/postgresql/15/bin/psql", [url, "-Atc", sql], { encoding: "utf8" }).trim();
+  psql("CREATE TABLE marks (i int); INSERT INTO marks VALUES (1)");
+  const moment = new Date(psql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC' + interval '1 second', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"));
+  // Past the moment (whole seconds in the dialog) before the next write.
+  await expect.poll(() => Date.now() > moment.getTime() + 200, { timeout: 5_000 }).toBeTruthy();
+  psql("INSERT INTO marks VALUES (2)");
+
+  const dbs = new DatabasesPage(page);
+  await dbs.goto();
+  await dbs.waitForHydration();
+  await dbs.row("prod").getByTestId("fork").click();
+  await expect(page.getByTestId("restore-window")).toContainText("can be forked from any moment");
+  await page.getByTestId("fork-at-moment").check();
+  await page.getByTestId("fork-at").fill(moment.toISOString().slice(0, 19));
+  await dbs.dialog.submit("then");
+  await expect(dbs.phase("then")).toHaveText(/available/, { timeout: 120_000 });
+  await detail.goto("then");
+  await expect(detail.info()).toContainText("Forked as of");
+  const then = await credentials(page, "then");
+  const rows = execFileSync("/usr/lib/postgresql/15/bin/psql", [then, "-Atc", "SELECT string_agg(i::text, ',' ORDER BY i) FROM marks"], { encoding: "utf8" }).trim();
+  expect(rows).toBe("1");
+
+  // A moment in the future is explained in the dialog.
+  await dbs.goto();
+  await dbs.waitForHydration();
+  await dbs.row("prod").getByTestId("fork").click();
+  await page.getByTestId("fork-at-moment").check();
+  await page.getByTestId("fork-at").fill(new Date(Date.now() + 3_600_000).toISOString().slice(0, 19));
+  await dbs.dialog.submit("later");
+  await expect(dbs.dialog.error).toContainText("in the future");
+  await page.keyboard.press("Escape");
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await detail.goto("prod");
+  await page.screenshot({ path: out("backups-desktop.png"), fullPage: true });
+});

@@ -336,9 +336,11 @@ pub fn parse_at(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
         .ok_or_else(|| format!("--at {text:?}: give a UTC time like '2026-12-01 10:00Z' or RFC 3339"))
 }
 
-/// Reads `--by` ("2 hours", "90 minutes", "45s", "1 day") as how long ago.
+/// Reads a span such as `--by`'s "2 hours" (how long ago) or
+/// `--backup-every`'s "24h": a number and s, m, h or d (or their words),
+/// from 1 s to 366 days.
 pub fn parse_by(text: &str) -> Result<chrono::Duration, String> {
-    let bad = || format!("--by {text:?}: give how long ago, like '2 hours', '30 minutes' or '90s'");
+    let bad = || format!("{text:?}: give a span like '2 hours', '30 minutes' or '90s' (at most 366 days)");
     let t = text.trim().to_lowercase();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);

@@ -54,6 +54,14 @@ enum Command {
         /// X-Forwarded-For names the client, e.g. "127.0.0.1, 10.0.0.0/8".
         #[arg(long, env = "PGFLEET_TRUSTED_PROXIES", default_value = "")]
         trusted_proxies: String,
+        /// Where pgBackRest keeps backups and archived WAL: a folder, or
+        /// s3://bucket/path?endpoint=host[:port][&region=R][&verify_tls=false]
+        /// (keys in PGFLEET_S3_KEY / PGFLEET_S3_KEY_SECRET). Default <home>/backups/repo.
+        #[arg(long, env = "PGFLEET_BACKUP_REPO")]
+        backup_repo: Option<String>,
+        /// How often each primary gets a full backup, e.g. 24h (default), 6h, 30m.
+        #[arg(long, env = "PGFLEET_BACKUP_EVERY", default_value = "24h")]
+        backup_every: String,
     },
     /// Create a database, a follower (--follow) or a fork (--fork).
     Create {
@@ -166,6 +174,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         public_host,
         embed_ancestors,
         trusted_proxies,
+        backup_repo,
+        backup_every,
     } = cli.command
     {
         pgfleet::telemetry::init();
@@ -179,6 +189,12 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         config.local.listen_addresses = pg_listen;
         config.local.public_host = public_host;
         config.embed_ancestors = embed_ancestors;
+        if let Some(repo) = backup_repo {
+            config.local.backup_repo =
+                Some(pgfleet::provisioner::local::backrest::Repo::parse(&repo).map_err(anyhow::Error::msg)?);
+        }
+        let every = cli::parse_by(&backup_every).map_err(|e| anyhow::anyhow!("--backup-every {e}"))?;
+        config.engine.backups.full_every = every.to_std().context("--backup-every")?;
         config.trusted_proxies = pgfleet::web::client::TrustedProxies::parse(&trusted_proxies)
             .map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
         let running = pgfleet::serve::start(config).await.context("pgfleet could not start")?;
@@ -195,7 +211,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Create { name, plan, follow, fork, at, by, at_lsn, wait } => {
             let at = match (at, by) {
                 (Some(at), _) => Some(cli::parse_at(&at).map_err(anyhow::Error::msg)?),
-                (None, Some(by)) => Some(chrono::Utc::now() - cli::parse_by(&by).map_err(anyhow::Error::msg)?),
+                (None, Some(by)) => {
+                    Some(chrono::Utc::now() - cli::parse_by(&by).map_err(|e| anyhow::anyhow!("--by {e}"))?)
+                }
                 (None, None) => None,
             };
             let db = client.create(&app::model::NewDatabase { name, plan, follow, fork, at, at_lsn }).await?;

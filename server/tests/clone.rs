@@ -113,3 +113,48 @@ async fn where_files_cannot_be_cloned_copies_are_basebackups_that_say_why() {
     assert!(prod["copy"].is_null(), "a database made empty was not copied: {prod}");
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_reflink_file_system_point_in_time_forks_start_from_clone_snapshots() {
+    let fs = common::reflink::ReflinkFs::new(4);
+    let app = app_in(fs.path().join("home")).await;
+    let api = app.api();
+    let create = |body: serde_json::Value| app.authed(Method::POST, "/api/v1/databases").json(&body).send();
+    assert_eq!(create(json!({"name": "prod"})).await.unwrap().status(), 202);
+    app.wait_phase("prod", Phase::Available).await;
+    // A full backup first, then a snapshot: both are starting points.
+    let long = std::time::Duration::from_secs(180);
+    let snapshotted = |db: &app::model::DatabaseView| db.archiving.as_ref().is_some_and(|a| a.backups >= 2);
+    let prod = app.wait_until("prod", "a backup and a snapshot", long, snapshotted).await;
+    let window = prod.restore_window.expect("a restore window");
+    let backups = api.backups("prod").await.unwrap();
+    assert!(backups.iter().any(|b| b.kind == app::model::BackupKind::Snapshot), "{backups:?}");
+    assert!(backups.iter().any(|b| b.kind == app::model::BackupKind::Full), "{backups:?}");
+
+    let url = api.credentials("prod").await.unwrap();
+    let mut source = sqlx::PgConnection::connect(&url).await.unwrap();
+    common::pg::exec(&mut source, "CREATE TABLE marks (i int); INSERT INTO marks VALUES (1)").await;
+    let (moment,): (chrono::DateTime<chrono::Utc>,) =
+        sqlx::query_as("SELECT clock_timestamp()").fetch_one(&mut source).await.unwrap();
+    common::pg::exec(&mut source, "INSERT INTO marks VALUES (2)").await;
+
+    let body = json!({"name": "then", "fork": "prod", "at": moment.to_rfc3339()});
+    assert_eq!(create(body).await.unwrap().status(), 202);
+    let then = app.wait_phase("then", Phase::Available).await;
+    assert_eq!(then.fork_point, Some(app::model::ForkPoint::Time(moment)));
+    let then_url = api.credentials("then").await.unwrap();
+    assert_eq!(scalar(&then_url, "SELECT count(*) FROM marks WHERE i = 1").await, 1);
+    assert_eq!(scalar(&then_url, "SELECT count(*) FROM marks WHERE i = 2").await, 0, "nothing after the moment");
+
+    // Before the window: a JSON 422 that names it.
+    let early = window.from - chrono::Duration::minutes(5);
+    let refused = create(json!({"name": "early", "fork": "prod", "at": early.to_rfc3339()})).await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let error: serde_json::Value = refused.json().await.unwrap();
+    let message = error["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("restore window") && message.contains(&window.from.format("%H:%M:%S").to_string()),
+        "{error}"
+    );
+    app.shutdown().await;
+}

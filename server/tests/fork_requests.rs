@@ -200,3 +200,45 @@ async fn open_policy_forks_at_once_and_members_change_only_their_own() {
     member.wait_request(request.id, RequestState::Destroyed).await;
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fork_request_can_ask_for_a_past_moment_and_the_fork_is_of_it() {
+    let app = common::spawn_app().await;
+    let member = Member { app: &app, token: app.user_with_token("max", UserRole::Member).await };
+    app.protected_database("ledger").await;
+    let has_window = |db: &app::model::DatabaseView| db.restore_window.is_some();
+    app.wait_until("ledger", "its first backup", Duration::from_secs(180), has_window).await;
+    let url = app.api().credentials("ledger").await.unwrap();
+    let mut source = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    common::pg::exec(&mut source, "CREATE TABLE marks (i int); INSERT INTO marks VALUES (1)").await;
+    let (moment,): (chrono::DateTime<chrono::Utc>,) =
+        sqlx::query_as("SELECT clock_timestamp()").fetch_one(&mut source).await.unwrap();
+    common::pg::exec(&mut source, "INSERT INTO marks VALUES (2)").await;
+
+    // A moment in the future is refused at once, naming why.
+    let future = chrono::Utc::now() + chrono::Duration::hours(2);
+    let body = json!({"source": "ledger", "reason": "audit", "at": future.to_rfc3339()});
+    let refused = member.call(Method::POST, "/api/v1/fork-requests").json(&body).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let body = json!({"source": "ledger", "name": "audit-then", "reason": "audit", "at": moment.to_rfc3339()});
+    let asked = member.call(Method::POST, "/api/v1/fork-requests").json(&body).send().await.unwrap();
+    assert_eq!(asked.status(), 201, "{:?}", asked.text().await);
+    let requests: Vec<ForkRequestView> =
+        app.authed(Method::GET, "/api/v1/fork-requests").send().await.unwrap().json().await.unwrap();
+    let request = requests.iter().find(|r| r.name == "audit-then").expect("the admin sees the request");
+    assert_eq!(request.at, Some(moment), "the admin sees the moment asked for");
+    let approved = app
+        .authed(Method::POST, &format!("/api/v1/fork-requests/{}/approve", request.id))
+        .json(&json!({"reason": "fine"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(approved.status().is_success(), "{:?}", approved.text().await);
+    member.wait_request(request.id, RequestState::Available).await;
+    let fork = app.wait_phase("audit-then", Phase::Available).await;
+    assert_eq!(fork.fork_point, Some(app::model::ForkPoint::Time(moment)));
+    let fork_url = app.api().credentials("audit-then").await.unwrap();
+    let mut fork = <sqlx::PgConnection as sqlx::Connection>::connect(&fork_url).await.unwrap();
+    assert_eq!(common::pg::scalar(&mut fork, "SELECT count(*) FROM marks").await, 1, "the fork is of the moment");
+    app.shutdown().await;
+}

@@ -219,3 +219,43 @@ async fn a_backup_asked_for_is_taken_and_listed() {
     assert!(matches!(t.engine.backups("reader").await, Err(EngineError::NotAPrimary(_))));
     assert!(matches!(t.engine.capture_backup("reader").await, Err(EngineError::NotAPrimary(_))));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_point_in_time_fork_interrupted_by_a_crash_is_finished_by_the_next_start() {
+    let t = TestEngine::start().await;
+    t.create_named("origin").await;
+    t.wait_for("origin", Phase::Available, READY).await;
+    wait_for_window(&t, "origin").await;
+    let mut source = t.connect("origin").await;
+    exec(&mut source, "CREATE TABLE marks (i int)").await;
+    let (after_one, _) = mark(&mut source, 1).await;
+    mark(&mut source, 2).await;
+    t.create(fork_at("resumed", "origin", ForkPoint::Time(after_one))).await;
+    // Crash while it is being made: restoring, replaying or just asked for.
+    let deadline = Instant::now() + READY;
+    loop {
+        let view = t.store.view("resumed").await.unwrap().unwrap();
+        if view.progress.is_some() || view.phase != Phase::Provisioning {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the fork never started: {view:?}");
+        tokio::task::yield_now().await;
+    }
+    let (home, config) = t.crash().await;
+    let t = TestEngine::start_in(home, config).await;
+    t.wait_for("resumed", Phase::Available, READY).await;
+    let mut fork = t.connect("resumed").await;
+    assert_eq!(marks(&mut fork).await, vec![1]);
+    // Nothing half-made is left, and the source holds nothing for it.
+    let databases = t.home().join("databases");
+    let leftovers: Vec<_> = std::fs::read_dir(&databases)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".partial") || n.ends_with(".deleting"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert!(common::pg::slots(&t, "origin").await.is_empty(), "no slot is left on the source");
+    let labels = scalar(&mut source, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'").await;
+    assert_eq!(labels, 0, "no backup session is left open on the source");
+}

@@ -52,6 +52,7 @@ pub fn RequestDialog(source: RwSignal<Option<String>>) -> impl IntoView {
             name: Some(name.get_untracked()),
             reason: reason.get_untracked(),
             ttl_seconds: Some((h * 3600.0).round() as i64),
+            at: None,
         });
     };
     view! {

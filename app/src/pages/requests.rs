@@ -116,7 +116,12 @@ fn RequestRow(request: ForkRequestView) -> impl IntoView {
                     view! { <span>{fork.clone()}</span> }.into_any()
                 }}
             </td>
-            <td data-label="Of">{request.source.clone()}</td>
+            <td data-label="Of">
+                {request.source.clone()}
+                {request.at.map(|at| view! {
+                    <p class="muted small" data-testid="request-moment">{format!("as it was at {}", at.format("%Y-%m-%d %H:%M:%S UTC"))}</p>
+                })}
+            </td>
             <td data-label="By">{request.requester.clone()}</td>
             <td data-label="State">
                 <RequestBadge state/>

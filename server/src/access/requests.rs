@@ -56,14 +56,26 @@ impl Fleet {
                 format!("a fork may live from 1 second to {}", app::format::span(settings.fork_ttl_max_seconds)),
             ));
         }
+        if let Some(at) = req.at {
+            let spec = self.engine.store().spec(&source.name).await.map_err(store_error)?;
+            let window = match spec {
+                Some(spec) => self.engine.provisioner().restore_window(&spec).await.unwrap_or(None),
+                None => None,
+            };
+            let point = app::model::ForkPoint::Time(at);
+            crate::engine::admission::check_fork_point(&source.name, &point, window.as_ref(), Utc::now())?;
+        }
         let specs = admitted.specs().await?;
         if actor.role() != UserRole::Admin {
             admitted.check_fork_quota(&specs, actor.name(), settings.member_fork_quota).await?;
         }
         let wanted = req.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
         let name = admitted.name(&specs, wanted.as_deref(), None).await?;
-        let request =
-            self.store.add_fork_request(actor.name(), &source.name, &name, reason, ttl).await.map_err(store_error)?;
+        let request = self
+            .store
+            .add_fork_request(actor.name(), &source.name, &name, reason, ttl, req.at)
+            .await
+            .map_err(store_error)?;
         if !fork_needs_approval(actor.role(), &source) {
             let by = match actor.role() {
                 UserRole::Admin => actor.name().to_string(),
@@ -148,6 +160,7 @@ impl Fleet {
                 .create(CreateRequest {
                     name: Some(request.name.clone()),
                     fork: Some(request.source.clone()),
+                    fork_point: request.at.map(app::model::ForkPoint::Time),
                     owner: Some(request.requester.clone()),
                     expires_at: Some(expires_at),
                     idempotency: Some(IdempotencyKey {

@@ -5,7 +5,7 @@
 //! Steps that take a while (copying, promoting, deleting) run as one task
 //! per database, so a long copy never delays supervision of the others; the
 //! loop never runs two tasks for one database. Every step is idempotent and
-//! starts by looking at what is really there (files, processes, slots), so
+//! starts by looking at what is really there (through the backend), so
 //! a pgfleet killed at any moment resumes correctly: a half-made copy is
 //! discarded and made again, a running server is adopted, a promotion or
 //! deletion is finished.
@@ -22,7 +22,7 @@ use super::recorder::Recorder;
 use super::restarts::{AfterFailure, Restarts};
 use super::spec::{Desired, Origin, Spec};
 use super::EngineConfig;
-use crate::provisioner::{slot_name, ProgressSink, ProvisionError, Provisioner, Recovery};
+use crate::provisioner::{ProgressSink, ProvisionError, Provisioner, Recovery};
 use crate::store::{Store, StoreError};
 
 /// A follower this close to its source (in WAL bytes) has caught up.
@@ -30,7 +30,7 @@ pub const CAUGHT_UP_BYTES: u64 = 1024 * 1024;
 /// How often a database that never served anyone moves to another port
 /// when its port is taken, before it fails.
 const PORT_MOVES: u32 = 3;
-const SLOT_GC_EVERY: Duration = Duration::from_secs(30);
+const SWEEP_EVERY: Duration = Duration::from_secs(30);
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 /// What one task is doing for a database.
@@ -65,8 +65,8 @@ pub struct Reconciler {
     join: JoinSet<()>,
     tasks: HashMap<String, (Work, AbortHandle)>,
     last_info: HashMap<String, Instant>,
-    last_gc: Option<Instant>,
-    gc_task: Option<AbortHandle>,
+    last_sweep: Option<Instant>,
+    sweep_task: Option<AbortHandle>,
     last_prune: Instant,
 }
 
@@ -93,8 +93,8 @@ impl Reconciler {
             join: JoinSet::new(),
             tasks: HashMap::new(),
             last_info: HashMap::new(),
-            last_gc: None,
-            gc_task: None,
+            last_sweep: None,
+            sweep_task: None,
             last_prune: Instant::now(),
         }
     }
@@ -169,12 +169,12 @@ impl Reconciler {
         }
         self.last_info.retain(|name, _| specs.iter().any(|s| &s.name == name));
 
-        if self.last_gc.is_none_or(|t| t.elapsed() >= SLOT_GC_EVERY)
-            && self.gc_task.as_ref().is_none_or(|t| t.is_finished())
+        if self.last_sweep.is_none_or(|t| t.elapsed() >= SWEEP_EVERY)
+            && self.sweep_task.as_ref().is_none_or(|t| t.is_finished())
         {
-            self.last_gc = Some(Instant::now());
+            self.last_sweep = Some(Instant::now());
             let ctx = self.ctx.clone();
-            self.gc_task = Some(self.join.spawn(async move { collect_slots(&ctx).await }));
+            self.sweep_task = Some(self.join.spawn(async move { sweep_followers(&ctx).await }));
         }
         if self.last_prune.elapsed() >= PRUNE_EVERY {
             self.last_prune = Instant::now();
@@ -241,12 +241,12 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
         Ok(made) => made,
         Err(e) => return fail(ctx, spec, format!("cannot inspect its files: {e}")).await,
     };
-    // A follower whose slot was dropped when it failed cannot catch up
-    // from where it stopped (its WAL may be gone): it is copied again.
+    // A follower released when it failed cannot catch up from where it
+    // stopped (its WAL may be gone): it is copied again.
     if let (true, Some(_), Some(src)) = (made, spec.follows(), &source) {
-        if let Ok(slots) = prov.list_slots(src).await {
-            if !slots.contains(&slot_name(&spec.name)) {
-                tracing::info!(db = %spec.name, "its slot is gone; copying the follower again");
+        if let Ok(resumable) = prov.can_resume_follower(spec, src).await {
+            if !resumable {
+                tracing::info!(db = %spec.name, "it cannot resume from its source; copying the follower again");
                 let removed = async {
                     prov.stop(spec).await?;
                     prov.remove(spec).await
@@ -292,7 +292,7 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
                 tracing::warn!(db = %spec.name, error = %cleanup, "could not remove a partial copy");
             }
             if let (Origin::Follow, Some(src)) = (spec.origin, &source) {
-                let _ = prov.drop_slot(src, &slot_name(&spec.name)).await;
+                let _ = prov.release_follower(spec, src).await;
             }
             let what = match (spec.origin, &spec.source) {
                 (Origin::Empty, _) | (_, None) => "could not create the database".to_string(),
@@ -431,10 +431,10 @@ async fn promote(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
         return fail(ctx, spec, format!("could not give it passwords of its own: {e}")).await;
     }
     if let Some(src) = &source {
-        // Left behind, the slot would hold WAL on the source for ever; the
-        // slot collector retries if the source is unreachable now.
-        if let Err(e) = prov.drop_slot(src, &slot_name(&spec.name)).await {
-            tracing::warn!(db = %spec.name, source = %src.name, error = %e, "could not drop the slot yet");
+        // Held on to, the source would keep WAL for it for ever; the sweep
+        // retries if the source is unreachable now.
+        if let Err(e) = prov.release_follower(spec, src).await {
+            tracing::warn!(db = %spec.name, source = %src.name, error = %e, "could not release it from its source yet");
         }
     }
     ctx.recorder.following(&spec.name, None).await?;
@@ -453,8 +453,8 @@ async fn delete(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
     if spec.origin == Origin::Follow && !spec.promote {
         if let Some(src) = source_of(ctx, spec).await? {
             if prov.is_running(&src).await.unwrap_or(false) {
-                if let Err(e) = prov.drop_slot(&src, &slot_name(&spec.name)).await {
-                    tracing::warn!(db = %spec.name, error = %e, "could not drop the slot yet");
+                if let Err(e) = prov.release_follower(spec, &src).await {
+                    tracing::warn!(db = %spec.name, error = %e, "could not release it from its source yet");
                 }
             }
         }
@@ -563,11 +563,11 @@ async fn probe_info(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
 }
 
 async fn fail(ctx: &Ctx, spec: &Spec, reason: String) -> Result<(), StoreError> {
-    // A failed follower's slot would hold its source's WAL until the cap.
+    // A failed follower would hold its source's WAL until the cap.
     if spec.follows().is_some() {
         if let Some(src) = source_of(ctx, spec).await? {
-            if let Err(e) = ctx.provisioner.drop_slot(&src, &slot_name(&spec.name)).await {
-                tracing::warn!(db = %spec.name, error = %e, "could not drop a failed follower's slot yet");
+            if let Err(e) = ctx.provisioner.release_follower(spec, &src).await {
+                tracing::warn!(db = %spec.name, error = %e, "could not release a failed follower yet");
             }
         }
     }
@@ -584,26 +584,21 @@ async fn keep_trying(ctx: &Ctx, spec: &Spec, reason: String) -> Result<(), Store
     Ok(())
 }
 
-/// Drops pgfleet slots no follower uses any more (a promoted or deleted
-/// follower whose source was unreachable at the time, or a crash between
-/// creating a slot and recording its follower).
-async fn collect_slots(ctx: &Ctx) {
+/// Has every source let go of what no follower needs any more (a promoted
+/// or deleted follower whose source was unreachable at the time, or a crash
+/// between the backend taking hold and the follower being recorded).
+async fn sweep_followers(ctx: &Ctx) {
     let Ok(specs) = ctx.store.specs().await else { return };
     for source in specs.iter().filter(|s| s.desired == Desired::Running) {
         if !ctx.provisioner.is_running(source).await.unwrap_or(false) {
             continue;
         }
-        let Ok(slots) = ctx.provisioner.list_slots(source).await else { continue };
-        for slot in slots {
-            let wanted = specs.iter().any(|f| {
-                f.follows() == Some(source.name.as_str()) && f.desired == Desired::Running && slot_name(&f.name) == slot
-            });
-            if !wanted {
-                match ctx.provisioner.drop_slot(source, &slot).await {
-                    Ok(()) => tracing::info!(source = %source.name, %slot, "dropped an unused replication slot"),
-                    Err(e) => tracing::warn!(source = %source.name, %slot, error = %e, "could not drop an unused slot"),
-                }
-            }
+        let followers: Vec<&Spec> = specs
+            .iter()
+            .filter(|f| f.follows() == Some(source.name.as_str()) && f.desired == Desired::Running)
+            .collect();
+        if let Err(e) = ctx.provisioner.sweep_followers(source, &followers).await {
+            tracing::warn!(source = %source.name, error = %e, "could not sweep what no follower needs");
         }
     }
 }

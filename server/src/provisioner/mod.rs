@@ -100,10 +100,15 @@ pub trait Provisioner: Send + Sync + 'static {
     async fn set_up_owner(&self, db: &Spec) -> Result<(), ProvisionError>;
     /// Ends recovery on a follower or fork, making it writable.
     async fn promote(&self, db: &Spec) -> Result<(), ProvisionError>;
-    /// Drops the replication slot `slot` on `source`, if it exists.
-    async fn drop_slot(&self, source: &Spec, slot: &str) -> Result<(), ProvisionError>;
-    /// The pgfleet slots that exist on `source`.
-    async fn list_slots(&self, source: &Spec) -> Result<Vec<String>, ProvisionError>;
+    /// Whether a made follower can resume streaming from `source` where it
+    /// stopped (what it needs there was kept); if not, it is copied again.
+    async fn can_resume_follower(&self, db: &Spec, source: &Spec) -> Result<bool, ProvisionError>;
+    /// Lets go of what a follower holds on `source` (it was promoted,
+    /// failed or is gone), so the source keeps no WAL for it.
+    async fn release_follower(&self, db: &Spec, source: &Spec) -> Result<(), ProvisionError>;
+    /// Lets go of what `source` holds for followers other than `followers`
+    /// (left by a crash, or by a release that could not reach it).
+    async fn sweep_followers(&self, source: &Spec, followers: &[&Spec]) -> Result<(), ProvisionError>;
 
     /// How a started fork's recovery stands.
     async fn recovery(&self, db: &Spec) -> Recovery;

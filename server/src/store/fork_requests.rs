@@ -15,10 +15,12 @@ impl Store {
         name: &str,
         reason: &str,
         ttl_seconds: i64,
+        at: Option<chrono::DateTime<Utc>>,
     ) -> Result<ForkRequestView, StoreError> {
+        let point = at.map(|t| serde_json::to_string(&app::model::ForkPoint::Time(t)).expect("fork points serialise"));
         let id = sqlx::query(
-            "INSERT INTO fork_requests (requester, source, name, reason, ttl_seconds, state, created_at) \
-             VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+            "INSERT INTO fork_requests (requester, source, name, reason, ttl_seconds, state, created_at, \
+             fork_point_json) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
         )
         .bind(requester)
         .bind(source)
@@ -26,6 +28,7 @@ impl Store {
         .bind(reason)
         .bind(ttl_seconds)
         .bind(Utc::now().to_rfc3339())
+        .bind(point)
         .execute(self.pool())
         .await?
         .last_insert_rowid();
@@ -107,5 +110,14 @@ fn request_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ForkRequestView, St
         message: row.try_get("message")?,
         created_at: parse_time(&what, "created_at", &created_at)?,
         decided_at: optional_time(row, &what, "decided_at")?,
+        at: match row.try_get::<Option<String>, _>("fork_point_json")? {
+            None => None,
+            Some(text) => match serde_json::from_str(&text) {
+                Ok(app::model::ForkPoint::Time(t)) => Some(t),
+                Ok(app::model::ForkPoint::Lsn(_)) | Err(_) => {
+                    return Err(StoreError::Corrupt(format!("{what}: fork point {text:?}")))
+                }
+            },
+        },
     })
 }

@@ -180,7 +180,6 @@ pub async fn exec(conn: &mut PgConnection, sql: &str) {
 /// Slots on `db`'s server.
 pub async fn slots(t: &TestEngine, db: &str) -> Vec<String> {
     let spec = t.store.spec(db).await.unwrap().unwrap();
-    use pgfleet::provisioner::Provisioner;
     t.provisioner.list_slots(&spec).await.unwrap()
 }
 

@@ -227,7 +227,12 @@ pub async fn clone_running(c: CloneCopy<'_>, sink: &dyn ProgressSink) -> Result<
         None => (
             crate::provisioner::short_identifier(
                 "pgfleet_clone_",
-                &format!("{}_{}", std::process::id(), c.label.replace([' ', '-'], "_")),
+                // Slot names take lowercase letters, digits and _ only.
+                &format!(
+                    "{}_{}",
+                    std::process::id(),
+                    c.label.to_lowercase().replace(|ch: char| !ch.is_ascii_alphanumeric(), "_")
+                ),
             ),
             true,
         ),

@@ -513,46 +513,22 @@ impl Provisioner for LocalProvisioner {
         Ok(())
     }
 
-    async fn drop_slot(&self, source: &Spec, slot: &str) -> Result<(), ProvisionError> {
-        let mut conn = sql::connect(&self.layout.run(&source.name), source.port, "postgres").await?;
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let active: Option<bool> =
-                sqlx::query_scalar("SELECT active FROM pg_replication_slots WHERE slot_name = $1")
-                    .bind(slot)
-                    .fetch_optional(&mut conn)
-                    .await
-                    .map_err(sql::sql_err)?;
-            match active {
-                None => return Ok(()),
-                Some(false) => {
-                    let dropped =
-                        sqlx::query("SELECT pg_drop_replication_slot($1)").bind(slot).execute(&mut conn).await;
-                    match dropped {
-                        Ok(_) => return Ok(()),
-                        // It became active again, or vanished: look again.
-                        Err(e) if tokio::time::Instant::now() < deadline => {
-                            tracing::debug!(%slot, error = %e, "retrying slot drop");
-                        }
-                        Err(e) => return Err(sql::sql_err(e)),
-                    }
-                }
-                // Its user (a follower being stopped or promoted) has not let go yet.
-                Some(true) if tokio::time::Instant::now() < deadline => {}
-                Some(true) => {
-                    return Err(ProvisionError::Sql(format!("slot {slot} on {} is still in use", source.name)))
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+    async fn can_resume_follower(&self, db: &Spec, source: &Spec) -> Result<bool, ProvisionError> {
+        Ok(self.list_slots(source).await?.contains(&slot_name(&db.name)))
     }
 
-    async fn list_slots(&self, source: &Spec) -> Result<Vec<String>, ProvisionError> {
-        let mut conn = sql::connect(&self.layout.run(&source.name), source.port, "postgres").await?;
-        sqlx::query_scalar("SELECT slot_name::text FROM pg_replication_slots WHERE slot_name LIKE 'pgfleet\\_%'")
-            .fetch_all(&mut conn)
-            .await
-            .map_err(sql::sql_err)
+    async fn release_follower(&self, db: &Spec, source: &Spec) -> Result<(), ProvisionError> {
+        self.drop_slot(source, &slot_name(&db.name)).await
+    }
+
+    async fn sweep_followers(&self, source: &Spec, followers: &[&Spec]) -> Result<(), ProvisionError> {
+        for slot in self.list_slots(source).await? {
+            if !followers.iter().any(|f| slot_name(&f.name) == slot) {
+                self.drop_slot(source, &slot).await?;
+                tracing::info!(source = %source.name, %slot, "dropped an unused replication slot");
+            }
+        }
+        Ok(())
     }
 
     async fn recovery(&self, db: &Spec) -> Recovery {
@@ -673,6 +649,50 @@ impl Provisioner for LocalProvisioner {
 }
 
 impl LocalProvisioner {
+    /// Drops the replication slot `slot` on `source`, if it exists.
+    pub async fn drop_slot(&self, source: &Spec, slot: &str) -> Result<(), ProvisionError> {
+        let mut conn = sql::connect(&self.layout.run(&source.name), source.port, "postgres").await?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let active: Option<bool> =
+                sqlx::query_scalar("SELECT active FROM pg_replication_slots WHERE slot_name = $1")
+                    .bind(slot)
+                    .fetch_optional(&mut conn)
+                    .await
+                    .map_err(sql::sql_err)?;
+            match active {
+                None => return Ok(()),
+                Some(false) => {
+                    let dropped =
+                        sqlx::query("SELECT pg_drop_replication_slot($1)").bind(slot).execute(&mut conn).await;
+                    match dropped {
+                        Ok(_) => return Ok(()),
+                        // It became active again, or vanished: look again.
+                        Err(e) if tokio::time::Instant::now() < deadline => {
+                            tracing::debug!(%slot, error = %e, "retrying slot drop");
+                        }
+                        Err(e) => return Err(sql::sql_err(e)),
+                    }
+                }
+                // Its user (a follower being stopped or promoted) has not let go yet.
+                Some(true) if tokio::time::Instant::now() < deadline => {}
+                Some(true) => {
+                    return Err(ProvisionError::Sql(format!("slot {slot} on {} is still in use", source.name)))
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The pgfleet slots that exist on `source`.
+    pub async fn list_slots(&self, source: &Spec) -> Result<Vec<String>, ProvisionError> {
+        let mut conn = sql::connect(&self.layout.run(&source.name), source.port, "postgres").await?;
+        sqlx::query_scalar("SELECT slot_name::text FROM pg_replication_slots WHERE slot_name LIKE 'pgfleet\\_%'")
+            .fetch_all(&mut conn)
+            .await
+            .map_err(sql::sql_err)
+    }
+
     async fn start_server(&self, db: &Spec, source: Option<&Spec>) -> Result<(), ProvisionError> {
         if self.is_running(db).await? {
             return Ok(());
