@@ -12,14 +12,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::model::{Backup, BackupKind, EventKind, Phase, Progress};
+use app::model::{Backup, BackupKind, EventKind, Phase};
 use chrono::{DateTime, Utc};
 use tokio::sync::{watch, Notify};
 
 use super::plans;
 use super::recorder::Recorder;
+use super::relay::{Pacer, Relay};
 use super::spec::{Desired, Spec};
-use crate::provisioner::{ProgressSink, Provisioner};
+use crate::provisioner::Provisioner;
 use crate::store::{Store, StoreError};
 
 /// When backups are due.
@@ -92,17 +93,6 @@ pub struct BackupLoop {
     failed: HashMap<String, Instant>,
 }
 
-/// Forwards a backup's progress to the database's record.
-struct Forward {
-    latest: watch::Sender<Option<Progress>>,
-}
-
-impl ProgressSink for Forward {
-    fn progress(&self, progress: Progress) {
-        let _ = self.latest.send(Some(progress));
-    }
-}
-
 impl BackupLoop {
     pub fn new(
         store: Store,
@@ -116,14 +106,8 @@ impl BackupLoop {
 
     /// Runs until `stop` turns true; the supervisor restarts it if it dies.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
-        let mut tick = tokio::time::interval(self.schedule.tick);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = self.wake.notified() => {}
-                _ = stop.wait_for(|s| *s) => break,
-            }
+        let mut pacer = Pacer::new(self.schedule.tick, self.wake.clone());
+        while pacer.next(&mut stop).await {
             if let Err(e) = self.pass().await {
                 tracing::error!(error = %e, "backup pass failed");
             }
@@ -169,24 +153,10 @@ impl BackupLoop {
     }
 
     async fn take(&mut self, spec: &Spec, kind: BackupKind) -> Result<(), StoreError> {
-        let (sender, mut latest) = watch::channel(None);
-        let forwarder = {
-            let recorder = self.recorder.clone();
-            let name = spec.name.clone();
-            tokio::spawn(async move {
-                while latest.changed().await.is_ok() {
-                    let progress = latest.borrow_and_update().clone();
-                    if recorder.progress(&name, progress).await.is_err() {
-                        break;
-                    }
-                }
-            })
-        };
         let started = Instant::now();
-        let sink = Forward { latest: sender };
+        let sink = Relay::start(&self.recorder, &spec.name);
         let taken = self.provisioner.take_backup(spec, kind, &sink).await;
-        drop(sink);
-        let _ = forwarder.await;
+        sink.finish().await;
         self.recorder.progress(&spec.name, None).await?;
         let seconds = started.elapsed().as_secs_f64();
         match taken {

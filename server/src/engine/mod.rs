@@ -32,6 +32,7 @@ pub mod noteworthy;
 pub mod plans;
 pub mod reconciler;
 pub mod recorder;
+pub mod relay;
 pub mod restarts;
 pub mod spec;
 

@@ -19,10 +19,11 @@ use tokio::sync::{watch, Notify};
 use tokio::task::{AbortHandle, JoinSet};
 
 use super::recorder::Recorder;
+use super::relay::{Pacer, Relay};
 use super::restarts::{AfterFailure, Restarts};
 use super::spec::{Desired, Origin, Spec};
 use super::EngineConfig;
-use crate::provisioner::{ProgressSink, ProvisionError, Provisioner, Recovery};
+use crate::provisioner::{ProvisionError, Provisioner, Recovery};
 use crate::store::{Store, StoreError};
 
 /// A follower this close to its source (in WAL bytes) has caught up.
@@ -108,14 +109,8 @@ impl Reconciler {
                 tracing::error!(error = %e, "the provisioner could not prepare");
             }
         });
-        let mut tick = tokio::time::interval(self.config.tick);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = self.wake.notified() => {}
-                _ = stop.wait_for(|s| *s) => break,
-            }
+        let mut pacer = Pacer::new(self.config.tick, self.wake.clone());
+        while pacer.next(&mut stop).await {
             if let Err(e) = self.pass().await {
                 tracing::error!(error = %e, "reconcile pass failed");
             }
@@ -223,17 +218,6 @@ async fn source_of(ctx: &Ctx, spec: &Spec) -> Result<Option<Spec>, StoreError> {
     }
 }
 
-/// Forwards copy progress to the recorder without making the copy wait.
-struct ProgressForwarder {
-    latest: watch::Sender<Option<Progress>>,
-}
-
-impl ProgressSink for ProgressForwarder {
-    fn progress(&self, progress: Progress) {
-        let _ = self.latest.send(Some(progress));
-    }
-}
-
 async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
     let prov = &ctx.provisioner;
     let source = source_of(ctx, spec).await?;
@@ -259,20 +243,7 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
         }
     }
     if !made {
-        let (sender, mut latest) = watch::channel(None);
-        let forwarder = {
-            let recorder = ctx.recorder.clone();
-            let name = spec.name.clone();
-            tokio::spawn(async move {
-                while latest.changed().await.is_ok() {
-                    let progress = latest.borrow_and_update().clone();
-                    if recorder.progress(&name, progress).await.is_err() {
-                        break;
-                    }
-                }
-            })
-        };
-        let sink = ProgressForwarder { latest: sender };
+        let sink = Relay::start(&ctx.recorder, &spec.name);
         if let (Origin::Follow | Origin::Fork, Some(src)) = (spec.origin, &source) {
             ctx.recorder.copying(&spec.name, prov.copy_technique(src).await).await?;
         }
@@ -285,8 +256,7 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
                 spec.source.as_deref().unwrap_or("?")
             ))),
         };
-        drop(sink);
-        let _ = forwarder.await;
+        sink.finish().await;
         if let Err(e) = made {
             if let Err(cleanup) = prov.discard_partial(spec).await {
                 tracing::warn!(db = %spec.name, error = %cleanup, "could not remove a partial copy");
