@@ -27,6 +27,13 @@ use tokio::process::Command;
 
 const ROUNDS: usize = 3;
 
+/// The backup loop kept idle: a full backup of each fork made would land
+/// inside the next measurement (pgfleet and by hand alike). The
+/// point-in-time row takes its snapshot itself.
+fn quiet_backups() -> pgfleet::engine::backups::Schedule {
+    pgfleet::engine::backups::Schedule { tick: Duration::from_secs(7 * 24 * 3600), ..Default::default() }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let scale: u32 = std::env::var("PGFLEET_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(70);
@@ -44,10 +51,13 @@ async fn main() -> anyhow::Result<()> {
         println!("\nclone rows skipped: they need root and mkfs.xfs (apt-get install xfsprogs) for a reflink XFS");
         return Ok(());
     }
+    let pitr_seconds: u64 =
+        std::env::var("PGFLEET_BENCH_PITR_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
     let mut rows = Vec::new();
-    for scale in scales {
+    for (i, scale) in scales.into_iter().enumerate() {
         let fs = clone::ReflinkFs::new(16 + scale / 8)?;
-        rows.push(clone::run(&fs, scale).await?);
+        let pitr = (i == 0 && pitr_seconds > 0).then(|| Duration::from_secs(pitr_seconds));
+        rows.push(clone::run(&fs, scale, pitr).await?);
     }
     print_clone_rows(&rows);
     Ok(())
@@ -93,14 +103,30 @@ fn print_clone_rows(rows: &[clone::Rows]) {
             );
         }
     }
+    for r in rows {
+        if let Some((ours, hand, wal, seconds)) = r.pitr {
+            println!(
+                "{:>5} {:>6.2}GB {:<9} {:>8.2}s {:>15.2}s {:>6.2}x   ({} of WAL, {seconds} s of load, replayed)",
+                r.scale,
+                r.gigabytes,
+                "pitr fork",
+                ours.as_secs_f64(),
+                hand.as_secs_f64(),
+                ours.as_secs_f64() / hand.as_secs_f64(),
+                app::format::bytes(wal)
+            );
+        }
+    }
     println!("by hand (clone): backup API held in one session + cp -a --reflink=always + start until writable");
+    println!("by hand (pitr):  cp -a --reflink=always of the same snapshot + start with the same restore_command");
+    println!("                 and recovery_target_time, until writable");
     println!("                 (follower: its slot first, standby.signal, until replay reached the source)");
 }
 
 async fn run(home: &Path, scale: u32) -> anyhow::Result<()> {
     let store = Store::open(&home.join("pgfleet.sqlite3")).await?;
     let provisioner = Arc::new(LocalProvisioner::new(LocalConfig::new(home))?);
-    let config = EngineConfig { tick: Duration::from_millis(100), ..EngineConfig::default() };
+    let config = EngineConfig { tick: Duration::from_millis(100), backups: quiet_backups(), ..EngineConfig::default() };
     let engine = Engine::start(store.clone(), provisioner.clone(), config);
     let bin = provisioner.pg_bin().to_path_buf();
     let user = provisioner.os_user().clone();

@@ -86,3 +86,39 @@ async fn wait_exits_non_zero_with_the_reason_when_provisioning_fails() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("invalid name"), "{}", text(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_are_listed_taken_and_forked_from_a_moment_back() {
+    let app = common::spawn_app().await;
+    let out = run(&app, &["create", "books", "--wait"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let backed_up = |db: &app::model::DatabaseView| db.restore_window.is_some();
+    app.wait_until("books", "its first backup", std::time::Duration::from_secs(180), backed_up).await;
+
+    let out = run(&app, &["backups", "books"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(text(&out).lines().filter(|l| l.contains(" full ")).count(), 1, "{}", text(&out));
+    let out = run(&app, &["backups:capture", "books"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("Backed up books:"), "{}", text(&out));
+    let out = run(&app, &["backups", "books", "--json"]).await;
+    let list: Vec<app::model::Backup> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    let out = run(&app, &["info", "books"]).await;
+    assert!(text(&out).lines().any(|l| l.starts_with("Fork window:")), "{}", text(&out));
+    assert!(text(&out).lines().any(|l| l.starts_with("Backups:") && l.contains('2')), "{}", text(&out));
+
+    // A second back: inside the window, made and said so.
+    let out = run(&app, &["create", "books-then", "--fork", "books", "--by", "1s", "--wait"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let out = run(&app, &["info", "books-then"]).await;
+    assert!(text(&out).lines().any(|l| l.starts_with("Forked as of:")), "{}", text(&out));
+    // Before the window: refused with the window named, nothing made.
+    let out = run(&app, &["create", "books-old", "--fork", "books", "--by", "2 days"]).await;
+    assert!(!out.status.success());
+    assert!(text(&out).contains("restore window"), "{}", text(&out));
+    let out = run(&app, &["create", "books-bad", "--fork", "books", "--by", "2 fortnights"]).await;
+    assert!(!out.status.success());
+    assert!(text(&out).contains("--by"), "{}", text(&out));
+    app.shutdown().await;
+}

@@ -1,6 +1,6 @@
 //! Restart safety with the real binary: `pgfleet serve` is killed with
-//! SIGKILL mid-fork, mid-follow, right after a promote and right after a
-//! destroy; each time a new `pgfleet serve` on the same home finishes the
+//! SIGKILL mid-fork, mid-follow, mid point-in-time fork, right after a
+//! promote and right after a destroy; each time a new `pgfleet serve` on the same home finishes the
 //! work, with no copy left running, no server running twice, no slot left
 //! behind and no data dir lost.
 
@@ -152,6 +152,21 @@ async fn sigkill_at_any_step_ends_available_with_nothing_leaked() {
     let server = serve(home.path()).await;
     wait_until(&server.client, "reader", "available", available).await;
 
+    // Mid point-in-time fork: restoring prod's backup or replaying its WAL.
+    wait_until(&server.client, "prod", "backed up", |db| db.restore_window.is_some()).await;
+    let moment = chrono::Utc::now();
+    let then =
+        CreateBody { name: Some("then".into()), fork: Some("prod".into()), at: Some(moment), ..Default::default() };
+    server.client.create(&then).await.unwrap();
+    copy_under_way(&server.client, "then").await;
+    server.kill9().await;
+    let server = serve(home.path()).await;
+    wait_until(&server.client, "then", "available", available).await;
+    assert!(processes_mentioning(home.path(), "--type=none").is_empty(), "no restore is left running");
+    let mut then = sqlx::Connection::connect(&server.client.credentials("then").await.unwrap()).await.unwrap();
+    assert_eq!(common::pg::scalar(&mut then, common::pg::INVARIANT).await, 1, "a consistent past moment");
+    assert_eq!(server.client.get("then").await.unwrap().fork_point, Some(app::model::ForkPoint::Time(moment)));
+
     // Right after a promote and a destroy.
     server.client.promote("reader").await.unwrap();
     server.client.destroy("trial", false).await.unwrap();
@@ -164,11 +179,12 @@ async fn sigkill_at_any_step_ends_available_with_nothing_leaked() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    // What is left: two databases, each served once, no slot, no stray dirs.
+    // What is left: three databases, each served once, no slot, no stray dirs.
     let names: Vec<String> = server.client.list().await.unwrap().into_iter().map(|d| d.name).collect();
-    assert_eq!(names, vec!["prod".to_string(), "reader".to_string()]);
-    assert!(processes_mentioning(home.path(), "postgres").len() >= 2);
-    for name in ["prod", "reader"] {
+    let left = vec!["prod".to_string(), "reader".to_string(), "then".to_string()];
+    assert_eq!(names, left);
+    assert!(processes_mentioning(home.path(), "postgres").len() >= 3);
+    for name in ["prod", "reader", "then"] {
         let data = home.path().join("databases").join(name).join("data");
         let pid: i32 =
             std::fs::read_to_string(data.join("postmaster.pid")).unwrap().lines().next().unwrap().parse().unwrap();
@@ -181,7 +197,7 @@ async fn sigkill_at_any_step_ends_available_with_nothing_leaked() {
         .collect();
     let mut dirs = dirs;
     dirs.sort();
-    assert_eq!(dirs, vec!["prod".to_string(), "reader".to_string()]);
+    assert_eq!(dirs, left);
     let mut admin = sqlx::postgres::PgConnectOptions::new()
         .socket(home.path().join("databases").join("prod").join("run"))
         .port(url.rsplit(':').next().unwrap().split('/').next().unwrap().parse().unwrap())

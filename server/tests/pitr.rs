@@ -259,3 +259,48 @@ async fn a_point_in_time_fork_interrupted_by_a_crash_is_finished_by_the_next_sta
     let labels = scalar(&mut source, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender'").await;
     assert_eq!(labels, 0, "no backup session is left open on the source");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archiving_that_fails_is_a_warning_until_it_works_again() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestEngine::start().await;
+    t.create_named("fragile").await;
+    t.wait_for("fragile", Phase::Available, READY).await;
+    wait_for_window(&t, "fragile").await;
+    let archive = t.home().join("backups").join("repo").join("archive").join("fragile");
+    let mode = std::fs::metadata(&archive).unwrap().permissions().mode();
+    std::fs::set_permissions(&archive, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let mut source = t.connect("fragile").await;
+    exec(&mut source, "CREATE TABLE marks (i int)").await;
+    exec(&mut source, "SELECT pg_switch_wal()").await;
+
+    let warned = |v: &DatabaseView| v.archiving.as_ref().and_then(|a| a.warning.clone());
+    let deadline = Instant::now() + READY;
+    let warning = loop {
+        let view = t.store.view("fragile").await.unwrap().unwrap();
+        if let Some(w) = warned(&view) {
+            break w;
+        }
+        assert!(Instant::now() < deadline, "no warning while archiving fails: {:?}", view.archiving);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(warning.contains("failing"), "{warning}");
+    let events = t.store.events_after(0).await.unwrap().expect("nothing pruned yet");
+    assert!(
+        events.iter().any(|e| e.database == "fragile"
+            && e.kind == app::model::EventKind::Backup
+            && e.message.as_deref() == Some(warning.as_str())),
+        "the warning is an event"
+    );
+
+    std::fs::set_permissions(&archive, std::fs::Permissions::from_mode(mode)).unwrap();
+    let deadline = Instant::now() + READY;
+    loop {
+        let view = t.store.view("fragile").await.unwrap().unwrap();
+        if warned(&view).is_none() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the warning stays after archiving works again: {:?}", view.archiving);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

@@ -2,6 +2,10 @@
 //! archiving stands (a warning when it fails or falls behind), its backups
 //! and snapshots with time, size and duration, and Back up now, whose
 //! progress streams like any long work.
+//!
+//! The card is drawn in the browser only, once the page has hydrated: its
+//! list is fetched there, so nothing the server rendered can differ from
+//! what the browser would.
 
 use leptos::prelude::*;
 
@@ -19,7 +23,12 @@ pub fn BackupsCard(name: Memo<String>, can_capture: Signal<bool>) -> impl IntoVi
     let marker = Memo::new(move |_| {
         db.with(|d| d.as_ref().and_then(|d| d.archiving.as_ref()).map(|a| (a.backups, a.last_backup_at)))
     });
-    let list = Resource::new(move || (name.get(), marker.get()), |(name, _)| database_backups(name));
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    let list = LocalResource::new(move || {
+        let (name, _) = (name.get(), marker.get());
+        database_backups(name)
+    });
     let capture = Action::new(move |name: &String| {
         let name = name.clone();
         async move { capture_backup(name).await }
@@ -35,7 +44,7 @@ pub fn BackupsCard(name: Memo<String>, can_capture: Signal<bool>) -> impl IntoVi
     let working =
         move || db.with(|d| d.as_ref().filter(|d| d.phase == Phase::Available).and_then(|d| d.progress.clone()));
     view! {
-        <Show when=primary>
+        <Show when=move || mounted.get() && primary()>
             <section class="card backups" data-testid="backups" aria-labelledby="backups-title">
                 <h2 id="backups-title">"Backups"</h2>
                 <p data-testid="restore-window-line">{move || db.with(|d| match d.as_ref().and_then(|d| d.restore_window.clone()) {

@@ -6,6 +6,14 @@
 //! source. Targets (issue 12): a clone fork within 1.3x of by hand and
 //! under 2 s at 1 GB; the 5 GB fork within 1.5x of the 1 GB one; a clone
 //! follower available under 3 s at 1 GB.
+//!
+//! For the first scale, a point-in-time fork too: a clone snapshot of the
+//! source, then `$PGFLEET_BENCH_PITR_SECONDS` (default 300) of pgbench
+//! load, then pgfleet's fork of the moment at the end of it (the newest
+//! snapshot cloned, all that WAL replayed from pgBackRest's archive), next
+//! to the same by hand: `cp -a --reflink=always` of the same snapshot and a
+//! start with the same `restore_command` and `recovery_target_time`, until
+//! writable. Target: within 1.3x of by hand.
 
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
@@ -75,16 +83,19 @@ pub struct Rows {
     pub gigabytes: f64,
     pub fork: (Duration, Duration, Duration),
     pub follower: (Duration, Duration),
+    /// pgfleet, by hand, WAL bytes replayed, seconds of load replayed.
+    pub pitr: Option<(Duration, Duration, u64, u64)>,
 }
 
-pub async fn run(fs: &ReflinkFs, scale: u32) -> anyhow::Result<Rows> {
+pub async fn run(fs: &ReflinkFs, scale: u32, pitr: Option<Duration>) -> anyhow::Result<Rows> {
     let home = fs.mount.join("home");
     std::fs::create_dir_all(&home)?;
     let store = Store::open(&home.join("pgfleet.sqlite3")).await?;
     let provisioner = Arc::new(LocalProvisioner::new(LocalConfig::new(&home))?);
-    let config = EngineConfig { tick: Duration::from_millis(100), ..EngineConfig::default() };
+    let config =
+        EngineConfig { tick: Duration::from_millis(100), backups: super::quiet_backups(), ..EngineConfig::default() };
     let engine = Engine::start(store.clone(), provisioner.clone(), config);
-    let result = measure(&engine, &store, &provisioner, &home, scale).await;
+    let result = measure(&engine, &store, &provisioner, &home, scale, pitr).await;
     engine.shutdown().await;
     super::stop_servers(&home);
     result
@@ -96,6 +107,7 @@ async fn measure(
     provisioner: &LocalProvisioner,
     home: &Path,
     scale: u32,
+    pitr: Option<Duration>,
 ) -> anyhow::Result<Rows> {
     let bin = provisioner.pg_bin().to_path_buf();
     let user = provisioner.os_user().clone();
@@ -180,13 +192,120 @@ async fn measure(
         super::pg_ctl_stop(&bin, &user, &dir).await;
         std::fs::remove_dir_all(&dir)?;
     }
+    let pitr = match pitr {
+        Some(span) => {
+            let target =
+                Target { bin: &bin, user: &user, src_data: &src_data, src_socket: &src_socket, src_port: src.port };
+            Some(
+                point_in_time(engine, provisioner, &src, &target, &hand_dir.join("pitr"), port + 1, &settings, span)
+                    .await?,
+            )
+        }
+        None => None,
+    };
     let _ = load.kill().await;
     Ok(Rows {
         scale,
         gigabytes,
         fork: (median(ours), median(clones), median(basebackups)),
         follower: (median(our_followers), median(hand_followers)),
+        pitr,
     })
+}
+
+/// Takes no progress.
+struct Quiet;
+
+impl pgfleet::provisioner::ProgressSink for Quiet {
+    fn progress(&self, _: app::model::Progress) {}
+}
+
+/// A point-in-time fork of the moment `span` after a clone snapshot, by
+/// pgfleet and by hand.
+#[allow(clippy::too_many_arguments)]
+async fn point_in_time(
+    engine: &Engine,
+    provisioner: &LocalProvisioner,
+    src: &pgfleet::engine::spec::Spec,
+    t: &Target<'_>,
+    dir: &Path,
+    port: u16,
+    settings: &str,
+    span: Duration,
+) -> anyhow::Result<(Duration, Duration, u64, u64)> {
+    use pgfleet::provisioner::Provisioner;
+    provisioner.ensure_archiving(src).await?;
+    provisioner.take_backup(src, app::model::BackupKind::Snapshot, &Quiet).await?;
+    let snapshot = provisioner.snapshots().list(&src.name).pop().expect("the snapshot just taken");
+    eprintln!("reflink: a snapshot, then {} s of load to replay…", span.as_secs());
+    tokio::time::sleep(span).await;
+    let mut conn = sql::connect(t.src_socket, t.src_port, "postgres").await?;
+    let (moment, lsn): (chrono::DateTime<chrono::Utc>, String) =
+        sqlx::query_as("SELECT clock_timestamp(), pg_current_wal_lsn()::text").fetch_one(&mut conn).await?;
+    let wal = app::model::parse_lsn(&lsn).unwrap_or(0).saturating_sub(snapshot.0.stop_lsn);
+
+    flush().await;
+    let started = Instant::now();
+    let req = CreateRequest {
+        name: Some("pitr".into()),
+        fork: Some(src.name.clone()),
+        fork_point: Some(app::model::ForkPoint::Time(moment)),
+        ..Default::default()
+    };
+    engine.create(req).await?;
+    wait(engine, "pitr").await?;
+    let ours = started.elapsed();
+    engine.destroy("pitr", false).await?;
+
+    // By hand: the same snapshot, the same archive, the same target. The
+    // archive already reaches past the moment (pgfleet made sure).
+    flush().await;
+    let started = Instant::now();
+    let mut cp = Command::new("cp");
+    cp.args(["-a", "--reflink=always"]).arg(snapshot.1.join("data")).arg(dir);
+    ok(cp, "cp --reflink snapshot").await?;
+    std::fs::write(dir.join("recovery.signal"), "")?;
+    t.user.own(&dir.join("recovery.signal"))?;
+    let restore = format!(
+        "pgbackrest --config={} --stanza={} --pg1-path={} archive-get %f %p",
+        provisioner
+            .layout()
+            .root()
+            .parent()
+            .unwrap()
+            .join("backups")
+            .join("conf")
+            .join(format!("{}.conf", src.name))
+            .display(),
+        src.name,
+        dir.display()
+    );
+    let opts = format!(
+        "-p {port} -k {} -c listen_addresses='' {settings} -c \"restore_command={restore}\" \
+         -c \"recovery_target_time={}\" -c recovery_target_action=promote -c archive_mode=off",
+        dir.parent().unwrap().display(),
+        moment.to_rfc3339()
+    );
+    let mut start = tool(t.bin, "pg_ctl", t.user);
+    start.arg("start").arg("-D").arg(dir).arg("-l").arg(dir.join("log")).args(["-W", "-s", "-o", &opts]);
+    ok(start, "pg_ctl start").await?;
+    loop {
+        if let Ok(mut copy) = sql::connect(dir.parent().unwrap(), port, "postgres").await {
+            if !sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()").fetch_one(&mut copy).await? {
+                break;
+            }
+        }
+        anyhow::ensure!(
+            dir.join("postmaster.pid").exists() || started.elapsed() < Duration::from_secs(10),
+            "the by-hand copy stopped; see {}",
+            dir.join("log").display()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let hand = started.elapsed();
+    super::pg_ctl_stop(t.bin, t.user, dir).await;
+    std::fs::remove_dir_all(dir)?;
+    Ok((ours, hand, wal, span.as_secs()))
 }
 
 struct Target<'a> {

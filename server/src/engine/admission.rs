@@ -38,14 +38,15 @@ pub fn check_fork_point(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), EngineError> {
     use app::model::ForkPoint;
+    let slack = chrono::Duration::seconds(CLOCK_SLACK_SECONDS);
     if let ForkPoint::Time(t) = point {
-        if *t > now + chrono::Duration::seconds(CLOCK_SLACK_SECONDS) {
+        if *t > now + slack {
             return Err(EngineError::InTheFuture { point: point.describe() });
         }
     }
     let Some(window) = window else { return Err(EngineError::NoRestoreWindow { name: source.to_string() }) };
     match point {
-        ForkPoint::Time(t) if *t < window.from || *t > window.to.max(now) => Err(EngineError::OutsideWindow {
+        ForkPoint::Time(t) if *t < window.from || *t > window.to.max(now) + slack => Err(EngineError::OutsideWindow {
             name: source.to_string(),
             point: point.describe(),
             window: window.describe(),
@@ -139,5 +140,31 @@ impl<'a> Admission<'a> {
             return Err(EngineError::QuotaReached { have, quota });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use app::model::{ForkPoint, RestoreWindow};
+    use chrono::{Duration, Utc};
+
+    use super::*;
+
+    #[test]
+    fn fork_points_must_be_past_and_inside_the_window() {
+        let now = Utc::now();
+        let window = RestoreWindow { from: now - Duration::hours(2), to: now };
+        let at = |d: Duration| ForkPoint::Time(now + d);
+        assert!(check_fork_point("prod", &at(-Duration::hours(1)), Some(&window), now).is_ok());
+        assert!(check_fork_point("prod", &ForkPoint::Lsn("0/3000060".into()), Some(&window), now).is_ok());
+        let early = check_fork_point("prod", &at(-Duration::hours(3)), Some(&window), now).unwrap_err();
+        assert!(matches!(early, EngineError::OutsideWindow { .. }));
+        assert!(early.to_string().contains(&window.describe()), "{early}");
+        let future = check_fork_point("prod", &at(Duration::minutes(1)), Some(&window), now).unwrap_err();
+        assert!(matches!(future, EngineError::InTheFuture { .. }), "{future}");
+        // A client's clock a second ahead is not the future.
+        assert!(check_fork_point("prod", &at(Duration::seconds(1)), Some(&window), now).is_ok());
+        let none = check_fork_point("prod", &at(-Duration::minutes(1)), None, now).unwrap_err();
+        assert!(matches!(none, EngineError::NoRestoreWindow { .. }), "{none}");
     }
 }

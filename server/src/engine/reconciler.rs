@@ -44,6 +44,42 @@ enum Work {
     Supervise,
 }
 
+/// What the reconciler does next for one database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Nothing,
+    Start(Work),
+    /// Stop the running work first (it is moot), then start this.
+    Replace(Work),
+}
+
+/// The next step for a database, from its spec, its observed phase, the
+/// work running for it and (for an available, promoted follower) whether
+/// it still follows. Pure, so every case is unit-tested on its own.
+fn next_step(spec: &Spec, phase: Phase, running: Option<Work>, still_follows: bool) -> Step {
+    if spec.desired == Desired::Deleted {
+        return match running {
+            Some(Work::Delete) => Step::Nothing,
+            Some(_) => Step::Replace(Work::Delete),
+            None => Step::Start(Work::Delete),
+        };
+    }
+    if running.is_some() {
+        return Step::Nothing;
+    }
+    match phase {
+        Phase::Failed | Phase::Deleting => Step::Nothing,
+        Phase::Provisioning => Step::Start(Work::Provision),
+        Phase::CatchingUp if spec.promote => Step::Start(Work::Promote),
+        Phase::CatchingUp => Step::Start(Work::CatchUp),
+        Phase::Promoting => Step::Start(Work::Promote),
+        Phase::Available if spec.origin == Origin::Follow && spec.promote && still_follows => {
+            Step::Start(Work::Promote)
+        }
+        Phase::Available | Phase::Restarting => Step::Start(Work::Supervise),
+    }
+}
+
 /// Everything a step needs; cheap to clone into a task.
 #[derive(Clone)]
 struct Ctx {
@@ -125,41 +161,26 @@ impl Reconciler {
         for spec in &specs {
             let phase = self.ctx.store.phase_of(&spec.name).await?.unwrap_or(Phase::Provisioning);
             let running = self.tasks.get(&spec.name).map(|(work, _)| *work);
-            if spec.desired == Desired::Deleted {
-                match running {
-                    Some(Work::Delete) => {}
-                    Some(_) => {
-                        // Whatever it was doing (a copy, say) is moot now.
-                        if let Some((_, task)) = self.tasks.remove(&spec.name) {
-                            task.abort();
-                            while !task.is_finished() {
-                                tokio::task::yield_now().await;
-                            }
+            // Read only where it decides anything: a promoted follower that
+            // is available may not have let go of its source yet.
+            let still_follows = if phase == Phase::Available && spec.origin == Origin::Follow && spec.promote {
+                self.ctx.store.view(&spec.name).await?.and_then(|v| v.following).is_some()
+            } else {
+                false
+            };
+            match next_step(spec, phase, running, still_follows) {
+                Step::Nothing => {}
+                Step::Start(work) => self.spawn(spec, work),
+                Step::Replace(work) => {
+                    // Whatever it was doing (a copy, say) is moot now.
+                    if let Some((_, task)) = self.tasks.remove(&spec.name) {
+                        task.abort();
+                        while !task.is_finished() {
+                            tokio::task::yield_now().await;
                         }
-                        self.spawn(spec, Work::Delete);
                     }
-                    None => self.spawn(spec, Work::Delete),
+                    self.spawn(spec, work);
                 }
-                continue;
-            }
-            if running.is_some() {
-                continue;
-            }
-            match phase {
-                Phase::Failed | Phase::Deleting => {}
-                Phase::Provisioning => self.spawn(spec, Work::Provision),
-                Phase::CatchingUp if spec.promote => self.spawn(spec, Work::Promote),
-                Phase::CatchingUp => self.spawn(spec, Work::CatchUp),
-                Phase::Promoting => self.spawn(spec, Work::Promote),
-                Phase::Available if spec.origin == Origin::Follow && spec.promote => {
-                    let following = self.ctx.store.view(&spec.name).await?.and_then(|v| v.following);
-                    if following.is_some() {
-                        self.spawn(spec, Work::Promote);
-                    } else {
-                        self.spawn(spec, Work::Supervise);
-                    }
-                }
-                Phase::Available | Phase::Restarting => self.spawn(spec, Work::Supervise),
             }
         }
         self.last_info.retain(|name, _| specs.iter().any(|s| &s.name == name));
@@ -570,5 +591,66 @@ async fn sweep_followers(ctx: &Ctx) {
         if let Err(e) = ctx.provisioner.sweep_followers(source, &followers).await {
             tracing::warn!(source = %source.name, error = %e, "could not sweep what no follower needs");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(origin: Origin) -> Spec {
+        Spec {
+            name: "amber".into(),
+            plan: "mini".into(),
+            origin,
+            source: (origin != Origin::Empty).then(|| "prod".into()),
+            port: 15432,
+            pg_user: "u".into(),
+            pg_password: "p".into(),
+            pg_database: "d".into(),
+            replication_password: "r".into(),
+            desired: Desired::Running,
+            take_followers: false,
+            promote: false,
+            created_at: chrono::Utc::now(),
+            owner: None,
+            protected: false,
+            fork_policy: app::model::ForkPolicy::Open,
+            expires_at: None,
+            public: false,
+            fork_point: None,
+            backup_wanted_at: None,
+        }
+    }
+
+    #[test]
+    fn each_phase_has_its_work() {
+        let empty = spec(Origin::Empty);
+        assert_eq!(next_step(&empty, Phase::Provisioning, None, false), Step::Start(Work::Provision));
+        assert_eq!(next_step(&empty, Phase::Available, None, false), Step::Start(Work::Supervise));
+        assert_eq!(next_step(&empty, Phase::Restarting, None, false), Step::Start(Work::Supervise));
+        assert_eq!(next_step(&empty, Phase::Failed, None, false), Step::Nothing, "a failed database waits for retry");
+        let follower = spec(Origin::Follow);
+        assert_eq!(next_step(&follower, Phase::CatchingUp, None, false), Step::Start(Work::CatchUp));
+    }
+
+    #[test]
+    fn one_work_at_a_time_except_deletion_which_replaces_it() {
+        let mut db = spec(Origin::Fork);
+        assert_eq!(next_step(&db, Phase::Provisioning, Some(Work::Provision), false), Step::Nothing);
+        db.desired = Desired::Deleted;
+        assert_eq!(next_step(&db, Phase::Provisioning, Some(Work::Provision), false), Step::Replace(Work::Delete));
+        assert_eq!(next_step(&db, Phase::Deleting, Some(Work::Delete), false), Step::Nothing);
+        assert_eq!(next_step(&db, Phase::Failed, None, false), Step::Start(Work::Delete), "failed ones go too");
+    }
+
+    #[test]
+    fn a_promotion_is_finished_until_it_no_longer_follows() {
+        let mut db = spec(Origin::Follow);
+        db.promote = true;
+        assert_eq!(next_step(&db, Phase::CatchingUp, None, false), Step::Start(Work::Promote));
+        assert_eq!(next_step(&db, Phase::Promoting, None, false), Step::Start(Work::Promote));
+        assert_eq!(next_step(&db, Phase::Available, None, true), Step::Start(Work::Promote));
+        assert_eq!(next_step(&db, Phase::Available, None, false), Step::Start(Work::Supervise));
     }
 }

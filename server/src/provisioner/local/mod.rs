@@ -127,6 +127,11 @@ impl LocalProvisioner {
         &self.layout
     }
 
+    /// The clone snapshots (for the benchmark's by-hand side).
+    pub fn snapshots(&self) -> &snapshots::Snapshots {
+        &self.snapshots
+    }
+
     pub fn pg_bin(&self) -> &Path {
         &self.bin
     }

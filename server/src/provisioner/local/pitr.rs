@@ -278,6 +278,13 @@ impl LocalProvisioner {
         point: &ForkPoint,
         sink: &dyn ProgressSink,
     ) -> Result<(), ProvisionError> {
+        // A moment a client's clock put a little ahead: the commit that ends
+        // replay must come after it.
+        if let ForkPoint::Time(t) = point {
+            if let Ok(ahead) = (*t - Utc::now()).to_std() {
+                tokio::time::sleep(ahead + Duration::from_millis(10)).await;
+            }
+        }
         let running = self.postmaster_pid(&source.name).is_some_and(os::process_alive);
         let to_lsn = if running { Some(self.archive_past_now(source).await?) } else { None };
         let points = self.starting_points(source).await?;
