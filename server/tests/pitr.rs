@@ -271,8 +271,8 @@ async fn archiving_that_fails_is_a_warning_until_it_works_again() {
     let mode = std::fs::metadata(&archive).unwrap().permissions().mode();
     std::fs::set_permissions(&archive, std::fs::Permissions::from_mode(0o000)).unwrap();
     let mut source = t.connect("fragile").await;
-    exec(&mut source, "CREATE TABLE marks (i int)").await;
-    exec(&mut source, "SELECT pg_switch_wal()").await;
+    // More than a segment of WAL, so the archiver has one to push.
+    exec(&mut source, "CREATE TABLE marks (i int); INSERT INTO marks SELECT generate_series(1, 600000)").await;
 
     let warned = |v: &DatabaseView| v.archiving.as_ref().and_then(|a| a.warning.clone());
     let deadline = Instant::now() + READY;
