@@ -118,9 +118,9 @@ fn print_clone_rows(rows: &[clone::Rows]) {
         }
     }
     println!("by hand (clone): backup API held in one session + cp -a --reflink=always + start until writable");
+    println!("                 (follower: its slot first, standby.signal, until replay reached the source)");
     println!("by hand (pitr):  cp -a --reflink=always of the same snapshot + start with the same restore_command");
     println!("                 and recovery_target_time, until writable");
-    println!("                 (follower: its slot first, standby.signal, until replay reached the source)");
 }
 
 async fn run(home: &Path, scale: u32) -> anyhow::Result<()> {
