@@ -25,13 +25,21 @@ use crate::provisioner::{ProgressSink, ProvisionError};
 pub enum Repo {
     /// A folder on this machine.
     Local(PathBuf),
-    /// An S3-compatible bucket: `s3://bucket/path?endpoint=host&region=r`;
-    /// keys from `PGFLEET_S3_KEY` / `PGFLEET_S3_KEY_SECRET`.
-    S3 { bucket: String, path: String, endpoint: String, region: String, verify_tls: bool },
+    /// An S3-compatible bucket over TLS: `s3://bucket/path?endpoint=host[:port]&region=r`.
+    S3 {
+        bucket: String,
+        path: String,
+        endpoint: String,
+        region: String,
+        verify_tls: bool,
+        key: Option<String>,
+        secret: Option<String>,
+    },
 }
 
 impl Repo {
-    /// Reads `--backup-repo`: a path, or an `s3://` URL.
+    /// Reads `--backup-repo`: a path, or an `s3://` URL, whose keys come from
+    /// `PGFLEET_S3_KEY` / `PGFLEET_S3_KEY_SECRET`.
     pub fn parse(text: &str) -> Result<Repo, String> {
         let Some(rest) = text.strip_prefix("s3://") else {
             if text.is_empty() || text.contains(['\'', '"', '\\', '$', '`', '\n']) {
@@ -57,7 +65,16 @@ impl Repo {
         if bucket.is_empty() || ![bucket, path, &endpoint, &region].iter().all(|s| plain(s)) {
             return Err(format!("--backup-repo {text:?} is not s3://bucket/path?endpoint=host"));
         }
-        Ok(Repo::S3 { bucket: bucket.into(), path: format!("/{path}"), endpoint, region, verify_tls })
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Ok(Repo::S3 {
+            bucket: bucket.into(),
+            path: format!("/{path}"),
+            endpoint,
+            region,
+            verify_tls,
+            key: env("PGFLEET_S3_KEY"),
+            secret: env("PGFLEET_S3_KEY_SECRET"),
+        })
     }
 }
 
@@ -144,11 +161,24 @@ impl Backrest {
         self.ensure_dirs()?;
         let repo = match &self.repo {
             Repo::Local(path) => format!("repo1-path={}\n", path.display()),
-            Repo::S3 { bucket, path, endpoint, region, verify_tls } => format!(
-                "repo1-type=s3\nrepo1-path={path}\nrepo1-s3-bucket={bucket}\nrepo1-s3-endpoint={endpoint}\n\
-                 repo1-s3-region={region}\nrepo1-s3-uri-style=path\nrepo1-storage-verify-tls={}\n",
-                if *verify_tls { "y" } else { "n" }
-            ),
+            Repo::S3 { bucket, path, endpoint, region, verify_tls, key, secret } => {
+                // pgBackRest takes the port apart from the host.
+                let (host, port) = match endpoint.rsplit_once(':') {
+                    Some((host, port)) if port.parse::<u16>().is_ok() => (host, format!("repo1-storage-port={port}\n")),
+                    _ => (endpoint.as_str(), String::new()),
+                };
+                // In the file (0600, PostgreSQL's user's), because the
+                // archiver runs archive-push without pgfleet's environment.
+                let keys: String = [("repo1-s3-key", key), ("repo1-s3-key-secret", secret)]
+                    .iter()
+                    .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}\n")))
+                    .collect();
+                format!(
+                    "repo1-type=s3\nrepo1-path={path}\nrepo1-s3-bucket={bucket}\nrepo1-s3-endpoint={host}\n{port}\
+                     repo1-s3-region={region}\nrepo1-s3-uri-style=path\nrepo1-storage-verify-tls={}\n{keys}",
+                    if *verify_tls { "y" } else { "n" }
+                )
+            }
         };
         let text = format!(
             "# Written by pgfleet for the database {stanza}; rewritten when it is made.\n\
@@ -330,7 +360,9 @@ impl Backrest {
             }
         }
         for file in std::fs::read_dir(self.root.join("lock")).into_iter().flatten().flatten() {
-            if file.file_name().to_string_lossy().starts_with(&format!("{stanza}-")) {
+            let file_name = file.file_name().to_string_lossy().to_string();
+            // Its locks, and the stop file stanza-delete needed.
+            if file_name.starts_with(&format!("{stanza}-")) || file_name == format!("{stanza}.stop") {
                 let _ = std::fs::remove_file(file.path());
             }
         }
@@ -379,7 +411,9 @@ mod tests {
                 path: "/backups".into(),
                 endpoint: "127.0.0.1:9000".into(),
                 region: "eu".into(),
-                verify_tls: false
+                verify_tls: false,
+                key: std::env::var("PGFLEET_S3_KEY").ok().filter(|v| !v.is_empty()),
+                secret: std::env::var("PGFLEET_S3_KEY_SECRET").ok().filter(|v| !v.is_empty()),
             }
         );
         assert!(Repo::parse("s3://fleet/x").unwrap_err().contains("endpoint"));
