@@ -52,6 +52,10 @@ pub enum EngineError {
     OutsideWindow { name: String, point: String, window: String },
     #[error("{0} is a follower; its source's backups cover it (back up or fork the source)")]
     NotAPrimary(String),
+    /// The backend could not answer (it is the backend's fault, not the
+    /// request's).
+    #[error("{0}")]
+    Backend(String),
     #[error("no free port in {0}-{1}")]
     NoFreePort(u16, u16),
     #[error(transparent)]
@@ -81,7 +85,7 @@ impl From<EngineError> for ApiError {
             | EngineError::OutsideWindow { .. }
             | EngineError::NotAPrimary(_)
             | EngineError::IdempotencyMismatch { .. } => ErrorCode::Unprocessable,
-            EngineError::NoFreePort(..) => ErrorCode::Unavailable,
+            EngineError::NoFreePort(..) | EngineError::Backend(_) => ErrorCode::Unavailable,
             EngineError::Store(inner) => {
                 tracing::error!(error = %inner, "metadata store failed");
                 return ApiError::new(ErrorCode::Unavailable, "the metadata store is not answering");

@@ -213,7 +213,11 @@ impl Engine {
     /// The URL to connect with.
     pub async fn credentials(&self, name: &str) -> Result<String, EngineError> {
         let spec = self.spec(name).await?;
-        Ok(self.inner.provisioner.connection_url(&spec))
+        self.inner
+            .provisioner
+            .connection_url(&spec)
+            .await
+            .map_err(|e| EngineError::Backend(format!("cannot read {name}'s connection details: {e}")))
     }
 
     async fn spec(&self, name: &str) -> Result<Spec, EngineError> {
@@ -280,7 +284,7 @@ impl Engine {
                 .provisioner
                 .restore_window(src)
                 .await
-                .map_err(|e| EngineError::Invalid(format!("cannot read {}'s backups: {e}", src.name)))?;
+                .map_err(|e| EngineError::Backend(format!("cannot read {}'s backups: {e}", src.name)))?;
             admission::check_fork_point(&src.name, point, window.as_ref(), Utc::now())?;
         }
         if let (Origin::Fork, Some(quota), Some(owner)) = (origin, req.fork_quota, &req.owner) {
@@ -423,7 +427,7 @@ impl Engine {
             .provisioner
             .backups(&spec)
             .await
-            .map_err(|e| EngineError::Invalid(format!("cannot read {name}'s backups: {e}")))
+            .map_err(|e| EngineError::Backend(format!("cannot read {name}'s backups: {e}")))
     }
 
     /// Asks for a full backup of a primary now; the backup loop takes it

@@ -134,8 +134,9 @@ pub trait Provisioner: Send + Sync + 'static {
     async fn replica_state(&self, db: &Spec, source: Option<&Spec>) -> Result<ReplicaState, ProvisionError>;
     /// Version, size, tables and connections.
     async fn info(&self, db: &Spec) -> Result<Info, ProvisionError>;
-    /// The URL a client connects with.
-    fn connection_url(&self, db: &Spec) -> String;
+    /// The URL a client connects with (async: another backend may read it
+    /// from elsewhere, e.g. a Kubernetes Secret).
+    async fn connection_url(&self, db: &Spec) -> Result<String, ProvisionError>;
     /// The last lines of the server's log, to explain a failure.
     async fn log_tail(&self, db: &Spec) -> String;
 }

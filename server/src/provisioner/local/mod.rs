@@ -631,8 +631,8 @@ impl Provisioner for LocalProvisioner {
         })
     }
 
-    fn connection_url(&self, db: &Spec) -> String {
-        format!("postgres://{}:{}@{}:{}/{}", db.pg_user, db.pg_password, self.public_host, db.port, db.pg_database)
+    async fn connection_url(&self, db: &Spec) -> Result<String, ProvisionError> {
+        Ok(format!("postgres://{}:{}@{}:{}/{}", db.pg_user, db.pg_password, self.public_host, db.port, db.pg_database))
     }
 
     async fn log_tail(&self, db: &Spec) -> String {
