@@ -212,3 +212,69 @@ async fn sigkill_at_any_step_ends_available_with_nothing_leaked() {
     }
     server.kill9().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_clone_on_a_reflink_home_leaks_no_slot_backup_or_snapshot() {
+    common::init_logs();
+    let fs = common::reflink::ReflinkFs::new(6);
+    let home = fs.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let _cleanup = Cleanup(&home);
+    let available = |db: &DatabaseView| db.phase == Phase::Available;
+
+    let server = serve(&home).await;
+    server.client.create(&CreateBody { name: Some("prod".into()), ..Default::default() }).await.unwrap();
+    wait_until(&server.client, "prod", "available", available).await;
+    let url = server.client.credentials("prod").await.unwrap();
+    let _load = common::pg::pgbench_load(&url, 20).await;
+
+    // Mid clone fork (and, likely, mid the backup loop's first snapshot).
+    let trial = CreateBody { name: Some("trial".into()), fork: Some("prod".into()), ..Default::default() };
+    server.client.create(&trial).await.unwrap();
+    copy_under_way(&server.client, "trial").await;
+    server.kill9().await;
+    let server = serve(&home).await;
+    let trial = wait_until(&server.client, "trial", "available", available).await;
+    assert_eq!(trial.copy.map(|c| c.method), Some(app::model::CopyMethod::Clone));
+    let mut fork = sqlx::Connection::connect(&server.client.credentials("trial").await.unwrap()).await.unwrap();
+    assert_eq!(common::pg::scalar(&mut fork, common::pg::INVARIANT).await, 1);
+
+    // Nothing half-made stays: no partial copy or snapshot, no slot (a
+    // killed session's backup and temporary slot end with it); the backup
+    // loop goes on to make a whole snapshot.
+    let port: u16 = url.rsplit(':').next().unwrap().split('/').next().unwrap().parse().unwrap();
+    let admin = sqlx::postgres::PgConnectOptions::new()
+        .socket(home.join("databases").join("prod").join("run"))
+        .port(port)
+        .username("pgfleet")
+        .database("postgres")
+        .application_name("test");
+    let mut admin = sqlx::ConnectOptions::connect(&admin).await.unwrap();
+    let snapshots = home.join("snapshots").join("prod");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let slots = common::pg::scalar(&mut admin, "SELECT count(*) FROM pg_replication_slots").await;
+        let partial_copies = std::fs::read_dir(home.join("databases"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+            .count();
+        let partial_snapshots = std::fs::read_dir(&snapshots)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+            .count();
+        let complete_snapshots = std::fs::read_dir(&snapshots).into_iter().flatten().count() - partial_snapshots;
+        if slots == 0 && partial_copies == 0 && partial_snapshots == 0 && complete_snapshots >= 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "left behind: {slots} slots, {partial_copies} partial copies, {partial_snapshots} partial snapshots \
+             ({complete_snapshots} complete)"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    server.kill9().await;
+}
