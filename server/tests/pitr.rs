@@ -304,3 +304,22 @@ async fn archiving_that_fails_is_a_warning_until_it_works_again() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moment_the_archive_does_not_reach_fails_clearly_instead_of_waiting() {
+    let t = TestEngine::start().await;
+    t.create_named("short").await;
+    t.wait_for("short", Phase::Available, READY).await;
+    wait_for_window(&t, "short").await;
+    // A WAL position far past anything written: replay runs out first.
+    t.create(fork_at("beyond", "short", ForkPoint::Lsn("7/0".into()))).await;
+    let failed = t.wait_for("beyond", Phase::Failed, READY).await;
+    let message = failed.message.unwrap_or_default();
+    assert!(
+        message.contains("the WAL archive of short ends before LSN 7/0"),
+        "the failure says what happened: {message}"
+    );
+    // Its half-made copy is gone; the source is untouched.
+    assert!(!t.home().join("databases").join("beyond.partial").exists());
+    t.wait_for("short", Phase::Available, READY).await;
+}
