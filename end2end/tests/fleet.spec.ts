@@ -124,11 +124,14 @@ test("a taken name is explained in the dialog", async ({ page }) => {
 });
 
 test("backups on the page, and a fork of a past moment from the dialog", async ({ page }) => {
+  // The first full backup of the 400 MB source runs while the test before
+  // loads and copies it: minutes on two busy cores.
+  test.setTimeout(600_000);
   const detail = new DetailPage(page);
   await detail.goto("prod");
   const card = page.getByTestId("backups");
   // Its first full backup gives it a restore window.
-  await expect(page.getByTestId("restore-window-line")).toHaveText(/Fork from any moment from .* UTC to .* UTC/, { timeout: 120_000 });
+  await expect(page.getByTestId("restore-window-line")).toHaveText(/Fork from any moment from .* UTC to .* UTC/, { timeout: 400_000 });
   await expect(card.getByTestId("backup-list").locator("tbody tr")).toHaveCount(1, { timeout: 60_000 });
   await expect(card.getByTestId("backup-list")).toContainText("full");
   await expect(page.getByTestId("archiving")).toContainText("WAL archived");

@@ -74,6 +74,7 @@ async fn a_point_in_time_fork_has_what_was_committed_before_its_moment_only() {
     t.create(fork_at("by-lsn", "ledger", ForkPoint::Lsn(lsn_two.clone()))).await;
     let by_time = t.wait_for("by-time", Phase::Available, READY).await;
     assert_eq!(by_time.fork_point, Some(ForkPoint::Time(after_two)));
+    assert!(by_time.copy.is_none(), "not a copy of the running source: {:?}", by_time.copy);
     t.wait_for("by-lsn", Phase::Available, READY).await;
     let mut fork = t.connect("by-time").await;
     assert_eq!(marks(&mut fork).await, vec![1, 2], "rows committed before the moment, none after");

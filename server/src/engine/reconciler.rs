@@ -265,7 +265,10 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
     }
     if !made {
         let sink = Relay::start(&ctx.recorder, &spec.name);
-        if let (Origin::Follow | Origin::Fork, Some(src)) = (spec.origin, &source) {
+        // How a copy of the running source is made; a fork of a past moment
+        // is not one (its progress says which backup or snapshot it starts
+        // from, and its view has the moment).
+        if let (Origin::Follow | Origin::Fork, Some(src), None) = (spec.origin, &source, &spec.fork_point) {
             ctx.recorder.copying(&spec.name, prov.copy_technique(src).await).await?;
         }
         let made = match (spec.origin, &source) {

@@ -214,10 +214,12 @@ impl Backrest {
     }
 
     /// A `restore_command` that reads `stanza`'s archive into the server
-    /// whose data dir is `data` (pgBackRest checks it runs there).
+    /// whose data dir is `data` (pgBackRest checks it runs there). Without
+    /// async prefetch: its queue is per stanza, and forks of one source
+    /// restoring at once would share (and spoil) it.
     pub fn restore_command(&self, stanza: &str, data: &Path) -> String {
         format!(
-            "{} --config={} --stanza={stanza} --pg1-path={} archive-get %f %p",
+            "{} --config={} --stanza={stanza} --pg1-path={} --no-archive-async archive-get %f %p",
             self.exe.display(),
             self.conf(stanza).display(),
             data.display()

@@ -87,6 +87,9 @@ pub struct LocalProvisioner {
     copy_gates: copy::CopyGates,
     backrest: backrest::Backrest,
     snapshots: snapshots::Snapshots,
+    /// One WAL switch-and-wait at a time: two at once made pgBackRest's
+    /// async push miss a segment's status until its 120 s timeout.
+    archive_turn: tokio::sync::Mutex<()>,
 }
 
 impl LocalProvisioner {
@@ -111,6 +114,7 @@ impl LocalProvisioner {
         Ok(LocalProvisioner {
             backrest,
             snapshots: snapshots::Snapshots::new(&config.home),
+            archive_turn: tokio::sync::Mutex::new(()),
             bin,
             user,
             layout,

@@ -23,8 +23,10 @@ use crate::engine::plans;
 use crate::engine::spec::Spec;
 use crate::provisioner::{ProgressSink, ProvisionError, Recovery};
 
-/// How long the source may take to archive the segment a fork needs.
-const ARCHIVE_DEADLINE: Duration = Duration::from_secs(120);
+/// How long the source may take to archive the segment a fork needs: more
+/// than pgBackRest's own `archive-timeout` (120 s), because an async push
+/// whose status it misses is only retried by the archiver after that.
+const ARCHIVE_DEADLINE: Duration = Duration::from_secs(300);
 /// More segments than this waiting to be archived is "behind".
 const BEHIND_SEGMENTS: u64 = 16;
 
@@ -241,6 +243,7 @@ impl LocalProvisioner {
     /// Commits on the source, closes its WAL segment and waits until
     /// pgBackRest has it; answers the LSN the archive now reaches.
     async fn archive_past_now(&self, source: &Spec) -> Result<u64, ProvisionError> {
+        let _turn = self.archive_turn.lock().await;
         let mut conn = sql::connect(&self.layout.run(&source.name), source.port, "postgres").await?;
         // Its own transaction: a commit record after any past moment.
         sqlx::query("SELECT pg_current_xact_id()").execute(&mut conn).await.map_err(sql::sql_err)?;
