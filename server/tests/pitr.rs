@@ -14,17 +14,22 @@ use sqlx::postgres::PgConnection;
 
 const READY: Duration = Duration::from_secs(180);
 
-/// Waits until `name` has a restore window (its first backup is done).
-async fn wait_for_window(t: &TestEngine, name: &str) -> DatabaseView {
+/// Polls `name`'s view until `ok` holds, for at most [`READY`].
+async fn wait_view(t: &TestEngine, name: &str, what: &str, ok: impl Fn(&DatabaseView) -> bool) -> DatabaseView {
     let deadline = Instant::now() + READY;
     loop {
         let view = t.store.view(name).await.unwrap().expect("exists");
-        if view.restore_window.is_some() {
+        if ok(&view) {
             return view;
         }
-        assert!(Instant::now() < deadline, "{name} has no restore window: {view:?}");
+        assert!(Instant::now() < deadline, "{name}: not {what}: {view:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Waits until `name` has a restore window (its first backup is done).
+async fn wait_for_window(t: &TestEngine, name: &str) -> DatabaseView {
+    wait_view(t, name, "with a restore window", |v| v.restore_window.is_some()).await
 }
 
 /// Inserts marker `i` and answers a moment and an LSN right after its
@@ -206,14 +211,7 @@ async fn a_backup_asked_for_is_taken_and_listed() {
         assert!(Instant::now() < deadline, "the backup asked for was not taken: {list:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let view = t.store.view("asked").await.unwrap().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut view = view;
-    while view.archiving.as_ref().is_none_or(|a| a.backups != 2) {
-        assert!(Instant::now() < deadline, "the view does not count the new backup: {:?}", view.archiving);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        view = t.store.view("asked").await.unwrap().unwrap();
-    }
+    wait_view(&t, "asked", "counting the new backup", |v| v.archiving.as_ref().is_some_and(|a| a.backups == 2)).await;
     // A follower has no backups of its own.
     t.create(CreateRequest { name: Some("reader".into()), follow: Some("asked".into()), ..Default::default() }).await;
     t.wait_for("reader", Phase::Available, READY).await;
@@ -276,15 +274,8 @@ async fn archiving_that_fails_is_a_warning_until_it_works_again() {
     exec(&mut source, "CREATE TABLE marks (i int); INSERT INTO marks SELECT generate_series(1, 600000)").await;
 
     let warned = |v: &DatabaseView| v.archiving.as_ref().and_then(|a| a.warning.clone());
-    let deadline = Instant::now() + READY;
-    let warning = loop {
-        let view = t.store.view("fragile").await.unwrap().unwrap();
-        if let Some(w) = warned(&view) {
-            break w;
-        }
-        assert!(Instant::now() < deadline, "no warning while archiving fails: {:?}", view.archiving);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let view = wait_view(&t, "fragile", "warned while archiving fails", |v| warned(v).is_some()).await;
+    let warning = warned(&view).unwrap();
     assert!(warning.contains("failing"), "{warning}");
     let events = t.store.events_after(0).await.unwrap().expect("nothing pruned yet");
     assert!(
@@ -295,15 +286,7 @@ async fn archiving_that_fails_is_a_warning_until_it_works_again() {
     );
 
     std::fs::set_permissions(&archive, std::fs::Permissions::from_mode(mode)).unwrap();
-    let deadline = Instant::now() + READY;
-    loop {
-        let view = t.store.view("fragile").await.unwrap().unwrap();
-        if warned(&view).is_none() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the warning stays after archiving works again: {:?}", view.archiving);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_view(&t, "fragile", "clear of the warning once archiving works", |v| warned(v).is_none()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
