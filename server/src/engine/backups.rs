@@ -131,24 +131,29 @@ impl BackupLoop {
         if let Err(e) = prov.ensure_archiving(spec).await {
             tracing::warn!(db = %spec.name, error = %e, "cannot set up archiving yet");
         }
-        let backups = match prov.backups(spec).await {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::warn!(db = %spec.name, error = %e, "cannot list backups");
-                return Ok(());
-            }
-        };
+        let Some(mut backups) = listed(prov.as_ref(), spec).await else { return Ok(()) };
         let retrying_later = self.failed.get(&spec.name).is_some_and(|t| t.elapsed() < RETRY_AFTER);
         let due = next_backup(&prov.backup_kinds(), &backups, spec.backup_wanted_at, Utc::now(), &self.schedule);
-        if let (Some(kind), false) = (due, retrying_later) {
-            self.take(spec, kind).await?;
-        }
+        let taken = match (due, retrying_later) {
+            (Some(kind), false) => {
+                self.take(spec, kind).await?;
+                true
+            }
+            _ => false,
+        };
         let retention = plans::find(&spec.plan).map(|p| p.backup_retention_days).unwrap_or(1);
-        if let Err(e) = prov.expire(spec, chrono::Duration::days(retention.into())).await {
+        let expired = prov.expire(spec, chrono::Duration::days(retention.into())).await.unwrap_or_else(|e| {
             tracing::warn!(db = %spec.name, error = %e, "cannot expire old snapshots");
+            false
+        });
+        if taken || expired {
+            // What the backup or the expiry changed.
+            let Some(after) = listed(prov.as_ref(), spec).await else { return Ok(()) };
+            backups = after;
         }
-        let archiving = prov.archiving(spec).await.ok();
-        let window = prov.restore_window(spec).await.unwrap_or(None);
+        // One listing serves the archiving, the window and the record.
+        let archiving = prov.archiving(spec, &backups).await.ok();
+        let window = crate::provisioner::restore_window(&backups, archiving.as_ref(), Utc::now());
         self.recorder.recoverability(&spec.name, window, archiving).await
     }
 
@@ -180,6 +185,11 @@ impl BackupLoop {
             }
         }
     }
+}
+
+/// `spec`'s backups, or `None` (logged) when the backend cannot list them.
+async fn listed(prov: &dyn Provisioner, spec: &Spec) -> Option<Vec<Backup>> {
+    prov.backups(spec).await.inspect_err(|e| tracing::warn!(db = %spec.name, error = %e, "cannot list backups")).ok()
 }
 
 #[cfg(test)]

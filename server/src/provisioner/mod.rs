@@ -116,19 +116,25 @@ pub trait Provisioner: Send + Sync + 'static {
     /// Makes sure a primary's WAL is archived and it can be backed up
     /// (idempotent; needs its server running).
     async fn ensure_archiving(&self, db: &Spec) -> Result<(), ProvisionError>;
-    /// How its archiving and backups stand.
-    async fn archiving(&self, db: &Spec) -> Result<Archiving, ProvisionError>;
+    /// How its archiving stands, with `backups` (as [`Provisioner::backups`]
+    /// listed them) counted in.
+    async fn archiving(&self, db: &Spec, backups: &[Backup]) -> Result<Archiving, ProvisionError>;
     /// Its backups (and snapshots), oldest first.
     async fn backups(&self, db: &Spec) -> Result<Vec<Backup>, ProvisionError>;
     /// The kinds of backup this backend can take, the durable kind first.
     fn backup_kinds(&self) -> Vec<BackupKind>;
     /// Takes a backup of the running primary now.
     async fn take_backup(&self, db: &Spec, kind: BackupKind, sink: &dyn ProgressSink) -> Result<(), ProvisionError>;
-    /// Removes backups of `kind` older than `keep` that the backend itself
-    /// keeps (pgBackRest expires its own).
-    async fn expire(&self, db: &Spec, keep: chrono::Duration) -> Result<(), ProvisionError>;
+    /// Removes backups older than `keep` that the backend itself keeps
+    /// (pgBackRest expires its own); answers whether it removed any.
+    async fn expire(&self, db: &Spec, keep: chrono::Duration) -> Result<bool, ProvisionError>;
     /// The moments a fork of `db` can be made as of, now.
-    async fn restore_window(&self, db: &Spec) -> Result<Option<RestoreWindow>, ProvisionError>;
+    async fn restore_window(&self, db: &Spec) -> Result<Option<RestoreWindow>, ProvisionError> {
+        let backups = self.backups(db).await?;
+        // Unreachable, it archives nothing: the window ends at its backups.
+        let archiving = self.archiving(db, &backups).await.ok();
+        Ok(restore_window(&backups, archiving.as_ref(), chrono::Utc::now()))
+    }
 
     /// Recovery state and lag of `db` behind `source`.
     async fn replica_state(&self, db: &Spec, source: Option<&Spec>) -> Result<ReplicaState, ProvisionError>;
@@ -139,6 +145,26 @@ pub trait Provisioner: Send + Sync + 'static {
     async fn connection_url(&self, db: &Spec) -> Result<String, ProvisionError>;
     /// The last lines of the server's log, to explain a failure.
     async fn log_tail(&self, db: &Spec) -> String;
+}
+
+/// The moments a primary can be forked as of: from its oldest backup's end
+/// to now while its archiving works (a fork closes and archives the
+/// current segment itself), else to its last archived segment, and never
+/// short of its newest backup. `archiving` is `None` when its server
+/// cannot be asked (it archives nothing then).
+pub fn restore_window(
+    backups: &[Backup],
+    archiving: Option<&Archiving>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<RestoreWindow> {
+    let from = backups.iter().map(|b| b.finished_at).min()?;
+    let newest = backups.iter().map(|b| b.finished_at).max().unwrap_or(from);
+    let to = match archiving {
+        Some(a) if a.failing.is_none() => now,
+        Some(a) => a.last_archived_at.unwrap_or(newest).max(newest),
+        None => newest,
+    };
+    Some(RestoreWindow { from, to })
 }
 
 /// The slot a follower uses on its source.
@@ -167,6 +193,40 @@ pub fn short_identifier(prefix: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_window_runs_from_the_oldest_backup_to_what_is_archived() {
+        let now = chrono::Utc::now();
+        let at = |m: i64| now - chrono::Duration::minutes(m);
+        let backup = |m: i64| Backup {
+            id: m.to_string(),
+            kind: BackupKind::Full,
+            started_at: at(m),
+            finished_at: at(m),
+            size_bytes: 1,
+            stored_bytes: 1,
+            duration_seconds: 0.0,
+        };
+        let archiving = |failing: Option<&str>, last: Option<i64>| Archiving {
+            last_archived_wal: None,
+            last_archived_at: last.map(at),
+            failing: failing.map(str::to_string),
+            pending_segments: 0,
+            warning: None,
+            backups: 2,
+            last_backup_at: None,
+            stored_bytes: 0,
+        };
+        let backups = [backup(60), backup(30)];
+        assert_eq!(restore_window(&[], None, now), None, "no backup, no window");
+        let healthy = restore_window(&backups, Some(&archiving(None, Some(1))), now).unwrap();
+        assert_eq!((healthy.from, healthy.to), (at(60), now));
+        let failing = restore_window(&backups, Some(&archiving(Some("denied"), Some(10))), now).unwrap();
+        assert_eq!(failing.to, at(10), "to the last archived segment");
+        let stale = restore_window(&backups, Some(&archiving(Some("denied"), Some(45))), now).unwrap();
+        assert_eq!(stale.to, at(30), "never short of the newest backup");
+        assert_eq!(restore_window(&backups, None, now).unwrap().to, at(30), "down: its backups");
+    }
 
     #[test]
     fn identifiers_fit_and_stay_apart() {

@@ -10,9 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use app::model::{
-    Archiving, Backup, BackupKind, CopyMethod, CopyTechnique, ForkPoint, Info, Lag, Progress, RestoreWindow,
-};
+use app::model::{Archiving, Backup, BackupKind, CopyMethod, CopyTechnique, ForkPoint, Info, Lag, Progress};
 use chrono::Utc;
 use sqlx::Row;
 
@@ -531,10 +529,13 @@ impl Provisioner for LocalProvisioner {
     }
 
     async fn sweep_followers(&self, source: &Spec, followers: &[&Spec]) -> Result<(), ProvisionError> {
+        // One slot that cannot be dropped yet does not keep the others.
         for slot in self.list_slots(source).await? {
             if !followers.iter().any(|f| slot_name(&f.name) == slot) {
-                self.drop_slot(source, &slot).await?;
-                tracing::info!(source = %source.name, %slot, "dropped an unused replication slot");
+                match self.drop_slot(source, &slot).await {
+                    Ok(()) => tracing::info!(source = %source.name, %slot, "dropped an unused replication slot"),
+                    Err(e) => tracing::warn!(source = %source.name, %slot, error = %e, "could not drop an unused slot"),
+                }
             }
         }
         Ok(())
@@ -548,8 +549,8 @@ impl Provisioner for LocalProvisioner {
         self.ensure_archiving_now(db).await
     }
 
-    async fn archiving(&self, db: &Spec) -> Result<Archiving, ProvisionError> {
-        self.archiving_of(db).await
+    async fn archiving(&self, db: &Spec, backups: &[Backup]) -> Result<Archiving, ProvisionError> {
+        self.archiving_of(db, backups).await
     }
 
     async fn backups(&self, db: &Spec) -> Result<Vec<Backup>, ProvisionError> {
@@ -567,12 +568,8 @@ impl Provisioner for LocalProvisioner {
         self.take(db, kind, sink).await
     }
 
-    async fn expire(&self, db: &Spec, keep: chrono::Duration) -> Result<(), ProvisionError> {
+    async fn expire(&self, db: &Spec, keep: chrono::Duration) -> Result<bool, ProvisionError> {
         self.expire_snapshots(db, keep).await
-    }
-
-    async fn restore_window(&self, db: &Spec) -> Result<Option<RestoreWindow>, ProvisionError> {
-        self.window_of(db).await
     }
 
     async fn replica_state(&self, db: &Spec, source: Option<&Spec>) -> Result<ReplicaState, ProvisionError> {

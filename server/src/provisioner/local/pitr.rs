@@ -13,7 +13,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use app::model::{Archiving, Backup, BackupKind, CopyMethod, ForkPoint, Progress, RestoreWindow};
+use app::model::{Archiving, Backup, BackupKind, CopyMethod, ForkPoint, Progress};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -53,9 +53,8 @@ struct Replay {
 
 /// A backup or snapshot a fork can start from.
 struct StartingPoint {
-    kind: BackupKind,
-    id: String,
-    finished_at: DateTime<Utc>,
+    /// A snapshot's `stored_bytes` are not measured here.
+    backup: Backup,
     stop_lsn: u64,
     /// A snapshot's folder.
     path: Option<std::path::PathBuf>,
@@ -79,43 +78,32 @@ impl LocalProvisioner {
         self.backrest.ensure_stanza(&db.name).await
     }
 
+    /// Its backups and snapshots, oldest first: one read of the repository.
     async fn starting_points(&self, db: &Spec) -> Result<Vec<StartingPoint>, ProvisionError> {
         let mut points: Vec<StartingPoint> = Vec::new();
         if self.backrest.is_configured(&db.name) {
             for b in self.backrest.backups(&db.name).await? {
-                points.push(StartingPoint {
-                    kind: BackupKind::Full,
-                    id: b.backup.id,
-                    finished_at: b.backup.finished_at,
-                    stop_lsn: b.stop_lsn,
-                    path: None,
-                });
+                points.push(StartingPoint { backup: b.backup, stop_lsn: b.stop_lsn, path: None });
             }
         }
         for (meta, path) in self.snapshots.list(&db.name) {
-            points.push(StartingPoint {
-                kind: BackupKind::Snapshot,
-                id: meta.id,
-                finished_at: meta.finished_at,
-                stop_lsn: meta.stop_lsn,
-                path: Some(path),
-            });
+            points.push(StartingPoint { backup: meta.backup(0), stop_lsn: meta.stop_lsn, path: Some(path) });
         }
-        points.sort_by_key(|p| p.finished_at);
+        points.sort_by_key(|p| p.backup.finished_at);
         Ok(points)
     }
 
     pub(super) async fn list_backups(&self, db: &Spec) -> Result<Vec<Backup>, ProvisionError> {
-        let mut list: Vec<Backup> = Vec::new();
-        if self.backrest.is_configured(&db.name) {
-            list.extend(self.backrest.backups(&db.name).await?.into_iter().map(|b| b.backup));
+        let mut list = Vec::new();
+        for point in self.starting_points(db).await? {
+            let mut backup = point.backup;
+            if let Some(path) = point.path {
+                let data = path.join("data");
+                let own = tokio::task::spawn_blocking(move || clone::unshared_bytes(&data)).await.ok().flatten();
+                backup.stored_bytes = own.unwrap_or(0);
+            }
+            list.push(backup);
         }
-        for (meta, path) in self.snapshots.list(&db.name) {
-            let data = path.join("data");
-            let own = tokio::task::spawn_blocking(move || clone::unshared_bytes(&data)).await.ok().flatten();
-            list.push(meta.backup(own.unwrap_or(0)));
-        }
-        list.sort_by_key(|b| b.finished_at);
         Ok(list)
     }
 
@@ -169,14 +157,14 @@ impl LocalProvisioner {
         self.snapshots.commit(&db.name, &partial, &meta)
     }
 
-    pub(super) async fn expire_snapshots(&self, db: &Spec, keep: chrono::Duration) -> Result<(), ProvisionError> {
+    pub(super) async fn expire_snapshots(&self, db: &Spec, keep: chrono::Duration) -> Result<bool, ProvisionError> {
         let list = self.snapshots.list(&db.name);
         // The newest stays whatever its age: it is the fastest start.
-        let Some(newest) = list.last().map(|(m, _)| m.finished_at) else { return Ok(()) };
+        let Some(newest) = list.last().map(|(m, _)| m.finished_at) else { return Ok(false) };
         self.snapshots.expire(&db.name, (Utc::now() - keep).min(newest)).await
     }
 
-    pub(super) async fn archiving_of(&self, db: &Spec) -> Result<Archiving, ProvisionError> {
+    pub(super) async fn archiving_of(&self, db: &Spec, backups: &[Backup]) -> Result<Archiving, ProvisionError> {
         let mut conn = sql::connect(&self.layout.run(&db.name), db.port, "postgres").await?;
         let (wal, at, failed_at): (Option<String>, Option<DateTime<Utc>>, Option<DateTime<Utc>>) =
             sqlx::query_as("SELECT last_archived_wal, last_archived_time, last_failed_time FROM pg_stat_archiver")
@@ -196,7 +184,6 @@ impl LocalProvisioner {
             ),
             (None, _) => None,
         };
-        let backups = self.list_backups(db).await.unwrap_or_default();
         let stored_bytes = self.backrest.stored_bytes(&db.name)
             + backups.iter().filter(|b| b.kind == BackupKind::Snapshot).map(|b| b.stored_bytes).sum::<u64>();
         let warning = match (&failing, pending) {
@@ -220,24 +207,6 @@ impl LocalProvisioner {
             last_backup_at: backups.last().map(|b| b.finished_at),
             stored_bytes,
         })
-    }
-
-    pub(super) async fn window_of(&self, db: &Spec) -> Result<Option<RestoreWindow>, ProvisionError> {
-        let points = self.starting_points(db).await?;
-        let Some(first) = points.first() else { return Ok(None) };
-        let newest = points.last().map(|p| p.finished_at).unwrap_or(first.finished_at);
-        let running = self.postmaster_pid(&db.name).is_some_and(os::process_alive);
-        let to = if running {
-            match self.archiving_of(db).await {
-                // The fork itself closes and archives the current segment.
-                Ok(a) if a.failing.is_none() => Utc::now(),
-                Ok(a) => a.last_archived_at.unwrap_or(newest).max(newest),
-                Err(_) => newest,
-            }
-        } else {
-            newest
-        };
-        Ok(Some(RestoreWindow { from: first.finished_at, to }))
     }
 
     /// Commits on the source, closes its WAL segment and waits until
@@ -295,7 +264,7 @@ impl LocalProvisioner {
             .iter()
             .rev()
             .find(|p| match point {
-                ForkPoint::Time(t) => p.finished_at <= *t,
+                ForkPoint::Time(t) => p.backup.finished_at <= *t,
                 ForkPoint::Lsn(l) => app::model::parse_lsn(l).is_some_and(|l| p.stop_lsn <= l),
             })
             .ok_or_else(|| {
@@ -305,7 +274,7 @@ impl LocalProvisioner {
                     point.describe(),
                     points
                         .first()
-                        .map(|p| p.finished_at.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                        .map(|p| p.backup.finished_at.format("%Y-%m-%d %H:%M:%S UTC").to_string())
                         .unwrap_or_else(|| "nowhere: it has none".into())
                 ))
             })?;
@@ -314,7 +283,7 @@ impl LocalProvisioner {
         match &base.path {
             Some(snapshot) => {
                 sink.progress(Progress {
-                    step: format!("cloning snapshot {}", base.id),
+                    step: format!("cloning snapshot {}", base.backup.id),
                     bytes_done: 0,
                     bytes_total: None,
                     eta_seconds: None,
@@ -323,31 +292,25 @@ impl LocalProvisioner {
             }
             None => {
                 self.private_dir(&data)?;
-                self.restore_with_progress(source, &base.id, &data, sink).await?;
+                self.restore_with_progress(source, &base.backup, &data, sink).await?;
             }
         }
         let _ = std::fs::remove_file(data.join("standby.signal"));
         self.private_file(&data.join("recovery.signal"), "")?;
         let replay = Replay { from_lsn: base.stop_lsn, to_lsn, point: point.clone() };
         self.private_file(&partial.join("replay.json"), &serde_json::to_string(&replay).expect("replays serialise"))?;
-        tracing::info!(db = %db.name, source = %source.name, base = %base.id, kind = base.kind.as_str(), point = %point.describe(), "point-in-time fork");
+        tracing::info!(db = %db.name, source = %source.name, base = %base.backup.id, kind = base.backup.kind.as_str(), point = %point.describe(), "point-in-time fork");
         self.commit_partial(db)
     }
 
     async fn restore_with_progress(
         &self,
         source: &Spec,
-        set: &str,
+        backup: &Backup,
         data: &Path,
         sink: &dyn ProgressSink,
     ) -> Result<(), ProvisionError> {
-        let total = self
-            .backrest
-            .backups(&source.name)
-            .await?
-            .into_iter()
-            .find(|b| b.backup.id == set)
-            .map(|b| b.backup.size_bytes);
+        let (set, total) = (backup.id.as_str(), Some(backup.size_bytes));
         let restore = self.backrest.restore(Restore { stanza: &source.name, set, target: data });
         tokio::pin!(restore);
         let started = std::time::Instant::now();

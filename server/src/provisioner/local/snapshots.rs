@@ -85,14 +85,17 @@ impl Snapshots {
         found
     }
 
-    /// Removes snapshots that finished before `cutoff`.
-    pub async fn expire(&self, name: &str, cutoff: DateTime<Utc>) -> Result<(), ProvisionError> {
+    /// Removes snapshots that finished before `cutoff`; answers whether
+    /// there were any.
+    pub async fn expire(&self, name: &str, cutoff: DateTime<Utc>) -> Result<bool, ProvisionError> {
+        let mut removed = false;
         for (meta, path) in self.list(name) {
             if meta.finished_at < cutoff {
                 tokio::fs::remove_dir_all(&path).await?;
+                removed = true;
             }
         }
-        Ok(())
+        Ok(removed)
     }
 
     pub async fn remove_all(&self, name: &str) -> Result<(), ProvisionError> {
