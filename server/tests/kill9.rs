@@ -59,7 +59,9 @@ impl Server {
 }
 
 async fn wait_until(client: &Client, name: &str, what: &str, ok: impl Fn(&DatabaseView) -> bool) -> DatabaseView {
-    let deadline = Instant::now() + Duration::from_secs(180);
+    // A first full backup of a source under load waits for its queued WAL
+    // to be archived: minutes on two busy cores.
+    let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         if let Ok(db) = client.get(name).await {
             assert!(db.phase != Phase::Failed, "{name} failed: {:?}", db.message);
