@@ -503,6 +503,10 @@ pub struct Health {
     pub version: String,
     pub uptime_seconds: u64,
     pub metadata_store: String,
+    /// Whether this server runs the background work (one of the servers
+    /// sharing a store does; the others stand by).
+    #[serde(default)]
+    pub leader: bool,
     /// Every background loop and what it is doing.
     #[serde(default)]
     pub loops: Vec<LoopHealth>,
@@ -531,6 +535,8 @@ pub struct LoopHealth {
 #[serde(rename_all = "snake_case")]
 pub enum LoopState {
     Running,
+    /// It runs only on the server that leads, and this one does not.
+    Standby,
     /// It stopped unexpectedly and waits out its backoff.
     Restarting,
     /// pgfleet is shutting down.

@@ -6,12 +6,16 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::EngineConfig;
 use crate::provisioner::local::LocalConfig;
+use crate::store::StoreLocation;
 
 /// The settings of one running pgfleet.
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Everything pgfleet writes lives below this directory.
     pub home: PathBuf,
+    /// Where desired and observed state live (default: a SQLite file in
+    /// the home).
+    pub store: StoreLocation,
     pub listen: SocketAddr,
     /// The built console (wasm, js, css, favicon).
     pub site_root: PathBuf,
@@ -36,13 +40,9 @@ impl Config {
             engine: EngineConfig::default(),
             embed_ancestors: "*".into(),
             trusted_proxies: Default::default(),
+            store: StoreLocation::Sqlite(home.join("pgfleet.sqlite3")),
             home,
         }
-    }
-
-    /// The SQLite file holding desired and observed state.
-    pub fn metadata_path(&self) -> PathBuf {
-        self.home.join("pgfleet.sqlite3")
     }
 }
 

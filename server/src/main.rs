@@ -17,6 +17,10 @@ struct Cli {
     /// Where pgfleet keeps its metadata and databases.
     #[arg(long, global = true, env = "PGFLEET_HOME", default_value = ".pgfleet")]
     home: PathBuf,
+    /// The metadata store (serve, user): a SQLite file (default
+    /// HOME/pgfleet.sqlite3) or postgres://… shared by several servers.
+    #[arg(long, global = true, env = "PGFLEET_STORE")]
+    store: Option<String>,
     /// The pgfleet to talk to (client commands).
     #[arg(long, global = true, env = "PGFLEET_URL", default_value = "http://127.0.0.1:3000")]
     url: String,
@@ -180,6 +184,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     {
         pgfleet::telemetry::init();
         let mut config = Config::new(&cli.home);
+        if let Some(store) = &cli.store {
+            config.store = pgfleet::store::StoreLocation::parse(store);
+        }
         config.listen = listen;
         if let Some(dir) = site_root {
             config.site_root = dir;
@@ -203,7 +210,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         return Ok(0);
     }
     if let Command::User { action } = cli.command {
-        return user_command(&cli.home, action).await;
+        return user_command(&cli.home, cli.store.as_deref(), action).await;
     }
     let client = Client::new(&cli.url, token(&cli.home));
     match cli.command {
@@ -281,12 +288,20 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-async fn user_command(home: &Path, action: UserCommand) -> anyhow::Result<i32> {
-    let config = Config::new(home);
-    if !config.metadata_path().exists() {
-        bail!("there is no pgfleet store under {}; run `pgfleet serve` there first (or pass --home)", home.display());
+async fn user_command(home: &Path, store: Option<&str>, action: UserCommand) -> anyhow::Result<i32> {
+    let mut config = Config::new(home);
+    if let Some(store) = store {
+        config.store = pgfleet::store::StoreLocation::parse(store);
     }
-    let store = pgfleet::store::Store::open(&config.metadata_path()).await?;
+    if let pgfleet::store::StoreLocation::Sqlite(path) = &config.store {
+        if !path.exists() {
+            bail!(
+                "there is no pgfleet store under {}; run `pgfleet serve` there first (or pass --home or --store)",
+                home.display()
+            );
+        }
+    }
+    let store = pgfleet::store::Store::open(&config.store).await?;
     match action {
         UserCommand::Add { name, role } => {
             let Some(role) = app::accounts::UserRole::parse(&role) else {

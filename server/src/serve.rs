@@ -78,7 +78,7 @@ impl Running {
 /// Opens the store, binds `config.listen` and starts serving.
 pub async fn start(config: Config) -> Result<Running, ServeError> {
     std::fs::create_dir_all(&config.home).map_err(|source| StoreError::Home { path: config.home.clone(), source })?;
-    let store = Store::open(&config.metadata_path()).await?;
+    let store = Store::open(&config.store).await?;
     let provisioner = Arc::new(LocalProvisioner::new(config.local.clone())?);
     let listener =
         TcpListener::bind(config.listen).await.map_err(|source| ServeError::Bind { addr: config.listen, source })?;

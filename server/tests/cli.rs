@@ -11,6 +11,7 @@ fn pgfleet(app: &common::TestApp, args: &[&str]) -> tokio::process::Command {
         .env("PGFLEET_URL", format!("http://{}", app.addr))
         .env("PGFLEET_TOKEN", app.token())
         .env("PGFLEET_HOME", app.home())
+        .env("PGFLEET_STORE", app.store().location().url())
         .kill_on_drop(true);
     cmd
 }

@@ -13,7 +13,13 @@ async fn healthz_reports_version_uptime_and_store() {
     assert_eq!(health.status, "ok");
     assert_eq!(health.version, env!("CARGO_PKG_VERSION"));
     assert_eq!(health.metadata_store, "ok");
-    assert!(app.home().join("pgfleet.sqlite3").exists());
+    match app.store().location() {
+        pgfleet::store::StoreLocation::Sqlite(path) => {
+            assert!(std::env::var_os("PGFLEET_TEST_STORE").is_none(), "the suite runs on PostgreSQL");
+            assert!(path.exists());
+        }
+        pgfleet::store::StoreLocation::Postgres(_) => assert!(std::env::var_os("PGFLEET_TEST_STORE").is_some()),
+    }
     app.shutdown().await;
 }
 
@@ -42,17 +48,22 @@ async fn console_is_server_rendered() {
 async fn a_store_that_cannot_be_migrated_stops_start_up() {
     let home = common::TestHome::new();
     // A newer pgfleet's migration that this binary does not know.
-    let store = pgfleet::store::Store::open(&home.path().join("pgfleet.sqlite3")).await.unwrap();
-    sqlx::query(
+    let store = pgfleet::store::Store::open(common::store_for(home.path())).await.unwrap();
+    let checksum = match store.dialect() {
+        pgfleet::store::Dialect::Sqlite => "x'00'",
+        pgfleet::store::Dialect::Postgres => "'\\x00'::bytea",
+    };
+    sqlx::query(&format!(
         "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
-         VALUES (99999, 'from the future', CURRENT_TIMESTAMP, 1, x'00', 0)",
-    )
+         VALUES (99999, 'from the future', CURRENT_TIMESTAMP, TRUE, {checksum}, 0)"
+    ))
     .execute(store.pool())
     .await
     .unwrap();
     drop(store);
 
     let mut config = pgfleet::config::Config::new(home.path());
+    config.store = common::store_for(home.path());
     config.listen = ([127, 0, 0, 1], 0).into();
     let err = match pgfleet::serve::start(config).await {
         Ok(_) => panic!("start-up must fail"),
@@ -66,8 +77,11 @@ async fn a_store_that_cannot_be_migrated_stops_start_up() {
 async fn the_metadata_store_is_private() {
     use std::os::unix::fs::PermissionsExt;
     let app = common::spawn_app().await;
-    let mode = std::fs::metadata(app.home().join("pgfleet.sqlite3")).unwrap().permissions().mode();
-    assert_eq!(mode & 0o077, 0, "the store holds passwords: {mode:o}");
+    // A PostgreSQL store's access is its server's business.
+    if let pgfleet::store::StoreLocation::Sqlite(path) = app.store().location() {
+        let mode = std::fs::metadata(path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the store holds passwords: {mode:o}");
+    }
     let token_mode = std::fs::metadata(app.home().join("admin-token")).unwrap().permissions().mode();
     assert_eq!(token_mode & 0o077, 0, "{token_mode:o}");
     let password_mode = std::fs::metadata(app.home().join("admin-password")).unwrap().permissions().mode();
@@ -79,11 +93,12 @@ async fn the_metadata_store_is_private() {
 async fn a_token_from_before_accounts_becomes_the_first_admins() {
     // A home from before accounts: a token that belongs to nobody.
     let home = common::TestHome::new();
-    let store = pgfleet::store::Store::open(&home.path().join("pgfleet.sqlite3")).await.unwrap();
+    let store = pgfleet::store::Store::open(common::store_for(home.path())).await.unwrap();
     store.add_token("admin", "pgf_from_before_accounts", None).await.unwrap();
     drop(store);
 
     let mut config = pgfleet::config::Config::new(home.path());
+    config.store = common::store_for(home.path());
     config.listen = ([127, 0, 0, 1], 0).into();
     config.engine = common::pg::test_engine_config();
     let running = pgfleet::serve::start(config).await.expect("pgfleet starts");

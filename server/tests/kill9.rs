@@ -24,6 +24,8 @@ async fn serve(home: &Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pgfleet"))
         .args(["serve", "--listen", "127.0.0.1:0", "--home"])
         .arg(home)
+        .arg("--store")
+        .arg(common::store_for(home).url())
         .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())

@@ -20,7 +20,8 @@ impl Fleet {
     /// Runs the keeper under the engine's supervisor, every `every`.
     pub fn spawn_lease_keeper(&self, every: Duration) {
         let fleet = self.clone();
-        self.engine.supervisor().spawn("lease-keeper", move |mut stop| {
+        let gate = self.engine.leadership().gate();
+        self.engine.supervisor().spawn_gated("lease-keeper", gate, move |mut stop| {
             let fleet = fleet.clone();
             async move {
                 loop {

@@ -28,6 +28,8 @@ pub mod admission;
 pub mod backups;
 pub mod bus;
 pub mod error;
+pub mod feed;
+pub mod leadership;
 pub mod noteworthy;
 pub mod plans;
 pub mod reconciler;
@@ -123,19 +125,41 @@ struct Inner {
     backup_wake: Arc<Notify>,
     /// Runs the reconciler (and the server's other loops).
     supervisor: Supervisor,
+    /// Whether this server runs the background work.
+    leadership: leadership::Leadership,
 }
 
 impl Engine {
     /// Starts the reconciler over `store` with `provisioner`.
     pub fn start(store: Store, provisioner: Arc<dyn Provisioner>, config: EngineConfig) -> Engine {
-        let recorder = Recorder::new(store.clone(), Bus::default());
+        let bus = Bus::default();
+        let recorder = Recorder::new(store.clone(), bus.clone());
         let wake = Arc::new(Notify::new());
+        let backup_wake = Arc::new(Notify::new());
         let admission = Arc::new(Mutex::new(()));
         let supervisor = Supervisor::default();
+        let leadership = match store.location() {
+            crate::store::StoreLocation::Sqlite(_) => leadership::Leadership::sole(),
+            crate::store::StoreLocation::Postgres(url) => {
+                let (leadership, campaign) = leadership::Leadership::campaign(url);
+                let campaign = Arc::new(campaign);
+                supervisor.spawn("leadership", move |stop| {
+                    let campaign = campaign.clone();
+                    async move { campaign.run(stop).await }
+                });
+                let feed =
+                    Arc::new(feed::Feed::new(url, store.clone(), bus.clone(), vec![wake.clone(), backup_wake.clone()]));
+                supervisor.spawn("events", move |stop| {
+                    let feed = feed.clone();
+                    async move { feed.run(stop).await }
+                });
+                leadership
+            }
+        };
         {
             let (store, provisioner, recorder, config, wake, admission) =
                 (store.clone(), provisioner.clone(), recorder.clone(), config.clone(), wake.clone(), admission.clone());
-            supervisor.spawn("reconciler", move |stop| {
+            supervisor.spawn_gated("reconciler", leadership.gate(), move |stop| {
                 reconciler::Reconciler::new(
                     store.clone(),
                     provisioner.clone(),
@@ -147,11 +171,10 @@ impl Engine {
                 .run(stop)
             });
         }
-        let backup_wake = Arc::new(Notify::new());
         {
             let (store, provisioner, recorder, schedule, wake) =
                 (store.clone(), provisioner.clone(), recorder.clone(), config.backups.clone(), backup_wake.clone());
-            supervisor.spawn("backups", move |stop| {
+            supervisor.spawn_gated("backups", leadership.gate(), move |stop| {
                 backups::BackupLoop::new(
                     store.clone(),
                     provisioner.clone(),
@@ -163,7 +186,37 @@ impl Engine {
             });
         }
         Engine {
-            inner: Arc::new(Inner { store, provisioner, recorder, config, wake, admission, backup_wake, supervisor }),
+            inner: Arc::new(Inner {
+                store,
+                provisioner,
+                recorder,
+                config,
+                wake,
+                admission,
+                backup_wake,
+                supervisor,
+                leadership,
+            }),
+        }
+    }
+
+    /// Whether this server runs the background work.
+    pub fn leadership(&self) -> &leadership::Leadership {
+        &self.inner.leadership
+    }
+
+    /// Wakes the reconciler, wherever it runs.
+    async fn wake(&self) {
+        self.inner.wake.notify_one();
+        self.nudge_leader().await;
+    }
+
+    /// Tells the leading server, if it is another, that desired state
+    /// changed (its feed wakes its loops).
+    async fn nudge_leader(&self) {
+        if let Err(e) = self.inner.store.nudge().await {
+            // The leader's loops look every tick anyway.
+            tracing::warn!(error = %e, "could not wake the leading server");
         }
     }
 
@@ -334,7 +387,7 @@ impl Engine {
         };
         store.insert_spec(&spec).await?;
         self.inner.recorder.note(&name, app::model::EventKind::Created, format!("{name} was requested")).await?;
-        self.inner.wake.notify_one();
+        self.wake().await;
         self.get(&name).await
     }
 
@@ -390,7 +443,7 @@ impl Engine {
             public: view.public,
         };
         self.inner.store.request_promotion(name, &secret(), &secret(), access).await?;
-        self.inner.wake.notify_one();
+        self.wake().await;
         self.get(name).await
     }
 
@@ -413,7 +466,7 @@ impl Engine {
             | Phase::Deleting => return Err(EngineError::NotFailed { name: name.to_string(), phase }),
         }
         self.inner.recorder.transition(name, Phase::Provisioning, Some("trying again".into())).await?;
-        self.inner.wake.notify_one();
+        self.wake().await;
         self.get(name).await
     }
 
@@ -453,6 +506,7 @@ impl Engine {
         self.inner.store.want_backup(name, Utc::now()).await?;
         self.inner.recorder.note(name, app::model::EventKind::Backup, "a backup was asked for".into()).await?;
         self.inner.backup_wake.notify_one();
+        self.nudge_leader().await;
         self.get(name).await
     }
 
@@ -471,7 +525,7 @@ impl Engine {
         let mut names = followers;
         names.push(name.to_string());
         self.inner.store.request_deletion(&names, take_followers).await?;
-        self.inner.wake.notify_one();
+        self.wake().await;
         Ok(())
     }
 

@@ -120,7 +120,12 @@ impl Recorder {
         let view = self.store.view(name).await?;
         let event = Event { id: 0, database: name.to_string(), kind, at: Utc::now(), message, view };
         let event = self.store.append_event(event).await?;
-        self.bus.publish(event);
+        // On PostgreSQL the feed publishes every event on every server,
+        // this one included, in the log's order; publishing here as well
+        // would deliver it twice.
+        if self.store.dialect() == crate::store::Dialect::Sqlite {
+            self.bus.publish(event);
+        }
         Ok(())
     }
 }

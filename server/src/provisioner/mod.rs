@@ -9,6 +9,7 @@ use app::model::{Archiving, Backup, BackupKind, Info, Lag, Progress, RestoreWind
 
 use crate::engine::spec::Spec;
 
+pub mod kubernetes;
 pub mod local;
 
 /// Why a provisioner step failed. Messages are for people; they end up as a

@@ -10,7 +10,7 @@ use super::{parse_time, Store, StoreError};
 impl Store {
     pub async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO audit_log (at, actor, action, database, address, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit_log (at, actor, action, database, address, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(Utc::now().to_rfc3339())
         .bind(&entry.actor)
@@ -28,14 +28,14 @@ impl Store {
     pub async fn audit(&self, limit: i64, database: Option<&str>) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = match database {
             Some(db) => {
-                sqlx::query("SELECT * FROM audit_log WHERE database = ? ORDER BY id DESC LIMIT ?")
+                sqlx::query("SELECT * FROM audit_log WHERE database = $1 ORDER BY id DESC LIMIT $2")
                     .bind(db)
                     .bind(limit)
                     .fetch_all(self.pool())
                     .await?
             }
             None => {
-                sqlx::query("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?")
+                sqlx::query("SELECT * FROM audit_log ORDER BY id DESC LIMIT $1")
                     .bind(limit)
                     .fetch_all(self.pool())
                     .await?

@@ -19,12 +19,12 @@ impl Store {
     /// names only.
     pub async fn view(&self, name: &str) -> Result<Option<DatabaseView>, StoreError> {
         let Some(row) =
-            sqlx::query(&format!("{VIEW_QUERY} WHERE d.name = ?")).bind(name).fetch_optional(self.pool()).await?
+            sqlx::query(&format!("{VIEW_QUERY} WHERE d.name = $1")).bind(name).fetch_optional(self.pool()).await?
         else {
             return Ok(None);
         };
         let mut view = self.readable("view", &row, view_from_row(&row)).unwrap_or_else(|e| unreadable_view(&row, &e));
-        view.followers = sqlx::query_scalar("SELECT name FROM database_status WHERE following = ? ORDER BY name")
+        view.followers = sqlx::query_scalar("SELECT name FROM database_status WHERE following = $1 ORDER BY name")
             .bind(name)
             .fetch_all(self.pool())
             .await?;
@@ -48,7 +48,7 @@ impl Store {
     }
 }
 
-fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DatabaseView, StoreError> {
+fn view_from_row(row: &sqlx::any::AnyRow) -> Result<DatabaseView, StoreError> {
     let name: String = row.try_get("name")?;
     let origin: String = row.try_get("origin")?;
     let source: Option<String> = row.try_get("source")?;
@@ -77,11 +77,10 @@ fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DatabaseView, StoreErr
         restore_window: json_column(row, &name, "restore_window_json")?,
         archiving: json_column(row, &name, "archiving_json")?,
         owner: row.try_get("owner")?,
-        public: row.try_get("public")?,
+        public: super::flag(row, "public")?,
         // A follower carries its source's data and owner password, so it
         // is at least as protected as its source while it follows.
-        protected: row.try_get::<bool, _>("protected")?
-            || row.try_get::<Option<bool>, _>("source_protected")?.unwrap_or(false),
+        protected: super::flag(row, "protected")? || super::optional_flag(row, "source_protected")?.unwrap_or(false),
         fork_policy: match row.try_get::<Option<String>, _>("source_fork_policy")?.as_deref() {
             Some("approval") => app::model::ForkPolicy::Approval,
             _ => super::fork_policy_column(row, &name)?,
@@ -96,7 +95,7 @@ fn view_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<DatabaseView, StoreErr
 
 /// What lists show for a row that cannot be read: its name, `failed`, and
 /// why, so the rest of the fleet is listed and the broken one is visible.
-fn unreadable_view(row: &sqlx::sqlite::SqliteRow, e: &StoreError) -> DatabaseView {
+fn unreadable_view(row: &sqlx::any::AnyRow, e: &StoreError) -> DatabaseView {
     let name: String = row.try_get("name").unwrap_or_else(|_| "?".into());
     DatabaseView {
         name,
@@ -124,7 +123,7 @@ fn unreadable_view(row: &sqlx::sqlite::SqliteRow, e: &StoreError) -> DatabaseVie
 }
 
 fn json_column<T: serde::de::DeserializeOwned>(
-    row: &sqlx::sqlite::SqliteRow,
+    row: &sqlx::any::AnyRow,
     name: &str,
     column: &str,
 ) -> Result<Option<T>, StoreError> {

@@ -10,7 +10,16 @@
 use app::model::{Event, EventKind};
 use chrono::{Duration, Utc};
 
-use super::{Store, StoreError};
+use super::{Dialect, Store, StoreError};
+
+/// On PostgreSQL: the channel each appended event is announced on (its id
+/// as the payload; see `engine::feed`).
+pub const EVENTS: &str = "pgfleet_events";
+/// On PostgreSQL: the channel that wakes the leader's loops.
+pub const WAKE: &str = "pgfleet_wake";
+/// Serialises appends on PostgreSQL, so ids commit in the order given and a
+/// reader of "everything after id N" never skips one still committing.
+const APPEND_LOCK: i64 = 0x7067_666c_6565_7402;
 
 /// How long phase changes and other happenings are replayable.
 pub const KEEP_HAPPENINGS: Duration = Duration::days(7);
@@ -46,8 +55,12 @@ impl Store {
     /// Stores `event` and returns it with its id.
     pub async fn append_event(&self, mut event: Event) -> Result<Event, StoreError> {
         let mut tx = self.pool().begin().await?;
+        let postgres = self.dialect() == Dialect::Postgres;
+        if postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(APPEND_LOCK).execute(&mut *tx).await?;
+        }
         let id: i64 =
-            sqlx::query_scalar("INSERT INTO events (database, payload, at, kind) VALUES (?, '', ?, ?) RETURNING id")
+            sqlx::query_scalar("INSERT INTO events (database, payload, at, kind) VALUES ($1, '', $2, $3) RETURNING id")
                 .bind(&event.database)
                 .bind(event.at.to_rfc3339())
                 .bind(event.kind.as_str())
@@ -55,9 +68,22 @@ impl Store {
                 .await?;
         event.id = id;
         let payload = serde_json::to_string(&event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query("UPDATE events SET payload = ? WHERE id = ?").bind(payload).bind(id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE events SET payload = $1 WHERE id = $2").bind(payload).bind(id).execute(&mut *tx).await?;
+        if postgres {
+            // Delivered at commit, to every server listening.
+            sqlx::query("SELECT pg_notify($1, $2)").bind(EVENTS).bind(id.to_string()).execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(event)
+    }
+
+    /// Tells the leading server that desired state changed (on SQLite
+    /// there is one server, which wakes itself).
+    pub async fn nudge(&self) -> Result<(), StoreError> {
+        if self.dialect() == Dialect::Postgres {
+            sqlx::query("SELECT pg_notify($1, '')").bind(WAKE).execute(self.pool()).await?;
+        }
+        Ok(())
     }
 
     /// Events after `id`, oldest first; `None` when `id` is older than what
@@ -69,7 +95,7 @@ impl Store {
                 return Ok(None);
             }
         }
-        let payloads: Vec<String> = sqlx::query_scalar("SELECT payload FROM events WHERE id > ? ORDER BY id")
+        let payloads: Vec<String> = sqlx::query_scalar("SELECT payload FROM events WHERE id > $1 ORDER BY id")
             .bind(id)
             .fetch_all(self.pool())
             .await?;
@@ -89,18 +115,18 @@ impl Store {
     pub async fn prune_events(&self) -> Result<(), StoreError> {
         let now = Utc::now();
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM events WHERE at < ?")
+        sqlx::query("DELETE FROM events WHERE at < $1")
             .bind((now - KEEP_HAPPENINGS).to_rfc3339())
             .execute(&mut *tx)
             .await?;
         let kinds = measurement_kinds();
-        sqlx::query(&format!("DELETE FROM events WHERE kind IN {kinds} AND at < ?"))
+        sqlx::query(&format!("DELETE FROM events WHERE kind IN {kinds} AND at < $1"))
             .bind((now - KEEP_MEASUREMENTS).to_rfc3339())
             .execute(&mut *tx)
             .await?;
         sqlx::query(&format!(
             "DELETE FROM events WHERE kind IN {kinds} AND id < (SELECT min(id) FROM \
-             (SELECT id FROM events WHERE kind IN {kinds} ORDER BY id DESC LIMIT ?))"
+             (SELECT id FROM events WHERE kind IN {kinds} ORDER BY id DESC LIMIT $1) AS recent)"
         ))
         .bind(MAX_MEASUREMENTS)
         .execute(&mut *tx)

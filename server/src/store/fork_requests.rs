@@ -18,9 +18,9 @@ impl Store {
         at: Option<chrono::DateTime<Utc>>,
     ) -> Result<ForkRequestView, StoreError> {
         let point = at.map(|t| serde_json::to_string(&app::model::ForkPoint::Time(t)).expect("fork points serialise"));
-        let id = sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO fork_requests (requester, source, name, reason, ttl_seconds, state, created_at, \
-             fork_point_json) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+             fork_point_json) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) RETURNING id",
         )
         .bind(requester)
         .bind(source)
@@ -29,14 +29,13 @@ impl Store {
         .bind(ttl_seconds)
         .bind(Utc::now().to_rfc3339())
         .bind(point)
-        .execute(self.pool())
-        .await?
-        .last_insert_rowid();
+        .fetch_one(self.pool())
+        .await?;
         self.fork_request(id).await?.ok_or_else(|| StoreError::Corrupt(format!("fork request {id} vanished")))
     }
 
     pub async fn fork_request(&self, id: i64) -> Result<Option<ForkRequestView>, StoreError> {
-        let row = sqlx::query("SELECT * FROM fork_requests WHERE id = ?").bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query("SELECT * FROM fork_requests WHERE id = $1").bind(id).fetch_optional(self.pool()).await?;
         row.as_ref().map(request_from_row).transpose()
     }
 
@@ -44,7 +43,7 @@ impl Store {
     pub async fn fork_requests(&self, requester: Option<&str>) -> Result<Vec<ForkRequestView>, StoreError> {
         let rows = match requester {
             Some(r) => {
-                sqlx::query("SELECT * FROM fork_requests WHERE requester = ? ORDER BY id DESC")
+                sqlx::query("SELECT * FROM fork_requests WHERE requester = $1 ORDER BY id DESC")
                     .bind(r)
                     .fetch_all(self.pool())
                     .await?
@@ -63,7 +62,7 @@ impl Store {
         reason: Option<&str>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE fork_requests SET state = ?, decided_by = ?, decision_reason = ?, decided_at = ? WHERE id = ?",
+            "UPDATE fork_requests SET state = $1, decided_by = $2, decision_reason = $3, decided_at = $4 WHERE id = $5",
         )
         .bind(state.as_str())
         .bind(by)
@@ -82,7 +81,7 @@ impl Store {
         state: RequestState,
         message: Option<&str>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE fork_requests SET state = ?, message = coalesce(?, message) WHERE id = ?")
+        sqlx::query("UPDATE fork_requests SET state = $1, message = coalesce($2, message) WHERE id = $3")
             .bind(state.as_str())
             .bind(message)
             .bind(id)
@@ -92,7 +91,7 @@ impl Store {
     }
 }
 
-fn request_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ForkRequestView, StoreError> {
+fn request_from_row(row: &sqlx::any::AnyRow) -> Result<ForkRequestView, StoreError> {
     let id: i64 = row.try_get("id")?;
     let what = format!("fork request {id}");
     let state: String = row.try_get("state")?;

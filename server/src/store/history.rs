@@ -12,11 +12,11 @@ pub const KEEP_DAYS: i64 = 8;
 
 /// Appends one change, inside whatever transaction `executor` is.
 pub(super) async fn append<'e>(
-    executor: impl sqlx::SqliteExecutor<'e>,
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
     name: &str,
     phase: Phase,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO phase_history (name, phase, at) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO phase_history (name, phase, at) VALUES ($1, $2, $3)")
         .bind(name)
         .bind(phase.as_str())
         .bind(Utc::now().to_rfc3339())
@@ -38,7 +38,7 @@ impl Store {
         since: DateTime<Utc>,
     ) -> Result<Vec<(DateTime<Utc>, Phase)>, StoreError> {
         let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT at, phase FROM phase_history WHERE name = ? ORDER BY id")
+            sqlx::query_as("SELECT at, phase FROM phase_history WHERE name = $1 ORDER BY id")
                 .bind(name)
                 .fetch_all(self.pool())
                 .await?;
@@ -55,7 +55,7 @@ impl Store {
 
     /// Whether `name` was ever available (so someone may hold its URL).
     pub async fn ever_available(&self, name: &str) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM phase_history WHERE name = ? AND phase = 'available'")
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM phase_history WHERE name = $1 AND phase = 'available'")
             .bind(name)
             .fetch_one(self.pool())
             .await?;
@@ -68,7 +68,7 @@ impl Store {
     pub async fn prune_phase_history(&self) -> Result<(), StoreError> {
         sqlx::query(
             "DELETE FROM phase_history WHERE name NOT IN (SELECT name FROM databases) \
-             OR (at < ? AND id NOT IN (SELECT max(id) FROM phase_history GROUP BY name))",
+             OR (at < $1 AND id NOT IN (SELECT max(id) FROM phase_history GROUP BY name))",
         )
         .bind((Utc::now() - Duration::days(KEEP_DAYS)).to_rfc3339())
         .execute(self.pool())

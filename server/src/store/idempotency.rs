@@ -26,7 +26,7 @@ impl Store {
         let cutoff = (Utc::now() - KEY_RETENTION).to_rfc3339();
         let row = sqlx::query(
             "SELECT fingerprint, database, response FROM idempotency_keys \
-             WHERE caller = ? AND key = ? AND created_at >= ?",
+             WHERE caller = $1 AND key = $2 AND created_at >= $3",
         )
         .bind(caller)
         .bind(key)
@@ -54,7 +54,7 @@ impl Store {
         let response = serde_json::to_string(view).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "INSERT INTO idempotency_keys (caller, key, fingerprint, database, response, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (caller, key) DO UPDATE SET fingerprint = excluded.fingerprint, \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (caller, key) DO UPDATE SET fingerprint = excluded.fingerprint, \
              database = excluded.database, response = excluded.response, created_at = excluded.created_at",
         )
         .bind(caller)
@@ -69,7 +69,7 @@ impl Store {
     }
 
     pub async fn prune_idempotency_keys(&self) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < ?")
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
             .bind((Utc::now() - KEY_RETENTION).to_rfc3339())
             .execute(self.pool())
             .await?;

@@ -24,7 +24,7 @@ impl Store {
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (sha256, user_id, csrf, address, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (sha256, user_id, csrf, address, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(hash_token(secret))
         .bind(user_id)
@@ -40,7 +40,7 @@ impl Store {
     /// The session a cookie names, expired or not (the caller tells the
     /// user which).
     pub async fn session(&self, secret: &str) -> Result<Option<SessionRow>, StoreError> {
-        let Some(row) = sqlx::query("SELECT user_id, csrf, expires_at FROM sessions WHERE sha256 = ?")
+        let Some(row) = sqlx::query("SELECT user_id, csrf, expires_at FROM sessions WHERE sha256 = $1")
             .bind(hash_token(secret))
             .fetch_optional(self.pool())
             .await?
@@ -56,19 +56,19 @@ impl Store {
     }
 
     pub async fn end_session(&self, secret: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE sha256 = ?").bind(hash_token(secret)).execute(self.pool()).await?;
+        sqlx::query("DELETE FROM sessions WHERE sha256 = $1").bind(hash_token(secret)).execute(self.pool()).await?;
         Ok(())
     }
 
     /// Ends every session of a user (their password or role changed).
     pub async fn end_sessions_of(&self, user_id: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?").bind(user_id).execute(self.pool()).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(self.pool()).await?;
         Ok(())
     }
 
     /// Moves a session's end, for tests of expiry.
     pub async fn set_session_expiry(&self, secret: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET expires_at = ? WHERE sha256 = ?")
+        sqlx::query("UPDATE sessions SET expires_at = $1 WHERE sha256 = $2")
             .bind(at.to_rfc3339())
             .bind(hash_token(secret))
             .execute(self.pool())

@@ -30,7 +30,7 @@ impl Store {
             ("member_fork_quota", settings.member_fork_quota),
         ] {
             sqlx::query(
-                "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             )
             .bind(key)
             .bind(value.to_string())

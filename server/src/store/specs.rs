@@ -20,7 +20,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO databases (name, plan, origin, source, port, pg_user, pg_password, pg_database, \
              replication_password, desired, take_followers, promote, created_at, owner, \
-             protected, fork_policy, expires_at, fork_point_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             protected, fork_policy, expires_at, fork_point_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         )
         .bind(&spec.name)
         .bind(&spec.plan)
@@ -43,7 +43,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO database_status (name, phase, following, updated_at) VALUES (?, 'provisioning', ?, ?)",
+            "INSERT INTO database_status (name, phase, following, updated_at) VALUES ($1, 'provisioning', $2, $3)",
         )
         .bind(&spec.name)
         .bind(spec.follows())
@@ -56,7 +56,7 @@ impl Store {
     }
 
     pub async fn spec(&self, name: &str) -> Result<Option<Spec>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM databases WHERE name = ?"))
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM databases WHERE name = $1"))
             .bind(name)
             .fetch_optional(self.pool())
             .await?;
@@ -82,7 +82,7 @@ impl Store {
     pub async fn request_deletion(&self, names: &[String], take_followers: bool) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         for name in names {
-            sqlx::query("UPDATE databases SET desired = 'deleted', take_followers = ? WHERE name = ?")
+            sqlx::query("UPDATE databases SET desired = 'deleted', take_followers = $1 WHERE name = $2")
                 .bind(take_followers)
                 .bind(name)
                 .execute(&mut *tx)
@@ -103,8 +103,8 @@ impl Store {
         access: AccessSettings,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE databases SET promote = 1, pg_password = ?, replication_password = ?, protected = ?, \
-             fork_policy = ? WHERE name = ?",
+            "UPDATE databases SET promote = TRUE, pg_password = $1, replication_password = $2, protected = $3, \
+             fork_policy = $4 WHERE name = $5",
         )
         .bind(pg_password)
         .bind(replication_password)
@@ -118,7 +118,7 @@ impl Store {
 
     /// Sets who may do what with it.
     pub async fn set_access(&self, name: &str, access: AccessSettings) -> Result<(), StoreError> {
-        sqlx::query("UPDATE databases SET protected = ?, fork_policy = ?, public = ? WHERE name = ?")
+        sqlx::query("UPDATE databases SET protected = $1, fork_policy = $2, public = $3 WHERE name = $4")
             .bind(access.protected)
             .bind(access.fork_policy.as_str())
             .bind(access.public)
@@ -130,7 +130,7 @@ impl Store {
 
     /// Moves a database that never served anyone to another port.
     pub async fn set_port(&self, name: &str, port: u16) -> Result<(), StoreError> {
-        sqlx::query("UPDATE databases SET port = ? WHERE name = ?")
+        sqlx::query("UPDATE databases SET port = $1 WHERE name = $2")
             .bind(port as i64)
             .bind(name)
             .execute(self.pool())
@@ -139,7 +139,7 @@ impl Store {
     }
 
     pub async fn set_expiry(&self, name: &str, at: Option<DateTime<Utc>>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE databases SET expires_at = ? WHERE name = ?")
+        sqlx::query("UPDATE databases SET expires_at = $1 WHERE name = $2")
             .bind(at.map(|t| t.to_rfc3339()))
             .bind(name)
             .execute(self.pool())
@@ -149,7 +149,7 @@ impl Store {
 
     /// Asks for a backup newer than `at`.
     pub async fn want_backup(&self, name: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE databases SET backup_wanted_at = ? WHERE name = ?")
+        sqlx::query("UPDATE databases SET backup_wanted_at = $1 WHERE name = $2")
             .bind(at.to_rfc3339())
             .bind(name)
             .execute(self.pool())
@@ -159,12 +159,12 @@ impl Store {
 
     /// Forgets a database whose files are gone (its status goes with it).
     pub async fn delete_spec(&self, name: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM databases WHERE name = ?").bind(name).execute(self.pool()).await?;
+        sqlx::query("DELETE FROM databases WHERE name = $1").bind(name).execute(self.pool()).await?;
         Ok(())
     }
 }
 
-fn spec_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Spec, StoreError> {
+fn spec_from_row(row: &sqlx::any::AnyRow) -> Result<Spec, StoreError> {
     let name: String = row.try_get("name")?;
     let origin: String = row.try_get("origin")?;
     let desired: String = row.try_get("desired")?;
@@ -172,8 +172,8 @@ fn spec_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Spec, StoreError> {
     let port: i64 = row.try_get("port")?;
     Ok(Spec {
         owner: row.try_get("owner")?,
-        public: row.try_get("public")?,
-        protected: row.try_get("protected")?,
+        public: super::flag(row, "public")?,
+        protected: super::flag(row, "protected")?,
         fork_policy: super::fork_policy_column(row, &name)?,
         expires_at: super::optional_time(row, &name, "expires_at")?,
         backup_wanted_at: super::optional_time(row, &name, "backup_wanted_at")?,
@@ -190,8 +190,8 @@ fn spec_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Spec, StoreError> {
         pg_password: row.try_get("pg_password")?,
         pg_database: row.try_get("pg_database")?,
         replication_password: row.try_get("replication_password")?,
-        take_followers: row.try_get("take_followers")?,
-        promote: row.try_get("promote")?,
+        take_followers: super::flag(row, "take_followers")?,
+        promote: super::flag(row, "promote")?,
         created_at: DateTime::parse_from_rfc3339(&created_at)
             .map(|t| t.with_timezone(&Utc))
             .map_err(|e| StoreError::Corrupt(format!("{name}.created_at: {e}")))?,

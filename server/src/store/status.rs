@@ -29,7 +29,7 @@ pub enum Observation {
 
 impl Store {
     pub async fn phase_of(&self, name: &str) -> Result<Option<Phase>, StoreError> {
-        let phase: Option<String> = sqlx::query_scalar("SELECT phase FROM database_status WHERE name = ?")
+        let phase: Option<String> = sqlx::query_scalar("SELECT phase FROM database_status WHERE name = $1")
             .bind(name)
             .fetch_optional(self.pool())
             .await?;
@@ -40,7 +40,7 @@ impl Store {
     /// every measurement to decide whether it is news).
     pub async fn observed(&self, name: &str) -> Result<(Option<Lag>, Option<Info>), StoreError> {
         let row: Option<(Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT lag_json, info_json FROM database_status WHERE name = ?")
+            sqlx::query_as("SELECT lag_json, info_json FROM database_status WHERE name = $1")
                 .bind(name)
                 .fetch_optional(self.pool())
                 .await?;
@@ -52,7 +52,7 @@ impl Store {
     /// The last recorded restore window and archiving of `name`.
     pub async fn recoverability(&self, name: &str) -> Result<(Option<RestoreWindow>, Option<Archiving>), StoreError> {
         let row: Option<(Option<String>, Option<String>)> =
-            sqlx::query_as("SELECT restore_window_json, archiving_json FROM database_status WHERE name = ?")
+            sqlx::query_as("SELECT restore_window_json, archiving_json FROM database_status WHERE name = $1")
                 .bind(name)
                 .fetch_optional(self.pool())
                 .await?;
@@ -67,34 +67,34 @@ impl Store {
                 // Leaving a copy behind: its progress no longer describes anything.
                 let clear_progress = !matches!(phase, Phase::Provisioning);
                 sqlx::query(
-                    "UPDATE database_status SET phase = ?, message = ?, \
-                     progress_json = CASE WHEN ? THEN NULL ELSE progress_json END, updated_at = ? WHERE name = ?",
+                    "UPDATE database_status SET phase = $1, message = $2, \
+                     progress_json = CASE WHEN $3 THEN NULL ELSE progress_json END, updated_at = $4 WHERE name = $5",
                 )
                 .bind(phase.as_str())
                 .bind(message)
                 .bind(clear_progress)
             }
             Observation::Progress(p) => {
-                sqlx::query("UPDATE database_status SET progress_json = ?, updated_at = ? WHERE name = ?")
+                sqlx::query("UPDATE database_status SET progress_json = $1, updated_at = $2 WHERE name = $3")
                     .bind(p.as_ref().map(json))
             }
             Observation::Lag(l) => {
-                sqlx::query("UPDATE database_status SET lag_json = ?, updated_at = ? WHERE name = ?")
+                sqlx::query("UPDATE database_status SET lag_json = $1, updated_at = $2 WHERE name = $3")
                     .bind(l.as_ref().map(json))
             }
             Observation::Info(i) => {
-                sqlx::query("UPDATE database_status SET info_json = ?, updated_at = ? WHERE name = ?").bind(json(i))
+                sqlx::query("UPDATE database_status SET info_json = $1, updated_at = $2 WHERE name = $3").bind(json(i))
             }
             Observation::Copy(c) => {
-                sqlx::query("UPDATE database_status SET copy_json = ?, updated_at = ? WHERE name = ?").bind(json(c))
+                sqlx::query("UPDATE database_status SET copy_json = $1, updated_at = $2 WHERE name = $3").bind(json(c))
             }
             Observation::Recoverability { window, archiving } => sqlx::query(
-                "UPDATE database_status SET restore_window_json = ?, archiving_json = ?, updated_at = ? WHERE name = ?",
+                "UPDATE database_status SET restore_window_json = $1, archiving_json = $2, updated_at = $3 WHERE name = $4",
             )
             .bind(window.as_ref().map(json))
             .bind(archiving.as_ref().map(json)),
             Observation::Following(f) => {
-                sqlx::query("UPDATE database_status SET following = ?, lag_json = NULL, updated_at = ? WHERE name = ?")
+                sqlx::query("UPDATE database_status SET following = $1, lag_json = NULL, updated_at = $2 WHERE name = $3")
                     .bind(f.clone())
             }
         };

@@ -21,20 +21,21 @@ impl Store {
     }
 
     pub async fn add_token(&self, name: &str, token: &str, user_id: Option<i64>) -> Result<TokenView, StoreError> {
-        let id = sqlx::query("INSERT INTO api_tokens (name, sha256, created_at, user_id) VALUES (?, ?, ?, ?)")
-            .bind(name)
-            .bind(hash_token(token))
-            .bind(Utc::now().to_rfc3339())
-            .bind(user_id)
-            .execute(self.pool())
-            .await?
-            .last_insert_rowid();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO api_tokens (name, sha256, created_at, user_id) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(name)
+        .bind(hash_token(token))
+        .bind(Utc::now().to_rfc3339())
+        .bind(user_id)
+        .fetch_one(self.pool())
+        .await?;
         self.token(id).await?.ok_or_else(|| StoreError::Corrupt(format!("token {id} vanished")))
     }
 
     /// Gives tokens made before accounts existed to `user_id`.
     pub async fn adopt_orphan_tokens(&self, user_id: i64) -> Result<u64, StoreError> {
-        Ok(sqlx::query("UPDATE api_tokens SET user_id = ? WHERE user_id IS NULL")
+        Ok(sqlx::query("UPDATE api_tokens SET user_id = $1 WHERE user_id IS NULL")
             .bind(user_id)
             .execute(self.pool())
             .await?
@@ -45,12 +46,12 @@ impl Store {
     pub async fn check_token(&self, token: &str) -> Result<Option<i64>, StoreError> {
         let hash = hash_token(token);
         let user: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT user_id FROM api_tokens WHERE sha256 = ? AND revoked_at IS NULL")
+            sqlx::query_scalar("SELECT user_id FROM api_tokens WHERE sha256 = $1 AND revoked_at IS NULL")
                 .bind(&hash)
                 .fetch_optional(self.pool())
                 .await?;
         if user.is_some() {
-            sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE sha256 = ?")
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE sha256 = $2")
                 .bind(Utc::now().to_rfc3339())
                 .bind(&hash)
                 .execute(self.pool())
@@ -60,7 +61,7 @@ impl Store {
     }
 
     pub async fn token(&self, id: i64) -> Result<Option<TokenView>, StoreError> {
-        let row = sqlx::query(&format!("{TOKEN_QUERY} WHERE t.id = ?")).bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query(&format!("{TOKEN_QUERY} WHERE t.id = $1")).bind(id).fetch_optional(self.pool()).await?;
         row.as_ref().map(token_from_row).transpose()
     }
 
@@ -68,7 +69,7 @@ impl Store {
     pub async fn tokens(&self, owner: Option<&str>) -> Result<Vec<TokenView>, StoreError> {
         let rows = match owner {
             Some(owner) => {
-                sqlx::query(&format!("{TOKEN_QUERY} WHERE u.name = ? ORDER BY t.id"))
+                sqlx::query(&format!("{TOKEN_QUERY} WHERE u.name = $1 ORDER BY t.id"))
                     .bind(owner)
                     .fetch_all(self.pool())
                     .await?
@@ -79,7 +80,7 @@ impl Store {
     }
 
     pub async fn revoke_token(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(Utc::now().to_rfc3339())
             .bind(id)
             .execute(self.pool())
@@ -88,7 +89,7 @@ impl Store {
     }
 }
 
-fn token_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<TokenView, StoreError> {
+fn token_from_row(row: &sqlx::any::AnyRow) -> Result<TokenView, StoreError> {
     let id: i64 = row.try_get("id")?;
     let what = format!("token {id}");
     let at = |column: &str| optional_time(row, &what, column);

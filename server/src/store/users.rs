@@ -22,7 +22,7 @@ impl Store {
     /// Adds a user; fails with a unique violation when the name is taken.
     pub async fn add_user(&self, name: &str, role: UserRole, password_hash: &str) -> Result<UserRow, StoreError> {
         sqlx::query(
-            "INSERT INTO users (name, role, password_hash, must_change_password, created_at) VALUES (?, ?, ?, 1, ?)",
+            "INSERT INTO users (name, role, password_hash, must_change_password, created_at) VALUES ($1, $2, $3, TRUE, $4)",
         )
         .bind(name)
         .bind(role.as_str())
@@ -34,12 +34,12 @@ impl Store {
     }
 
     pub async fn user(&self, name: &str) -> Result<Option<UserRow>, StoreError> {
-        let row = sqlx::query("SELECT * FROM users WHERE name = ?").bind(name).fetch_optional(self.pool()).await?;
+        let row = sqlx::query("SELECT * FROM users WHERE name = $1").bind(name).fetch_optional(self.pool()).await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
     pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRow>, StoreError> {
-        let row = sqlx::query("SELECT * FROM users WHERE id = ?").bind(id).fetch_optional(self.pool()).await?;
+        let row = sqlx::query("SELECT * FROM users WHERE id = $1").bind(id).fetch_optional(self.pool()).await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
@@ -53,7 +53,7 @@ impl Store {
     }
 
     pub async fn set_role(&self, name: &str, role: UserRole) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET role = ? WHERE name = ?")
+        sqlx::query("UPDATE users SET role = $1 WHERE name = $2")
             .bind(role.as_str())
             .bind(name)
             .execute(self.pool())
@@ -63,7 +63,7 @@ impl Store {
 
     /// A new password; `one_time` makes its owner choose another at sign-in.
     pub async fn set_password(&self, name: &str, password_hash: &str, one_time: bool) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET password_hash = ?, must_change_password = ? WHERE name = ?")
+        sqlx::query("UPDATE users SET password_hash = $1, must_change_password = $2 WHERE name = $3")
             .bind(password_hash)
             .bind(one_time)
             .bind(name)
@@ -73,7 +73,7 @@ impl Store {
     }
 }
 
-fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRow, StoreError> {
+fn user_from_row(row: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
     let name: String = row.try_get("name")?;
     let role: String = row.try_get("role")?;
     let created_at: String = row.try_get("created_at")?;
@@ -82,7 +82,7 @@ fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<UserRow, StoreError> {
         password_hash: row.try_get("password_hash")?,
         view: UserView {
             role: UserRole::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("user {name}: role {role:?}")))?,
-            must_change_password: row.try_get("must_change_password")?,
+            must_change_password: super::flag(row, "must_change_password")?,
             created_at: parse_time(&name, "created_at", &created_at)?,
             name,
         },

@@ -20,13 +20,15 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>
     let loops = state.engine.supervisor().health();
     let unreadable_rows: Vec<UnreadableRow> =
         state.store.unreadable().into_iter().map(|(row, reason)| UnreadableRow { row, reason }).collect();
-    let healthy =
-        status == StatusCode::OK && unreadable_rows.is_empty() && loops.iter().all(|l| l.state == LoopState::Running);
+    let healthy = status == StatusCode::OK
+        && unreadable_rows.is_empty()
+        && loops.iter().all(|l| matches!(l.state, LoopState::Running | LoopState::Standby));
     let health = Health {
         status: if healthy { "ok".into() } else { "degraded".into() },
         version: env!("CARGO_PKG_VERSION").to_string(),
         uptime_seconds: state.started.elapsed().as_secs(),
         metadata_store: store,
+        leader: state.engine.leadership().is_leader(),
         loops,
         unreadable_rows,
     };

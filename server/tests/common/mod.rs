@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod accounts;
+pub mod crd;
 pub mod openapi;
 pub mod pg;
 pub mod reflink;
@@ -89,11 +90,50 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Config)) -> TestApp {
     config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.engine = pg::test_engine_config();
     change(&mut config);
+    if config.store == Config::new(&config.home).store {
+        config.store = store_for(&config.home);
+    }
     // Inside the test home, or on a file system the test made (and
     // removes) itself.
     let pgfleet_home = config.home.clone();
     let running = pgfleet::serve::start(config).await.expect("pgfleet starts");
     TestApp { addr: running.addr, client: reqwest::Client::new(), running: Some(running), pgfleet_home, home }
+}
+
+/// The metadata store of a pgfleet in `home`: its SQLite file, or, when
+/// `PGFLEET_TEST_STORE` names a PostgreSQL server (`make test` runs the
+/// suite once that way), a database of its own there, named after the home
+/// so a restarted pgfleet finds the same one.
+pub fn store_for(home: &Path) -> pgfleet::store::StoreLocation {
+    let Ok(server) = std::env::var("PGFLEET_TEST_STORE") else {
+        return pgfleet::store::StoreLocation::Sqlite(home.join("pgfleet.sqlite3"));
+    };
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(home.as_os_str().as_encoded_bytes());
+    let name: String = format!("t_{}", digest.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>());
+    let base = server.rsplit_once('/').filter(|(scheme, _)| !scheme.ends_with('/')).map_or(server.as_str(), |(b, _)| b);
+    let url = format!("{base}/{name}");
+    let (server, db) = (server.clone(), name.clone());
+    // Called from sync code inside async tests: a thread of its own may
+    // run a runtime.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&server).await.expect("PGFLEET_TEST_STORE answers");
+            let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(&db)
+                .fetch_one(&mut conn)
+                .await
+                .expect("pg_database reads");
+            if !exists {
+                sqlx::query(&format!("CREATE DATABASE {db}")).execute(&mut conn).await.expect("test store created");
+            }
+        })
+    })
+    .join()
+    .expect("the test store is made");
+    pgfleet::store::StoreLocation::Postgres(url)
 }
 
 /// A temporary pgfleet home that survives a failed test.

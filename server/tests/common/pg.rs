@@ -50,7 +50,7 @@ impl TestEngine {
 
     /// A new engine over the same home (as after a restart of pgfleet).
     pub async fn start_in(home: TestHome, config: EngineConfig) -> TestEngine {
-        let store = Store::open(&home.path().join("pgfleet.sqlite3")).await.expect("store opens");
+        let store = Store::open(super::store_for(home.path())).await.expect("store opens");
         let provisioner =
             Arc::new(LocalProvisioner::new(LocalConfig::new(home.path())).expect("PostgreSQL is installed"));
         let engine = Engine::start(store.clone(), provisioner.clone(), config.clone());

@@ -1,0 +1,429 @@
+//! What pgfleet asks of Kubernetes for one database, as pure functions of
+//! its spec, its source's and the install's settings: the `Cluster`, the
+//! Secrets pgfleet makes for it, and its `ScheduledBackup`.
+//!
+//! - empty: `bootstrap.initdb` with the owner's database and role;
+//! - follower of X: a replica cluster, `bootstrap.pg_basebackup` and
+//!   `replica` naming an `externalClusters` entry for X's `-rw` service,
+//!   streaming as X's `pgfleet_replication` role;
+//! - fork of X now: `bootstrap.pg_basebackup` from X, not a replica;
+//! - fork of X at a moment: `bootstrap.recovery` from X's object store (or
+//!   a volume snapshot of X and its archived WAL) up to the moment.
+//!
+//! Every cluster keeps its owner and `pgfleet_replication` roles as managed
+//! roles (passwords in pgfleet's Secrets), so a promoted follower takes its
+//! own passwords and can be followed in turn. Plans map to `instances`,
+//! `resources`, `storage.size` and PostgreSQL's parameters.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::cnpg::*;
+use crate::engine::plans::{self, Plan};
+use crate::engine::spec::{Origin, Spec};
+
+/// The label every object pgfleet makes carries, with the database's name.
+pub const DATABASE_LABEL: &str = "pgfleet.io/database";
+/// And this one, saying who manages it.
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "pgfleet");
+/// The role followers of a database stream as.
+pub const REPLICATION_ROLE: &str = "pgfleet_replication";
+/// The longest database name the backend takes: the operator derives
+/// names (`NAME-rw`, `NAME-1`, `NAME-pgfleet-replication`) from it and a
+/// Kubernetes label or service name holds 63 characters.
+pub const MAX_NAME: usize = 40;
+
+/// Where an install keeps backups.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BackupStore {
+    /// Base backups and WAL in S3 or compatible storage; without it there
+    /// is no WAL archive and no fork of a past moment.
+    pub object_store: Option<ObjectStore>,
+    /// Base backups as volume snapshots of this class (WAL still goes to
+    /// the object store).
+    pub snapshot_class: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjectStore {
+    /// `s3://bucket/path`; each database's files go below it, under its
+    /// name.
+    pub destination: String,
+    pub endpoint: Option<String>,
+    /// A Secret in the namespace with `ACCESS_KEY_ID` and
+    /// `ACCESS_SECRET_KEY`.
+    pub credentials: String,
+}
+
+/// The settings of one Kubernetes install of pgfleet.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Install {
+    pub namespace: String,
+    /// The PostgreSQL image (the operator's default when `None`).
+    pub image: Option<String>,
+    pub storage_class: Option<String>,
+    pub backups: BackupStore,
+}
+
+/// Why a database cannot be described to Kubernetes.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ManifestError {
+    #[error("on Kubernetes a database name has at most {MAX_NAME} characters and ends with a letter or digit")]
+    Name,
+    #[error("{0} needs its source")]
+    NoSource(String),
+    #[error("a fork of a past moment needs backups in an object store; this install has none")]
+    NoArchive,
+    #[error("unknown plan {0}")]
+    Plan(String),
+}
+
+pub fn owner_secret(name: &str) -> String {
+    format!("{name}-pgfleet-owner")
+}
+
+pub fn replication_secret(name: &str) -> String {
+    format!("{name}-pgfleet-replication")
+}
+
+/// The service that always reaches a cluster's primary.
+pub fn rw_host(name: &str, namespace: &str) -> String {
+    format!("{name}-rw.{namespace}.svc")
+}
+
+fn labels(name: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([(DATABASE_LABEL.into(), name.into()), (MANAGED_BY.0.into(), MANAGED_BY.1.into())])
+}
+
+fn meta(name: &str, database: &str, install: &Install) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: Some(install.namespace.clone()),
+        labels: Some(labels(database)),
+        ..Default::default()
+    }
+}
+
+pub fn check_name(name: &str) -> Result<(), ManifestError> {
+    let ends_well = name.chars().last().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if name.len() > MAX_NAME || !ends_well {
+        return Err(ManifestError::Name);
+    }
+    Ok(())
+}
+
+fn basic_auth(name: String, database: &str, user: &str, password: &str, install: &Install) -> Secret {
+    Secret {
+        metadata: meta(&name, database, install),
+        type_: Some("kubernetes.io/basic-auth".into()),
+        string_data: Some(BTreeMap::from([("username".into(), user.into()), ("password".into(), password.into())])),
+        ..Default::default()
+    }
+}
+
+/// The Secrets pgfleet makes for `db`: its owner's and its replication
+/// role's passwords.
+pub fn secrets(db: &Spec, install: &Install) -> Vec<Secret> {
+    vec![
+        basic_auth(owner_secret(&db.name), &db.name, &db.pg_user, &db.pg_password, install),
+        basic_auth(replication_secret(&db.name), &db.name, REPLICATION_ROLE, &db.replication_password, install),
+    ]
+}
+
+/// The `Cluster` for `db`; `source` is the database it follows or forks.
+pub fn cluster(db: &Spec, source: Option<&Spec>, install: &Install) -> Result<Cluster, ManifestError> {
+    check_name(&db.name)?;
+    let plan = plans::find(&db.plan).ok_or_else(|| ManifestError::Plan(db.plan.clone()))?;
+    let mut spec = ClusterSpec {
+        instances: plan.instances,
+        image_name: install.image.clone(),
+        postgresql: Some(postgresql(plan)),
+        storage: Some(Storage { size: plan.storage.into(), storage_class: install.storage_class.clone() }),
+        resources: Some(resources(plan)),
+        backup: backup(plan, install),
+        managed: Some(Managed {
+            roles: vec![
+                RoleConfiguration {
+                    name: db.pg_user.clone(),
+                    login: Some(true),
+                    replication: None,
+                    password_secret: Some(LocalObjectReference { name: owner_secret(&db.name) }),
+                },
+                RoleConfiguration {
+                    name: REPLICATION_ROLE.into(),
+                    login: Some(true),
+                    replication: Some(true),
+                    password_secret: Some(LocalObjectReference { name: replication_secret(&db.name) }),
+                },
+            ],
+        }),
+        ..Default::default()
+    };
+    let owner = || LocalObjectReference { name: owner_secret(&db.name) };
+    match db.origin {
+        Origin::Empty => {
+            spec.bootstrap = Some(Bootstrap {
+                initdb: Some(InitDb {
+                    database: db.pg_database.clone(),
+                    owner: db.pg_user.clone(),
+                    secret: owner(),
+                    data_checksums: Some(true),
+                }),
+                ..Default::default()
+            });
+        }
+        Origin::Follow => {
+            let source = source.ok_or_else(|| ManifestError::NoSource(db.name.clone()))?;
+            spec.external_clusters = vec![streaming_from(source, install)];
+            spec.bootstrap = Some(Bootstrap {
+                pg_basebackup: Some(PgBaseBackup { source: source.name.clone(), ..Default::default() }),
+                ..Default::default()
+            });
+            spec.replica = Some(ReplicaConfiguration { enabled: !db.promote, source: source.name.clone() });
+        }
+        Origin::Fork => {
+            let source = source.ok_or_else(|| ManifestError::NoSource(db.name.clone()))?;
+            match &db.fork_point {
+                None => {
+                    spec.external_clusters = vec![streaming_from(source, install)];
+                    spec.bootstrap = Some(Bootstrap {
+                        pg_basebackup: Some(PgBaseBackup {
+                            source: source.name.clone(),
+                            database: Some(db.pg_database.clone()),
+                            owner: Some(db.pg_user.clone()),
+                            secret: Some(owner()),
+                        }),
+                        ..Default::default()
+                    });
+                }
+                Some(point) => {
+                    let store = install.backups.object_store.as_ref().ok_or(ManifestError::NoArchive)?;
+                    spec.external_clusters = vec![ExternalCluster {
+                        name: source.name.clone(),
+                        barman_object_store: Some(object_store(store, &source.name)),
+                        ..Default::default()
+                    }];
+                    let target = match point {
+                        app::model::ForkPoint::Time(at) => RecoveryTarget {
+                            target_time: Some(at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+                            target_lsn: None,
+                        },
+                        app::model::ForkPoint::Lsn(lsn) => {
+                            RecoveryTarget { target_time: None, target_lsn: Some(lsn.clone()) }
+                        }
+                    };
+                    spec.bootstrap = Some(Bootstrap {
+                        recovery: Some(Recovery {
+                            source: Some(source.name.clone()),
+                            volume_snapshots: None,
+                            recovery_target: Some(target),
+                            database: db.pg_database.clone(),
+                            owner: db.pg_user.clone(),
+                            secret: owner(),
+                        }),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+    }
+    Ok(Cluster { metadata: meta(&db.name, &db.name, install), spec, status: None })
+}
+
+/// The daily backup of a primary, the first taken at once; the operator
+/// owns the backups it makes through the cluster, so they go with it.
+pub fn scheduled_backup(db: &Spec, install: &Install) -> Option<ScheduledBackup> {
+    let method = backup_method(install)?;
+    Some(ScheduledBackup {
+        metadata: meta(&format!("{}-daily", db.name), &db.name, install),
+        spec: ScheduledBackupSpec {
+            cluster: LocalObjectReference { name: db.name.clone() },
+            schedule: "0 0 3 * * *".into(),
+            method: Some(method.into()),
+            immediate: Some(true),
+            backup_owner_reference: Some("cluster".into()),
+        },
+    })
+}
+
+/// An on-demand backup of `db`, named `id`.
+pub fn backup_now(db: &Spec, id: &str, install: &Install) -> Option<Backup> {
+    let method = backup_method(install)?;
+    Some(Backup {
+        metadata: meta(id, &db.name, install),
+        spec: BackupSpec { cluster: LocalObjectReference { name: db.name.clone() }, method: Some(method.into()) },
+        status: None,
+    })
+}
+
+fn backup_method(install: &Install) -> Option<&'static str> {
+    match (&install.backups.snapshot_class, &install.backups.object_store) {
+        (Some(_), _) => Some("volumeSnapshot"),
+        (None, Some(_)) => Some("barmanObjectStore"),
+        (None, None) => None,
+    }
+}
+
+fn streaming_from(source: &Spec, install: &Install) -> ExternalCluster {
+    ExternalCluster {
+        name: source.name.clone(),
+        connection_parameters: BTreeMap::from([
+            ("host".into(), rw_host(&source.name, &install.namespace)),
+            ("user".into(), REPLICATION_ROLE.into()),
+            ("dbname".into(), "postgres".into()),
+            ("sslmode".into(), "require".into()),
+        ]),
+        password: Some(SecretKeySelector { name: replication_secret(&source.name), key: "password".into() }),
+        barman_object_store: None,
+    }
+}
+
+fn object_store(store: &ObjectStore, server: &str) -> BarmanObjectStore {
+    let key = |key: &str| SecretKeySelector { name: store.credentials.clone(), key: key.into() };
+    BarmanObjectStore {
+        destination_path: store.destination.clone(),
+        endpoint_url: store.endpoint.clone(),
+        server_name: Some(server.to_string()),
+        s3_credentials: Some(S3Credentials {
+            access_key_id: key("ACCESS_KEY_ID"),
+            secret_access_key: key("ACCESS_SECRET_KEY"),
+        }),
+    }
+}
+
+fn backup(plan: &Plan, install: &Install) -> Option<BackupConfiguration> {
+    if install.backups.object_store.is_none() && install.backups.snapshot_class.is_none() {
+        return None;
+    }
+    Some(BackupConfiguration {
+        // Each cluster archives under its own name (the default server name).
+        barman_object_store: install
+            .backups
+            .object_store
+            .as_ref()
+            .map(|store| BarmanObjectStore { server_name: None, ..object_store(store, "") }),
+        volume_snapshot: install
+            .backups
+            .snapshot_class
+            .as_ref()
+            .map(|class| VolumeSnapshotConfiguration { class_name: class.clone() }),
+        retention_policy: Some(format!("{}d", plan.backup_retention_days)),
+    })
+}
+
+fn postgresql(plan: &Plan) -> PostgresConfiguration {
+    PostgresConfiguration {
+        parameters: BTreeMap::from([
+            ("max_connections".into(), plan.max_connections.to_string()),
+            ("shared_buffers".into(), plan.shared_buffers.into()),
+            ("work_mem".into(), plan.work_mem.into()),
+        ]),
+        // Followers in other clusters stream with a password; the
+        // operator's own rules cover its instances.
+        pg_hba: vec![format!("hostssl replication {REPLICATION_ROLE} all scram-sha-256")],
+    }
+}
+
+fn resources(plan: &Plan) -> Resources {
+    let both = BTreeMap::from([("cpu".to_string(), plan.cpu.to_string()), ("memory".into(), plan.memory.into())]);
+    Resources { requests: both.clone(), limits: BTreeMap::from([("memory".to_string(), plan.memory.to_string())]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::spec::Desired;
+
+    pub fn install() -> Install {
+        Install {
+            namespace: "fleet".into(),
+            image: None,
+            storage_class: None,
+            backups: BackupStore {
+                object_store: Some(ObjectStore {
+                    destination: "s3://backups/pgfleet".into(),
+                    endpoint: Some("https://minio.fleet.svc:9000".into()),
+                    credentials: "pgfleet-s3".into(),
+                }),
+                snapshot_class: None,
+            },
+        }
+    }
+
+    fn spec(name: &str, origin: Origin, source: Option<&str>) -> Spec {
+        Spec {
+            name: name.into(),
+            plan: "standard".into(),
+            origin,
+            source: source.map(str::to_string),
+            port: 5432,
+            pg_user: "u_app".into(),
+            pg_password: "secret".into(),
+            pg_database: "app".into(),
+            replication_password: "replicate".into(),
+            desired: Desired::Running,
+            take_followers: false,
+            promote: false,
+            created_at: chrono::Utc::now(),
+            owner: None,
+            protected: false,
+            fork_policy: app::model::ForkPolicy::Open,
+            expires_at: None,
+            public: false,
+            fork_point: None,
+            backup_wanted_at: None,
+        }
+    }
+
+    #[test]
+    fn a_follower_is_a_replica_cluster_streaming_from_its_sources_rw_service() {
+        let prod = spec("prod", Origin::Empty, None);
+        let reader = spec("reader", Origin::Follow, Some("prod"));
+        let cluster = cluster(&reader, Some(&prod), &install()).unwrap();
+        let replica = cluster.spec.replica.as_ref().unwrap();
+        assert!(replica.enabled);
+        assert_eq!(replica.source, "prod");
+        let source = &cluster.spec.external_clusters[0];
+        assert_eq!(source.connection_parameters["host"], "prod-rw.fleet.svc");
+        assert_eq!(source.connection_parameters["user"], REPLICATION_ROLE);
+        assert_eq!(source.password.as_ref().unwrap().name, "prod-pgfleet-replication");
+        assert_eq!(cluster.spec.bootstrap.unwrap().pg_basebackup.unwrap().source, "prod");
+        assert_eq!(cluster.spec.instances, 2);
+    }
+
+    #[test]
+    fn a_promoted_follower_is_no_longer_a_replica() {
+        let prod = spec("prod", Origin::Empty, None);
+        let mut reader = spec("reader", Origin::Follow, Some("prod"));
+        reader.promote = true;
+        assert!(!cluster(&reader, Some(&prod), &install()).unwrap().spec.replica.unwrap().enabled);
+    }
+
+    #[test]
+    fn a_fork_of_a_moment_recovers_from_the_sources_archive_to_it() {
+        let prod = spec("prod", Origin::Empty, None);
+        let mut then = spec("then", Origin::Fork, Some("prod"));
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z").unwrap().to_utc();
+        then.fork_point = Some(app::model::ForkPoint::Time(at));
+        let cluster = cluster(&then, Some(&prod), &install()).unwrap();
+        let recovery = cluster.spec.bootstrap.unwrap().recovery.unwrap();
+        assert_eq!(recovery.recovery_target.unwrap().target_time.as_deref(), Some("2026-12-01T10:00:00.000000Z"));
+        let archive = cluster.spec.external_clusters[0].barman_object_store.as_ref().unwrap();
+        assert_eq!(archive.server_name.as_deref(), Some("prod"));
+        assert!(cluster.spec.replica.is_none());
+
+        let mut bare = install();
+        bare.backups = BackupStore::default();
+        assert_eq!(super::cluster(&then, Some(&prod), &bare).err(), Some(ManifestError::NoArchive));
+    }
+
+    #[test]
+    fn names_kubernetes_cannot_carry_are_refused() {
+        let long = spec(&"a".repeat(MAX_NAME + 1), Origin::Empty, None);
+        assert_eq!(cluster(&long, None, &install()).err(), Some(ManifestError::Name));
+        assert_eq!(cluster(&spec("trailing-", Origin::Empty, None), None, &install()).err(), Some(ManifestError::Name));
+        assert!(cluster(&spec(&"a".repeat(MAX_NAME), Origin::Empty, None), None, &install()).is_ok());
+    }
+}
