@@ -14,58 +14,6 @@ use app::model::NewDatabase as CreateBody;
 use app::model::{DatabaseView, Event, EventKind, Health, LoopState, Phase};
 use pgfleet::client::Client;
 use sqlx::Connection;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-struct Server {
-    child: Child,
-    addr: String,
-    client: Client,
-}
-
-impl Server {
-    async fn kill9(mut self) {
-        self.child.start_kill().unwrap();
-        self.child.wait().await.unwrap();
-    }
-
-    async fn health(&self) -> Health {
-        reqwest::get(format!("http://{}/healthz", self.addr)).await.unwrap().json().await.unwrap()
-    }
-}
-
-/// `pgfleet serve` on `home` with its metadata in `store`; `tag` marks its
-/// log lines.
-async fn serve(home: &Path, store: &str, tag: &'static str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pgfleet"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--store", store, "--home"])
-        .arg(home)
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("pgfleet starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            eprintln!("[{tag}] {line}");
-            if let Some(rest) = line.split("pgfleet is serving addr=").nth(1) {
-                return rest.split_whitespace().next().unwrap().to_string();
-            }
-        }
-        panic!("pgfleet exited before serving");
-    })
-    .await
-    .expect("pgfleet reports its address");
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            eprintln!("[{tag}] {line}");
-        }
-    });
-    let token = std::fs::read_to_string(home.join("admin-token")).unwrap().trim().to_string();
-    Server { child, client: Client::new(format!("http://{addr}"), Some(token)), addr }
-}
 
 async fn until<T>(what: &str, within: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + within;
@@ -110,10 +58,10 @@ async fn a_killed_leader_is_replaced_mid_fork_and_the_survivors_stream_sees_ever
 
     let home = common::TestHome::new();
     let _cleanup = Cleanup(home.path());
-    let first = serve(home.path(), &store, "first").await;
+    let first = common::binary::serve(home.path(), &store, "first").await;
     until("the first server leading", Duration::from_secs(30), async || first.health().await.leader.then_some(()))
         .await;
-    let second = serve(home.path(), &store, "second").await;
+    let second = common::binary::serve(home.path(), &store, "second").await;
     let health = second.health().await;
     assert!(!health.leader, "one leader: {health:?}");
     assert_eq!(health.status, "ok", "standing by is healthy: {health:?}");

@@ -12,52 +12,10 @@ use std::time::{Duration, Instant};
 use app::model::NewDatabase as CreateBody;
 use app::model::{DatabaseView, EventKind, Phase};
 use pgfleet::client::Client;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
-struct Server {
-    child: Child,
-    client: Client,
-}
-
-async fn serve(home: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pgfleet"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--home"])
-        .arg(home)
-        .arg("--store")
-        .arg(common::store_for(home).url())
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("pgfleet starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            eprintln!("[pgfleet] {line}");
-            if let Some(rest) = line.split("pgfleet is serving addr=").nth(1) {
-                return rest.split_whitespace().next().unwrap().to_string();
-            }
-        }
-        panic!("pgfleet exited before serving");
-    })
-    .await
-    .expect("pgfleet reports its address");
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            eprintln!("[pgfleet] {line}");
-        }
-    });
-    let token = std::fs::read_to_string(home.join("admin-token")).unwrap().trim().to_string();
-    Server { child, client: Client::new(format!("http://{addr}"), Some(token)) }
-}
-
-impl Server {
-    async fn kill9(mut self) {
-        self.child.start_kill().unwrap();
-        self.child.wait().await.unwrap();
-    }
+/// The binary on `home`, with the store the suite runs on.
+async fn serve(home: &Path) -> common::binary::Server {
+    common::binary::serve(home, &common::store_for(home).url(), "pgfleet").await
 }
 
 async fn wait_until(client: &Client, name: &str, what: &str, ok: impl Fn(&DatabaseView) -> bool) -> DatabaseView {

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod accounts;
+pub mod binary;
 pub mod crd;
 pub mod openapi;
 pub mod pg;
