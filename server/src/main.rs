@@ -183,10 +183,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     } = cli.command
     {
         pgfleet::telemetry::init();
-        let mut config = Config::new(&cli.home);
-        if let Some(store) = &cli.store {
-            config.store = pgfleet::store::StoreLocation::parse(store);
-        }
+        let mut config = config_for(&cli.home, cli.store.as_deref());
         config.listen = listen;
         if let Some(dir) = site_root {
             config.site_root = dir;
@@ -288,11 +285,17 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-async fn user_command(home: &Path, store: Option<&str>, action: UserCommand) -> anyhow::Result<i32> {
+/// The defaults for `home`, with `--store` when given.
+fn config_for(home: &Path, store: Option<&str>) -> Config {
     let mut config = Config::new(home);
     if let Some(store) = store {
         config.store = pgfleet::store::StoreLocation::parse(store);
     }
+    config
+}
+
+async fn user_command(home: &Path, store: Option<&str>, action: UserCommand) -> anyhow::Result<i32> {
+    let config = config_for(home, store);
     if let pgfleet::store::StoreLocation::Sqlite(path) = &config.store {
         if !path.exists() {
             bail!(

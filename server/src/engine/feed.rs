@@ -20,9 +20,9 @@ use sqlx::postgres::PgListener;
 use tokio::sync::{watch, Mutex, Notify};
 
 use super::bus::Bus;
+use crate::store::events::{EVENTS, WAKE};
 use crate::store::{Store, StoreError};
 
-use crate::store::events::{EVENTS, WAKE};
 /// How often the log is read even without a notification.
 const CATCH_UP_EVERY: Duration = Duration::from_secs(5);
 

@@ -602,28 +602,7 @@ mod tests {
     use super::*;
 
     fn spec(origin: Origin) -> Spec {
-        Spec {
-            name: "amber".into(),
-            plan: "mini".into(),
-            origin,
-            source: (origin != Origin::Empty).then(|| "prod".into()),
-            port: 15432,
-            pg_user: "u".into(),
-            pg_password: "p".into(),
-            pg_database: "d".into(),
-            replication_password: "r".into(),
-            desired: Desired::Running,
-            take_followers: false,
-            promote: false,
-            created_at: chrono::Utc::now(),
-            owner: None,
-            protected: false,
-            fork_policy: app::model::ForkPolicy::Open,
-            expires_at: None,
-            public: false,
-            fork_point: None,
-            backup_wanted_at: None,
-        }
+        Spec::example("amber", "mini", origin, (origin != Origin::Empty).then_some("prod"))
     }
 
     #[test]

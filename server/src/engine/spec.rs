@@ -109,3 +109,33 @@ impl Spec {
         self.follows().is_none()
     }
 }
+
+#[cfg(test)]
+impl Spec {
+    /// A running database on `plan` for unit tests, with made-up
+    /// credentials.
+    pub(crate) fn example(name: &str, plan: &str, origin: Origin, source: Option<&str>) -> Spec {
+        Spec {
+            name: name.into(),
+            plan: plan.into(),
+            origin,
+            source: source.map(str::to_string),
+            port: 15432,
+            pg_user: "u_app".into(),
+            pg_password: "secret".into(),
+            pg_database: "app".into(),
+            replication_password: "replicate".into(),
+            desired: Desired::Running,
+            take_followers: false,
+            promote: false,
+            created_at: Utc::now(),
+            owner: None,
+            protected: false,
+            fork_policy: ForkPolicy::Open,
+            expires_at: None,
+            public: false,
+            fork_point: None,
+            backup_wanted_at: None,
+        }
+    }
+}

@@ -202,7 +202,7 @@ pub fn cluster(db: &Spec, source: Option<&Spec>, install: &Install) -> Result<Cl
                     let store = install.backups.object_store.as_ref().ok_or(ManifestError::NoArchive)?;
                     spec.external_clusters = vec![ExternalCluster {
                         name: source.name.clone(),
-                        barman_object_store: Some(object_store(store, &source.name)),
+                        barman_object_store: Some(object_store(store, Some(&source.name))),
                         ..Default::default()
                     }];
                     let target = match point {
@@ -280,12 +280,14 @@ fn streaming_from(source: &Spec, install: &Install) -> ExternalCluster {
     }
 }
 
-fn object_store(store: &ObjectStore, server: &str) -> BarmanObjectStore {
+/// `store` as the operator takes it; `server` names another cluster's
+/// files in it (a cluster's own are under its name).
+fn object_store(store: &ObjectStore, server: Option<&str>) -> BarmanObjectStore {
     let key = |key: &str| SecretKeySelector { name: store.credentials.clone(), key: key.into() };
     BarmanObjectStore {
         destination_path: store.destination.clone(),
         endpoint_url: store.endpoint.clone(),
-        server_name: Some(server.to_string()),
+        server_name: server.map(str::to_string),
         s3_credentials: Some(S3Credentials {
             access_key_id: key("ACCESS_KEY_ID"),
             secret_access_key: key("ACCESS_SECRET_KEY"),
@@ -298,12 +300,7 @@ fn backup(plan: &Plan, install: &Install) -> Option<BackupConfiguration> {
         return None;
     }
     Some(BackupConfiguration {
-        // Each cluster archives under its own name (the default server name).
-        barman_object_store: install
-            .backups
-            .object_store
-            .as_ref()
-            .map(|store| BarmanObjectStore { server_name: None, ..object_store(store, "") }),
+        barman_object_store: install.backups.object_store.as_ref().map(|store| object_store(store, None)),
         volume_snapshot: install
             .backups
             .snapshot_class
@@ -334,7 +331,6 @@ fn resources(plan: &Plan) -> Resources {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::spec::Desired;
 
     pub fn install() -> Install {
         Install {
@@ -353,28 +349,7 @@ mod tests {
     }
 
     fn spec(name: &str, origin: Origin, source: Option<&str>) -> Spec {
-        Spec {
-            name: name.into(),
-            plan: "standard".into(),
-            origin,
-            source: source.map(str::to_string),
-            port: 5432,
-            pg_user: "u_app".into(),
-            pg_password: "secret".into(),
-            pg_database: "app".into(),
-            replication_password: "replicate".into(),
-            desired: Desired::Running,
-            take_followers: false,
-            promote: false,
-            created_at: chrono::Utc::now(),
-            owner: None,
-            protected: false,
-            fork_policy: app::model::ForkPolicy::Open,
-            expires_at: None,
-            public: false,
-            fork_point: None,
-            backup_wanted_at: None,
-        }
+        Spec::example(name, "standard", origin, source)
     }
 
     #[test]
