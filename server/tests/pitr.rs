@@ -307,3 +307,46 @@ async fn a_moment_the_archive_does_not_reach_fails_clearly_instead_of_waiting() 
     assert!(!t.home().join("databases").join("beyond.partial").exists());
     t.wait_for("short", Phase::Available, READY).await;
 }
+
+/// What a `pgbackrest stanza-create` killed part-way leaves in the repository
+/// before `name` exists; `chown` hands it to PostgreSQL's OS user, as
+/// pgBackRest would have written it.
+fn leave_half_made_stanza(repo: &std::path::Path, name: &str, files: &[&str]) {
+    for file in files {
+        let path = repo.join(file.replace("NAME", name));
+        if file.ends_with('/') {
+            std::fs::create_dir_all(&path).unwrap();
+        } else {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, "cut short\n").unwrap();
+        }
+    }
+    let status = std::process::Command::new("chown").args(["-R", "postgres:postgres"]).arg(repo).status().unwrap();
+    assert!(status.success(), "chown the repository");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stanza_left_half_made_by_a_killed_stanza_create_is_made_again_unless_it_holds_backups() {
+    let t = TestEngine::start().await;
+    let repo = t.home().join("backups").join("repo");
+    // Killed before the first rename: only a temporary file (pgBackRest: "[040] archive directory not empty").
+    leave_half_made_stanza(&repo, "tmponly", &["archive/NAME/archive.info.pgbackrest.tmp"]);
+    // Killed between the archive's info and the backups' ("[055] archive.info exists but backup.info is missing").
+    leave_half_made_stanza(&repo, "halfway", &["archive/NAME/archive.info", "archive/NAME/archive.info.copy"]);
+    // A backup set without its info file is not a cut-short create: left alone.
+    leave_half_made_stanza(&repo, "kept", &["archive/NAME/archive.info", "backup/NAME/20261201-000000F/"]);
+    for name in ["tmponly", "halfway", "kept"] {
+        t.create_named(name).await;
+    }
+    for name in ["tmponly", "halfway"] {
+        t.wait_for(name, Phase::Available, READY).await;
+        let view = wait_for_window(&t, name).await;
+        let archiving = view.archiving.expect("archiving is reported");
+        assert_eq!(archiving.backups, 1, "{name}: {archiving:?}");
+    }
+    let warned = |v: &DatabaseView| v.archiving.as_ref().and_then(|a| a.warning.clone()).unwrap_or_default();
+    let view = wait_view(&t, "kept", "warned", |v| warned(v).contains("backups cannot be set up yet")).await;
+    assert!(warned(&view).contains("backup.info is missing"), "pgBackRest's reason is shown: {view:?}");
+    assert!(repo.join("backup/kept/20261201-000000F").is_dir(), "a backup set is never deleted to make a stanza");
+    assert!(view.restore_window.is_none(), "{view:?}");
+}

@@ -128,9 +128,9 @@ impl BackupLoop {
 
     async fn look_after(&mut self, spec: &Spec) -> Result<(), StoreError> {
         let prov = self.provisioner.clone();
-        if let Err(e) = prov.ensure_archiving(spec).await {
+        let setup = prov.ensure_archiving(spec).await.inspect_err(|e| {
             tracing::warn!(db = %spec.name, error = %e, "cannot set up archiving yet");
-        }
+        });
         let Some(mut backups) = listed(prov.as_ref(), spec).await else { return Ok(()) };
         let retrying_later = self.failed.get(&spec.name).is_some_and(|t| t.elapsed() < RETRY_AFTER);
         let due = next_backup(&prov.backup_kinds(), &backups, spec.backup_wanted_at, Utc::now(), &self.schedule);
@@ -152,7 +152,11 @@ impl BackupLoop {
             backups = after;
         }
         // One listing serves the archiving, the window and the record.
-        let archiving = prov.archiving(spec, &backups).await.ok();
+        let mut archiving = prov.archiving(spec, &backups).await.ok();
+        // Until archiving is set up no backup can be taken: the team sees why.
+        if let (Some(archiving), Err(e)) = (archiving.as_mut(), &setup) {
+            archiving.warning.get_or_insert_with(|| format!("backups cannot be set up yet: {e}"));
+        }
         let window = crate::provisioner::restore_window(&backups, archiving.as_ref(), Utc::now());
         self.recorder.recoverability(&spec.name, window, archiving).await
     }

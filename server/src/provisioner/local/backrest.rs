@@ -78,6 +78,12 @@ impl Repo {
     }
 }
 
+/// pgBackRest's exit code (its error code) for "archive/backup directory
+/// not empty" with no info file in either.
+const PATH_NOT_EMPTY: i32 = 40;
+/// pgBackRest's exit code for one info file without the other.
+const FILE_MISSING: i32 = 55;
+
 /// One stanza's server: where pgBackRest finds it.
 pub struct Server<'a> {
     pub data: &'a Path,
@@ -245,14 +251,59 @@ impl Backrest {
     }
 
     /// Creates the stanza if its repository has none yet.
+    ///
+    /// A `stanza-create` cut short (pgfleet killed while it ran) leaves the
+    /// stanza's folders holding an info file, or only its temporary copy,
+    /// but no whole stanza, and pgBackRest refuses every later create
+    /// ([`PATH_NOT_EMPTY`], [`FILE_MISSING`]). With no backup set in the
+    /// repository nothing there can restore anything, so those remains go
+    /// and the stanza is made again; with one, the repository is left as it
+    /// is and the error stands.
     pub async fn ensure_stanza(&self, stanza: &str) -> Result<(), ProvisionError> {
         let info = self.info_json(stanza).await?;
         if info.get("db").and_then(Value::as_array).is_some_and(|dbs| !dbs.is_empty()) {
             return Ok(());
         }
+        let create = || {
+            let mut cmd = self.command(stanza);
+            cmd.arg("stanza-create");
+            os::finish("pgbackrest stanza-create", cmd)
+        };
+        let first = create().await?;
+        if !first.code.is_some_and(|c| c == PATH_NOT_EMPTY || c == FILE_MISSING)
+            || self.holds_backup_sets(stanza).await?
+        {
+            return first.into_result().map(|_| ());
+        }
+        tracing::warn!(
+            stanza,
+            "clearing what a stanza-create cut short left in the repository, then creating it again"
+        );
+        self.delete_stanza(stanza).await?;
+        create().await?.into_result().map(|_| ())
+    }
+
+    /// Whether the repository keeps a backup set (any folder) for `stanza`.
+    async fn holds_backup_sets(&self, stanza: &str) -> Result<bool, ProvisionError> {
         let mut cmd = self.command(stanza);
-        cmd.arg("stanza-create");
-        os::run("pgbackrest stanza-create", cmd).await.map(|_| ())
+        cmd.args(["--output=json", "repo-ls"]).arg(format!("backup/{stanza}"));
+        let out = os::run("pgbackrest repo-ls", cmd).await?;
+        let list: serde_json::Map<String, Value> = serde_json::from_str(out.trim()).map_err(|e| {
+            ProvisionError::Tool { tool: "pgbackrest repo-ls", reason: format!("unreadable answer: {e}") }
+        })?;
+        Ok(list.iter().any(|(name, entry)| name != "." && entry["type"] != "file"))
+    }
+
+    /// pgBackRest's own way to drop a stanza from any repository: `stop`,
+    /// then `stanza-delete --force` (the server may be running), which also
+    /// removes the stop file.
+    async fn delete_stanza(&self, stanza: &str) -> Result<(), ProvisionError> {
+        let mut cmd = self.command(stanza);
+        cmd.arg("stop");
+        os::run("pgbackrest stop", cmd).await?;
+        let mut cmd = self.command(stanza);
+        cmd.args(["--force", "stanza-delete"]);
+        os::run("pgbackrest stanza-delete", cmd).await.map(|_| ())
     }
 
     async fn info_json(&self, stanza: &str) -> Result<Value, ProvisionError> {
@@ -345,14 +396,7 @@ impl Backrest {
                     }
                 }
             }
-            None if self.is_configured(stanza) => {
-                let mut cmd = self.command(stanza);
-                cmd.args(["stop"]);
-                let _ = os::run("pgbackrest stop", cmd).await;
-                let mut cmd = self.command(stanza);
-                cmd.args(["--force", "stanza-delete"]);
-                os::run("pgbackrest stanza-delete", cmd).await?;
-            }
+            None if self.is_configured(stanza) => self.delete_stanza(stanza).await?,
             None => {}
         }
         for dir in ["archive", "backup"] {

@@ -134,7 +134,30 @@ fn base_command(bin: &Path, name: &str, user: &OsUser) -> Command {
 
 /// Runs `cmd` to completion; a non-zero exit becomes an error that quotes
 /// the tool's last lines of output.
-pub async fn run(tool_name: &'static str, mut cmd: Command) -> Result<String, ProvisionError> {
+pub async fn run(tool_name: &'static str, cmd: Command) -> Result<String, ProvisionError> {
+    finish(tool_name, cmd).await?.into_result()
+}
+
+/// How a tool that ran ended: its exit code and what it printed.
+pub struct Finished {
+    tool: &'static str,
+    /// `None` when a signal ended it.
+    pub code: Option<i32>,
+    text: String,
+}
+
+impl Finished {
+    /// Its output if it succeeded, or the last lines of it as the error.
+    pub fn into_result(self) -> Result<String, ProvisionError> {
+        match self.code {
+            Some(0) => Ok(self.text),
+            _ => Err(ProvisionError::Tool { tool: self.tool, reason: last_lines(&self.text, 4) }),
+        }
+    }
+}
+
+/// Runs `cmd` to its end, failing only if it cannot run at all.
+pub async fn finish(tool_name: &'static str, mut cmd: Command) -> Result<Finished, ProvisionError> {
     let out = cmd
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -142,11 +165,7 @@ pub async fn run(tool_name: &'static str, mut cmd: Command) -> Result<String, Pr
         .await
         .map_err(|e| ProvisionError::Tool { tool: tool_name, reason: format!("cannot run: {e}") })?;
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    if out.status.success() {
-        Ok(text)
-    } else {
-        Err(ProvisionError::Tool { tool: tool_name, reason: last_lines(&text, 4) })
-    }
+    Ok(Finished { tool: tool_name, code: out.status.code(), text })
 }
 
 /// The last `n` non-empty lines of `text`, joined for a message.
