@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::engine::EngineConfig;
+use crate::provisioner::kubernetes::KubernetesConfig;
 use crate::provisioner::local::LocalConfig;
 use crate::store::StoreLocation;
 
@@ -19,7 +20,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The built console (wasm, js, css, favicon).
     pub site_root: PathBuf,
-    /// How databases are run on this machine.
+    /// Where databases run.
+    pub backend: Backend,
+    /// How databases are run on this machine (the local backend).
     pub local: LocalConfig,
     pub engine: EngineConfig,
     /// Who may frame the embed widgets: a CSP `frame-ancestors` source list.
@@ -36,6 +39,7 @@ impl Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             site_root: default_site_root(),
+            backend: Backend::Local,
             local: LocalConfig::new(&home),
             engine: EngineConfig::default(),
             embed_ancestors: "*".into(),
@@ -44,6 +48,15 @@ impl Config {
             home,
         }
     }
+}
+
+/// Where pgfleet runs its databases.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// PostgreSQL servers on this machine, as [`Config::local`] says.
+    Local,
+    /// CloudNativePG clusters in one Kubernetes namespace.
+    Kubernetes(Box<KubernetesConfig>),
 }
 
 /// `PGFLEET_SITE_ROOT` if set, else `target/site` of the checkout this

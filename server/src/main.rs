@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use pgfleet::cli::{self, WaitOutcome};
 use pgfleet::client::Client;
-use pgfleet::config::Config;
+use pgfleet::config::{Backend, Config};
 
 #[derive(Parser)]
 #[command(name = "pgfleet", version, about = "PostgreSQL databases, followers and forks for a team")]
@@ -66,6 +66,8 @@ enum Command {
         /// How often each primary gets a full backup, e.g. 24h (default), 6h, 30m.
         #[arg(long, env = "PGFLEET_BACKUP_EVERY", default_value = "24h")]
         backup_every: String,
+        #[command(flatten)]
+        kubernetes: Box<KubernetesArgs>,
     },
     /// Create a database, a follower (--follow) or a fork (--fork).
     Create {
@@ -142,6 +144,74 @@ enum Command {
     },
 }
 
+/// Where databases run, and the Kubernetes backend's settings.
+#[derive(clap::Args)]
+struct KubernetesArgs {
+    /// local: PostgreSQL servers on this machine; kubernetes: CloudNativePG
+    /// clusters, through the pod's service account or KUBECONFIG.
+    #[arg(long, env = "PGFLEET_BACKEND", default_value = "local", value_parser = ["local", "kubernetes"])]
+    backend: String,
+    /// kubernetes: the clusters' namespace (default: pgfleet's own pod's, else "default").
+    #[arg(long, env = "PGFLEET_NAMESPACE")]
+    namespace: Option<String>,
+    /// kubernetes: the PostgreSQL image (default: the operator's).
+    #[arg(long, env = "PGFLEET_PG_IMAGE")]
+    pg_image: Option<String>,
+    /// kubernetes: the storage class of the clusters' volumes.
+    #[arg(long, env = "PGFLEET_STORAGE_CLASS")]
+    storage_class: Option<String>,
+    /// kubernetes: base backups and WAL go to this object store, e.g.
+    /// s3://bucket/path; without it no fork of a past moment is possible.
+    #[arg(long, env = "PGFLEET_BACKUP_DESTINATION")]
+    backup_destination: Option<String>,
+    /// kubernetes: the object store's endpoint, e.g. https://minio.fleet.svc:9000.
+    #[arg(long, env = "PGFLEET_BACKUP_ENDPOINT")]
+    backup_endpoint: Option<String>,
+    /// kubernetes: the Secret holding ACCESS_KEY_ID and ACCESS_SECRET_KEY.
+    #[arg(long, env = "PGFLEET_BACKUP_CREDENTIALS", default_value = "pgfleet-backups")]
+    backup_credentials: String,
+    /// kubernetes: also take base backups as volume snapshots of this class.
+    #[arg(long, env = "PGFLEET_SNAPSHOT_CLASS")]
+    snapshot_class: Option<String>,
+}
+
+impl KubernetesArgs {
+    /// The backend these settings ask for, or why they do not fit.
+    fn backend(self) -> anyhow::Result<Backend> {
+        use pgfleet::provisioner::kubernetes::manifests::{BackupStore, Install, ObjectStore};
+        if self.backend == "local" {
+            let given =
+                [&self.namespace, &self.pg_image, &self.storage_class, &self.backup_destination, &self.snapshot_class];
+            if given.iter().any(|v| v.is_some()) || self.backup_endpoint.is_some() {
+                bail!("--namespace, --pg-image, --storage-class, --backup-* and --snapshot-class are for --backend kubernetes");
+            }
+            return Ok(Backend::Local);
+        }
+        let object_store = match self.backup_destination {
+            Some(destination) => {
+                if !["s3://", "gs://", "https://"].iter().any(|p| destination.starts_with(p)) {
+                    bail!("--backup-destination {destination:?}: give s3://bucket/path (or gs://…, or an Azure https://… URL)");
+                }
+                Some(ObjectStore { destination, endpoint: self.backup_endpoint, credentials: self.backup_credentials })
+            }
+            None if self.backup_endpoint.is_some() => bail!("--backup-endpoint needs --backup-destination"),
+            None => None,
+        };
+        let namespace = self.namespace.unwrap_or_else(|| {
+            std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+                .map(|n| n.trim().to_string())
+                .unwrap_or_else(|_| "default".into())
+        });
+        let install = Install {
+            namespace,
+            image: self.pg_image,
+            storage_class: self.storage_class,
+            backups: BackupStore { object_store, snapshot_class: self.snapshot_class },
+        };
+        Ok(Backend::Kubernetes(Box::new(pgfleet::provisioner::kubernetes::KubernetesConfig::new(install))))
+    }
+}
+
 #[derive(Subcommand)]
 enum UserCommand {
     /// Add a user and print a one-time password for them.
@@ -180,6 +250,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         trusted_proxies,
         backup_repo,
         backup_every,
+        kubernetes,
     } = cli.command
     {
         pgfleet::telemetry::init();
@@ -193,6 +264,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         config.local.listen_addresses = pg_listen;
         config.local.public_host = public_host;
         config.embed_ancestors = embed_ancestors;
+        config.backend = kubernetes.backend()?;
         if let Some(repo) = backup_repo {
             config.local.backup_repo =
                 Some(pgfleet::provisioner::local::backrest::Repo::parse(&repo).map_err(anyhow::Error::msg)?);

@@ -11,10 +11,11 @@ use tokio::task::JoinHandle;
 use std::sync::Arc;
 
 use crate::access::Fleet;
-use crate::config::Config;
+use crate::config::{Backend, Config};
 use crate::engine::Engine;
+use crate::provisioner::kubernetes::KubernetesProvisioner;
 use crate::provisioner::local::LocalProvisioner;
-use crate::provisioner::ProvisionError;
+use crate::provisioner::{ProvisionError, Provisioner};
 use crate::store::{Store, StoreError};
 use crate::web::{self, AppState};
 
@@ -79,7 +80,10 @@ impl Running {
 pub async fn start(config: Config) -> Result<Running, ServeError> {
     std::fs::create_dir_all(&config.home).map_err(|source| StoreError::Home { path: config.home.clone(), source })?;
     let store = Store::open(&config.store).await?;
-    let provisioner = Arc::new(LocalProvisioner::new(config.local.clone())?);
+    let provisioner: Arc<dyn Provisioner> = match &config.backend {
+        Backend::Local => Arc::new(LocalProvisioner::new(config.local.clone())?),
+        Backend::Kubernetes(kube) => Arc::new(KubernetesProvisioner::from_environment(kube.as_ref().clone()).await?),
+    };
     let listener =
         TcpListener::bind(config.listen).await.map_err(|source| ServeError::Bind { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: config.listen, source })?;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use app::model::{ForkPoint, ForkPolicy};
+use app::model::{BackupKind, ForkPoint, ForkPolicy};
 use pgfleet::engine::plans::PLANS;
 use pgfleet::engine::spec::{Desired, Origin, Spec};
 use pgfleet::provisioner::kubernetes::manifests::{self, BackupStore, Install, ObjectStore};
@@ -92,16 +92,15 @@ fn assert_valid(what: &str, object: &Value, schema: &Value) {
 }
 
 #[test]
-fn every_cluster_backup_and_schedule_validates_against_the_operators_schemas() {
+fn every_cluster_and_backup_validates_against_the_operators_schemas() {
     let clusters = common::crd::cnpg_schema("postgresql.cnpg.io_clusters.yaml");
     let backups = common::crd::cnpg_schema("postgresql.cnpg.io_backups.yaml");
-    let schedules = common::crd::cnpg_schema("postgresql.cnpg.io_scheduledbackups.yaml");
     let mut checked = 0;
     for (install_name, install) in installs() {
         for plan in PLANS {
             for (db, source) in databases(plan.name) {
                 let what = format!("{} ({}, {install_name})", db.name, plan.name);
-                let cluster = match manifests::cluster(&db, source.as_ref(), &install) {
+                let cluster = match manifests::cluster(&db, source.as_ref().map(|s| s.name.as_str()), &install) {
                     Ok(cluster) => cluster,
                     Err(manifests::ManifestError::NoArchive) => {
                         assert!(install.backups.object_store.is_none() && db.fork_point.is_some(), "{what}");
@@ -115,20 +114,19 @@ fn every_cluster_backup_and_schedule_validates_against_the_operators_schemas() {
                 assert_eq!(object["metadata"]["labels"]["pgfleet.io/database"], db.name.as_str());
                 assert_valid(&what, &object, &clusters);
                 checked += 1;
-                if let Some(schedule) = manifests::scheduled_backup(&db, &install) {
-                    assert_valid(&what, &serde_json::to_value(&schedule).unwrap(), &schedules);
-                    checked += 1;
-                }
-                if let Some(backup) = manifests::backup_now(&db, &format!("{}-manual-1", db.name), &install) {
-                    assert_valid(&what, &serde_json::to_value(&backup).unwrap(), &backups);
-                    checked += 1;
+                for kind in [BackupKind::Full, BackupKind::Snapshot] {
+                    if let Some(backup) = manifests::backup_now(&db, &format!("{}-manual-1", db.name), kind, &install) {
+                        assert_valid(&what, &serde_json::to_value(&backup).unwrap(), &backups);
+                        checked += 1;
+                    }
                 }
             }
         }
     }
     // 3 installs × 3 plans × 6 kinds, less 2 past-moment forks without an
-    // archive per plan; schedules and backups where an install keeps any.
-    assert_eq!(checked, (3 * 3 * 6 - 3 * 2) + 2 * 2 * (3 * 6));
+    // archive per plan; a backup of each kind an install keeps (full with
+    // an object store, snapshots with a snapshot class).
+    assert_eq!(checked, (3 * 3 * 6 - 3 * 2) + (3 * 6) + 2 * (3 * 6));
 }
 
 #[test]

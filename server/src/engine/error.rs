@@ -12,6 +12,9 @@ pub enum EngineError {
     InvalidName(#[from] NameError),
     #[error("the name {0} is taken")]
     NameTaken(String),
+    /// A valid name this backend cannot carry, and why.
+    #[error("{0}")]
+    NameUnfit(String),
     #[error("there is no database named {0}")]
     NotFound(String),
     #[error("there is no database named {0} to {1}")]
@@ -65,7 +68,9 @@ pub enum EngineError {
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
         let code = match &e {
-            EngineError::InvalidName(_) | EngineError::FollowAndFork => ErrorCode::BadRequest,
+            EngineError::InvalidName(_) | EngineError::NameUnfit(_) | EngineError::FollowAndFork => {
+                ErrorCode::BadRequest
+            }
             EngineError::NotFound(_) => ErrorCode::NotFound,
             EngineError::NameTaken(_)
             | EngineError::NameHeld { .. }

@@ -319,6 +319,9 @@ impl Engine {
         }
         let specs = admitted.specs().await?;
         let name = admitted.name(&specs, req.name.as_deref(), req.for_request).await?;
+        if let Some(why) = self.inner.provisioner.unfit_name(&name) {
+            return Err(EngineError::NameUnfit(why));
+        }
         let (origin, source) = match (&req.follow, &req.fork) {
             (Some(_), Some(_)) => return Err(EngineError::FollowAndFork),
             (Some(src), None) => {

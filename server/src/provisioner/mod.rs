@@ -11,6 +11,7 @@ use crate::engine::spec::Spec;
 
 pub mod kubernetes;
 pub mod local;
+pub mod probe;
 
 /// Why a provisioner step failed. Messages are for people; they end up as a
 /// database's `message` when it fails.
@@ -31,6 +32,9 @@ pub enum ProvisionError {
     Io(String),
     #[error("{0}")]
     Invalid(String),
+    /// The Kubernetes API refused or could not be reached.
+    #[error("Kubernetes: {0}")]
+    Kubernetes(String),
 }
 
 impl From<std::io::Error> for ProvisionError {
@@ -67,6 +71,11 @@ pub enum Recovery {
 pub trait Provisioner: Send + Sync + 'static {
     /// Gets ready to make databases quickly (e.g. a template data dir).
     async fn prepare(&self) -> Result<(), ProvisionError>;
+    /// Why this backend cannot carry `name`, a name pgfleet otherwise
+    /// accepts (e.g. Kubernetes' shorter limit), if it cannot.
+    fn unfit_name(&self, _name: &str) -> Option<String> {
+        None
+    }
 
     /// Whether `db`'s data exists completely (a half-made copy does not count).
     async fn is_made(&self, db: &Spec) -> Result<bool, ProvisionError>;

@@ -7,7 +7,9 @@
 pub mod accounts;
 pub mod binary;
 pub mod crd;
+pub mod kube_api;
 pub mod openapi;
+pub mod operator;
 pub mod pg;
 pub mod reflink;
 

@@ -78,20 +78,7 @@ impl TestEngine {
 
     /// Polls until `name` is `phase`; fails early if it fails instead.
     pub async fn wait_for(&self, name: &str, phase: Phase, within: Duration) -> DatabaseView {
-        let deadline = Instant::now() + within;
-        loop {
-            let view = self.store.view(name).await.expect("store answers");
-            if let Some(view) = &view {
-                if view.phase == phase {
-                    return view.clone();
-                }
-                if view.phase == Phase::Failed && phase != Phase::Failed {
-                    panic!("{name} failed: {:?}", view.message);
-                }
-            }
-            assert!(Instant::now() < deadline, "{name} not {phase:?} within {within:?}: {view:?}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_phase(&self.store, name, phase, within).await
     }
 
     pub async fn wait_until_gone(&self, name: &str, within: Duration) {
@@ -103,8 +90,7 @@ impl TestEngine {
     }
 
     pub async fn connect(&self, name: &str) -> PgConnection {
-        let url = self.engine.credentials(name).await.expect("credentials");
-        PgConnection::connect(&url).await.unwrap_or_else(|e| panic!("connect to {name}: {e}"))
+        connect_to(&self.engine, name).await
     }
 
     pub fn data_dir(&self, name: &str) -> std::path::PathBuf {
@@ -169,6 +155,30 @@ pub fn alive(pid: i32) -> bool {
 }
 
 /// Runs a query that returns one i64.
+/// Polls `store` until `name` is `phase`; fails early if it fails instead.
+pub async fn wait_phase(store: &Store, name: &str, phase: Phase, within: Duration) -> DatabaseView {
+    let deadline = Instant::now() + within;
+    loop {
+        let view = store.view(name).await.expect("store answers");
+        if let Some(view) = &view {
+            if view.phase == phase {
+                return view.clone();
+            }
+            if view.phase == Phase::Failed && phase != Phase::Failed {
+                panic!("{name} failed: {:?}", view.message);
+            }
+        }
+        assert!(Instant::now() < deadline, "{name} not {phase:?} within {within:?}: {view:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A connection to `name` with the credentials `engine` hands out.
+pub async fn connect_to(engine: &Engine, name: &str) -> PgConnection {
+    let url = engine.credentials(name).await.expect("credentials");
+    PgConnection::connect(&url).await.unwrap_or_else(|e| panic!("connect to {name}: {e}"))
+}
+
 pub async fn scalar(conn: &mut PgConnection, sql: &str) -> i64 {
     sqlx::query_scalar::<_, i64>(sql).fetch_one(conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"))
 }

@@ -1,5 +1,5 @@
 //! CloudNativePG's resources (`postgresql.cnpg.io/v1`), typed: `Cluster`,
-//! `Backup` and `ScheduledBackup`, with the fields pgfleet writes or reads
+//! and `Backup`, with the fields pgfleet writes or reads
 //! and no others. Whatever the operator adds that pgfleet does not read is
 //! ignored when an object is read back; what pgfleet writes is checked
 //! against the operator's own CRD schemas in the tests.
@@ -296,20 +296,4 @@ pub struct BackupStatus {
     pub end_lsn: Option<String>,
     #[serde(default)]
     pub error: Option<String>,
-}
-
-/// Backups of a cluster on a schedule.
-#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[kube(group = "postgresql.cnpg.io", version = "v1", kind = "ScheduledBackup", namespaced, schema = "disabled")]
-#[serde(rename_all = "camelCase")]
-pub struct ScheduledBackupSpec {
-    pub cluster: LocalObjectReference,
-    /// Six fields, seconds first (the operator's cron).
-    pub schedule: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub method: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub immediate: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub backup_owner_reference: Option<String>,
 }

@@ -1,6 +1,6 @@
 //! What pgfleet asks of Kubernetes for one database, as pure functions of
 //! its spec, its source's and the install's settings: the `Cluster`, the
-//! Secrets pgfleet makes for it, and its `ScheduledBackup`.
+//! Secrets pgfleet makes for it, and its on-demand `Backup`s.
 //!
 //! - empty: `bootstrap.initdb` with the owner's database and role;
 //! - follower of X: a replica cluster, `bootstrap.pg_basebackup` and
@@ -115,8 +115,11 @@ pub fn check_name(name: &str) -> Result<(), ManifestError> {
 }
 
 fn basic_auth(name: String, database: &str, user: &str, password: &str, install: &Install) -> Secret {
+    let mut metadata = meta(&name, database, install);
+    // The operator applies a changed password at once, not at its next resync.
+    metadata.labels.get_or_insert_with(Default::default).insert("cnpg.io/reload".into(), "true".into());
     Secret {
-        metadata: meta(&name, database, install),
+        metadata,
         type_: Some("kubernetes.io/basic-auth".into()),
         string_data: Some(BTreeMap::from([("username".into(), user.into()), ("password".into(), password.into())])),
         ..Default::default()
@@ -132,8 +135,8 @@ pub fn secrets(db: &Spec, install: &Install) -> Vec<Secret> {
     ]
 }
 
-/// The `Cluster` for `db`; `source` is the database it follows or forks.
-pub fn cluster(db: &Spec, source: Option<&Spec>, install: &Install) -> Result<Cluster, ManifestError> {
+/// The `Cluster` for `db`; `source` names the database it follows or forks.
+pub fn cluster(db: &Spec, source: Option<&str>, install: &Install) -> Result<Cluster, ManifestError> {
     check_name(&db.name)?;
     let plan = plans::find(&db.plan).ok_or_else(|| ManifestError::Plan(db.plan.clone()))?;
     let mut spec = ClusterSpec {
@@ -178,10 +181,10 @@ pub fn cluster(db: &Spec, source: Option<&Spec>, install: &Install) -> Result<Cl
             let source = source.ok_or_else(|| ManifestError::NoSource(db.name.clone()))?;
             spec.external_clusters = vec![streaming_from(source, install)];
             spec.bootstrap = Some(Bootstrap {
-                pg_basebackup: Some(PgBaseBackup { source: source.name.clone(), ..Default::default() }),
+                pg_basebackup: Some(PgBaseBackup { source: source.to_string(), ..Default::default() }),
                 ..Default::default()
             });
-            spec.replica = Some(ReplicaConfiguration { enabled: !db.promote, source: source.name.clone() });
+            spec.replica = Some(ReplicaConfiguration { enabled: !db.promote, source: source.to_string() });
         }
         Origin::Fork => {
             let source = source.ok_or_else(|| ManifestError::NoSource(db.name.clone()))?;
@@ -190,7 +193,7 @@ pub fn cluster(db: &Spec, source: Option<&Spec>, install: &Install) -> Result<Cl
                     spec.external_clusters = vec![streaming_from(source, install)];
                     spec.bootstrap = Some(Bootstrap {
                         pg_basebackup: Some(PgBaseBackup {
-                            source: source.name.clone(),
+                            source: source.to_string(),
                             database: Some(db.pg_database.clone()),
                             owner: Some(db.pg_user.clone()),
                             secret: Some(owner()),
@@ -201,8 +204,8 @@ pub fn cluster(db: &Spec, source: Option<&Spec>, install: &Install) -> Result<Cl
                 Some(point) => {
                     let store = install.backups.object_store.as_ref().ok_or(ManifestError::NoArchive)?;
                     spec.external_clusters = vec![ExternalCluster {
-                        name: source.name.clone(),
-                        barman_object_store: Some(object_store(store, Some(&source.name))),
+                        name: source.to_string(),
+                        barman_object_store: Some(object_store(store, Some(source))),
                         ..Default::default()
                     }];
                     let target = match point {
@@ -216,7 +219,7 @@ pub fn cluster(db: &Spec, source: Option<&Spec>, install: &Install) -> Result<Cl
                     };
                     spec.bootstrap = Some(Bootstrap {
                         recovery: Some(Recovery {
-                            source: Some(source.name.clone()),
+                            source: Some(source.to_string()),
                             volume_snapshots: None,
                             recovery_target: Some(target),
                             database: db.pg_database.clone(),
@@ -232,25 +235,13 @@ pub fn cluster(db: &Spec, source: Option<&Spec>, install: &Install) -> Result<Cl
     Ok(Cluster { metadata: meta(&db.name, &db.name, install), spec, status: None })
 }
 
-/// The daily backup of a primary, the first taken at once; the operator
-/// owns the backups it makes through the cluster, so they go with it.
-pub fn scheduled_backup(db: &Spec, install: &Install) -> Option<ScheduledBackup> {
-    let method = backup_method(install)?;
-    Some(ScheduledBackup {
-        metadata: meta(&format!("{}-daily", db.name), &db.name, install),
-        spec: ScheduledBackupSpec {
-            cluster: LocalObjectReference { name: db.name.clone() },
-            schedule: "0 0 3 * * *".into(),
-            method: Some(method.into()),
-            immediate: Some(true),
-            backup_owner_reference: Some("cluster".into()),
-        },
-    })
-}
-
-/// An on-demand backup of `db`, named `id`.
-pub fn backup_now(db: &Spec, id: &str, install: &Install) -> Option<Backup> {
-    let method = backup_method(install)?;
+/// An on-demand backup of `db` of `kind`, named `id`; `None` when the
+/// install keeps no backups of that kind.
+pub fn backup_now(db: &Spec, id: &str, kind: app::model::BackupKind, install: &Install) -> Option<Backup> {
+    let method = match kind {
+        app::model::BackupKind::Full => install.backups.object_store.as_ref().map(|_| "barmanObjectStore"),
+        app::model::BackupKind::Snapshot => install.backups.snapshot_class.as_ref().map(|_| "volumeSnapshot"),
+    }?;
     Some(Backup {
         metadata: meta(id, &db.name, install),
         spec: BackupSpec { cluster: LocalObjectReference { name: db.name.clone() }, method: Some(method.into()) },
@@ -258,24 +249,16 @@ pub fn backup_now(db: &Spec, id: &str, install: &Install) -> Option<Backup> {
     })
 }
 
-fn backup_method(install: &Install) -> Option<&'static str> {
-    match (&install.backups.snapshot_class, &install.backups.object_store) {
-        (Some(_), _) => Some("volumeSnapshot"),
-        (None, Some(_)) => Some("barmanObjectStore"),
-        (None, None) => None,
-    }
-}
-
-fn streaming_from(source: &Spec, install: &Install) -> ExternalCluster {
+fn streaming_from(source: &str, install: &Install) -> ExternalCluster {
     ExternalCluster {
-        name: source.name.clone(),
+        name: source.to_string(),
         connection_parameters: BTreeMap::from([
-            ("host".into(), rw_host(&source.name, &install.namespace)),
+            ("host".into(), rw_host(source, &install.namespace)),
             ("user".into(), REPLICATION_ROLE.into()),
             ("dbname".into(), "postgres".into()),
             ("sslmode".into(), "require".into()),
         ]),
-        password: Some(SecretKeySelector { name: replication_secret(&source.name), key: "password".into() }),
+        password: Some(SecretKeySelector { name: replication_secret(source), key: "password".into() }),
         barman_object_store: None,
     }
 }
@@ -354,9 +337,8 @@ mod tests {
 
     #[test]
     fn a_follower_is_a_replica_cluster_streaming_from_its_sources_rw_service() {
-        let prod = spec("prod", Origin::Empty, None);
         let reader = spec("reader", Origin::Follow, Some("prod"));
-        let cluster = cluster(&reader, Some(&prod), &install()).unwrap();
+        let cluster = cluster(&reader, Some("prod"), &install()).unwrap();
         let replica = cluster.spec.replica.as_ref().unwrap();
         assert!(replica.enabled);
         assert_eq!(replica.source, "prod");
@@ -370,19 +352,17 @@ mod tests {
 
     #[test]
     fn a_promoted_follower_is_no_longer_a_replica() {
-        let prod = spec("prod", Origin::Empty, None);
         let mut reader = spec("reader", Origin::Follow, Some("prod"));
         reader.promote = true;
-        assert!(!cluster(&reader, Some(&prod), &install()).unwrap().spec.replica.unwrap().enabled);
+        assert!(!cluster(&reader, Some("prod"), &install()).unwrap().spec.replica.unwrap().enabled);
     }
 
     #[test]
     fn a_fork_of_a_moment_recovers_from_the_sources_archive_to_it() {
-        let prod = spec("prod", Origin::Empty, None);
         let mut then = spec("then", Origin::Fork, Some("prod"));
         let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z").unwrap().to_utc();
         then.fork_point = Some(app::model::ForkPoint::Time(at));
-        let cluster = cluster(&then, Some(&prod), &install()).unwrap();
+        let cluster = cluster(&then, Some("prod"), &install()).unwrap();
         let recovery = cluster.spec.bootstrap.unwrap().recovery.unwrap();
         assert_eq!(recovery.recovery_target.unwrap().target_time.as_deref(), Some("2026-12-01T10:00:00.000000Z"));
         let archive = cluster.spec.external_clusters[0].barman_object_store.as_ref().unwrap();
@@ -391,7 +371,7 @@ mod tests {
 
         let mut bare = install();
         bare.backups = BackupStore::default();
-        assert_eq!(super::cluster(&then, Some(&prod), &bare).err(), Some(ManifestError::NoArchive));
+        assert_eq!(super::cluster(&then, Some("prod"), &bare).err(), Some(ManifestError::NoArchive));
     }
 
     #[test]

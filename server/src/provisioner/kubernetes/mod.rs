@@ -4,8 +4,16 @@
 //!
 //! - [`cnpg`]: the operator's resources, typed;
 //! - [`manifests`]: what is asked of Kubernetes for each database, pure;
-//! - [`status`]: what a `Cluster`'s status means in pgfleet's phases, pure.
+//! - [`status`]: what a `Cluster`'s status means in pgfleet's phases, pure;
+//! - [`objects`]: reads and writes through the Kubernetes API;
+//! - [`connect`]: reaching a cluster's PostgreSQL over the network;
+//! - [`provisioner`]: the backend seam, built from the above.
 
 pub mod cnpg;
+pub mod connect;
 pub mod manifests;
+pub mod objects;
+pub mod provisioner;
 pub mod status;
+
+pub use provisioner::{KubernetesConfig, KubernetesProvisioner};

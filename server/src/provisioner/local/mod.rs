@@ -10,9 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use app::model::{Archiving, Backup, BackupKind, CopyMethod, CopyTechnique, ForkPoint, Info, Lag, Progress};
-use chrono::Utc;
-use sqlx::Row;
+use app::model::{Archiving, Backup, BackupKind, CopyMethod, CopyTechnique, ForkPoint, Info, Progress};
 
 use self::layout::Layout;
 use self::os::OsUser;
@@ -573,63 +571,25 @@ impl Provisioner for LocalProvisioner {
     }
 
     async fn replica_state(&self, db: &Spec, source: Option<&Spec>) -> Result<ReplicaState, ProvisionError> {
-        // The source first: the follower must reach where the source was.
-        let source_pos = match source {
-            Some(src) => {
-                let mut conn = sql::connect(&self.layout.run(&src.name), src.port, "postgres").await?;
-                Some(sql::wal_position(&mut conn).await?)
-            }
+        let mut source_conn = match source {
+            Some(src) => Some(sql::connect(&self.layout.run(&src.name), src.port, "postgres").await?),
             None => None,
         };
         let mut conn = sql::connect(&self.layout.run(&db.name), db.port, "postgres").await?;
-        let in_recovery = sql::in_recovery(&mut conn).await?;
-        let lag = match (source_pos, in_recovery) {
-            (Some(src_pos), true) => {
-                let replayed = sql::wal_position(&mut conn).await?;
-                let bytes = src_pos.saturating_sub(replayed);
-                let seconds =
-                    if bytes == 0 { 0.0 } else { sql::replay_age_seconds(&mut conn).await?.unwrap_or(0.0).max(0.0) };
-                Some(Lag { bytes, seconds })
-            }
-            _ => None,
-        };
-        Ok(ReplicaState { in_recovery, lag })
+        crate::provisioner::probe::replica_state(source_conn.as_mut(), &mut conn).await
     }
 
     async fn info(&self, db: &Spec) -> Result<Info, ProvisionError> {
         let mut conn = sql::connect(&self.layout.run(&db.name), db.port, &db.pg_database).await?;
-        let row = sqlx::query(
-            "SELECT current_setting('server_version') AS version, \
-                    (SELECT sum(pg_database_size(datname))::int8 FROM pg_database) AS size, \
-                    (SELECT count(*) FROM pg_stat_user_tables)::int8 AS tables, \
-                    (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' \
-                        AND application_name <> 'pgfleet')::int8 AS connections, \
-                    current_setting('max_connections')::int8 AS max_connections",
-        )
-        .fetch_one(&mut conn)
-        .await
-        .map_err(sql::sql_err)?;
-        let get = |col: &str| -> Result<i64, ProvisionError> {
-            row.try_get::<Option<i64>, _>(col).map(|v| v.unwrap_or(0)).map_err(sql::sql_err)
-        };
+        let mut info = crate::provisioner::probe::server_info(&mut conn).await?;
         // What a clone really costs: only for copies, where files can share
         // blocks.
-        let unshared_bytes = match (self.technique.method, &db.source) {
-            (CopyMethod::Clone, Some(_)) => {
-                let data = self.layout.data(&db.name);
-                tokio::task::spawn_blocking(move || clone::unshared_bytes(&data)).await.ok().flatten()
-            }
-            _ => None,
-        };
-        Ok(Info {
-            pg_version: row.try_get("version").map_err(sql::sql_err)?,
-            data_size_bytes: get("size")?.max(0) as u64,
-            unshared_bytes,
-            tables: get("tables")?.max(0) as u64,
-            connections: get("connections")?.max(0) as u64,
-            max_connections: get("max_connections")?.max(0) as u64,
-            probed_at: Utc::now(),
-        })
+        if let (CopyMethod::Clone, Some(_)) = (self.technique.method, &db.source) {
+            let data = self.layout.data(&db.name);
+            info.unshared_bytes =
+                tokio::task::spawn_blocking(move || clone::unshared_bytes(&data)).await.ok().flatten();
+        }
+        Ok(info)
     }
 
     async fn connection_url(&self, db: &Spec) -> Result<String, ProvisionError> {
