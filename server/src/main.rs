@@ -151,6 +151,9 @@ struct KubernetesArgs {
     /// clusters, through the pod's service account or KUBECONFIG.
     #[arg(long, env = "PGFLEET_BACKEND", default_value = "local", value_parser = ["local", "kubernetes"])]
     backend: String,
+    /// kubernetes: this kubeconfig instead of the pod's service account or KUBECONFIG.
+    #[arg(long, env = "PGFLEET_KUBECONFIG")]
+    kubeconfig: Option<PathBuf>,
     /// kubernetes: the clusters' namespace (default: pgfleet's own pod's, else "default").
     #[arg(long, env = "PGFLEET_NAMESPACE")]
     namespace: Option<String>,
@@ -182,8 +185,11 @@ impl KubernetesArgs {
         if self.backend == "local" {
             let given =
                 [&self.namespace, &self.pg_image, &self.storage_class, &self.backup_destination, &self.snapshot_class];
-            if given.iter().any(|v| v.is_some()) || self.backup_endpoint.is_some() {
-                bail!("--namespace, --pg-image, --storage-class, --backup-* and --snapshot-class are for --backend kubernetes");
+            if given.iter().any(|v| v.is_some()) || self.backup_endpoint.is_some() || self.kubeconfig.is_some() {
+                bail!(
+                    "--kubeconfig, --namespace, --pg-image, --storage-class, --backup-* and --snapshot-class are for \
+                     --backend kubernetes"
+                );
             }
             return Ok(Backend::Local);
         }
@@ -208,7 +214,9 @@ impl KubernetesArgs {
             storage_class: self.storage_class,
             backups: BackupStore { object_store, snapshot_class: self.snapshot_class },
         };
-        Ok(Backend::Kubernetes(Box::new(pgfleet::provisioner::kubernetes::KubernetesConfig::new(install))))
+        let mut config = pgfleet::provisioner::kubernetes::KubernetesConfig::new(install);
+        config.kubeconfig = self.kubeconfig;
+        Ok(Backend::Kubernetes(Box::new(config)))
     }
 }
 

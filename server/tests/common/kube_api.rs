@@ -6,7 +6,6 @@
 //! can assert what was asked.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
@@ -45,13 +44,16 @@ fn status(code: u16, reason: &str, message: &str) -> (u16, Value) {
 }
 
 impl FakeApi {
-    /// A kube client whose every request this server answers.
+    /// A kube client whose every request this server answers: kube's own
+    /// way of testing, a `tower-test` mock service, its handle answered by
+    /// a task that ends when the client is dropped.
     pub fn client(&self, namespace: &str) -> kube::Client {
+        let (service, mut handle) =
+            tower_test::mock::pair::<http::Request<kube::client::Body>, http::Response<kube::client::Body>>();
         let api = self.clone();
-        let service = tower::service_fn(move |req: http::Request<kube::client::Body>| {
-            let api = api.clone();
-            async move {
-                let (parts, body) = req.into_parts();
+        tokio::spawn(async move {
+            while let Some((request, respond)) = handle.next_request().await {
+                let (parts, body) = request.into_parts();
                 let bytes = body.collect_bytes().await.unwrap_or_default();
                 let content_type = parts
                     .headers
@@ -65,7 +67,7 @@ impl FakeApi {
                     .header(http::header::CONTENT_TYPE, "application/json")
                     .body(kube::client::Body::from(serde_json::to_vec(&value).unwrap()))
                     .unwrap();
-                Ok::<_, Infallible>(response)
+                respond.send_response(response);
             }
         });
         kube::Client::new(service, namespace)

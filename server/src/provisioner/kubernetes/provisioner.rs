@@ -32,12 +32,20 @@ pub struct KubernetesConfig {
     pub poll: Duration,
     /// How long a cluster may take to come up before the step fails.
     pub ready_within: Duration,
+    /// A kubeconfig file to use instead of the environment's.
+    pub kubeconfig: Option<std::path::PathBuf>,
 }
 
 impl KubernetesConfig {
     pub fn new(install: Install) -> Self {
         let reach = Reach::Services { namespace: install.namespace.clone() };
-        KubernetesConfig { install, reach, poll: Duration::from_secs(1), ready_within: Duration::from_secs(30 * 60) }
+        KubernetesConfig {
+            install,
+            reach,
+            poll: Duration::from_secs(1),
+            ready_within: Duration::from_secs(30 * 60),
+            kubeconfig: None,
+        }
     }
 }
 
@@ -58,12 +66,19 @@ impl KubernetesProvisioner {
         KubernetesProvisioner { objects: Objects::new(client, config.install.namespace.clone()), config }
     }
 
-    /// From the environment: in the cluster its service account, else
-    /// `KUBECONFIG` or `~/.kube/config`.
+    /// Talks to the cluster `config.kubeconfig` names, else from the
+    /// environment: in a pod its service account, else `KUBECONFIG` or
+    /// `~/.kube/config`.
     pub async fn from_environment(config: KubernetesConfig) -> Result<Self, ProvisionError> {
-        let client = kube::Client::try_default()
-            .await
-            .map_err(|e| ProvisionError::Kubernetes(format!("no Kubernetes to talk to: {e}")))?;
+        let none = |e: &dyn std::fmt::Display| ProvisionError::Kubernetes(format!("no Kubernetes to talk to: {e}"));
+        let kube_config = match &config.kubeconfig {
+            Some(path) => {
+                let file = kube::config::Kubeconfig::read_from(path).map_err(|e| none(&e))?;
+                kube::Config::from_custom_kubeconfig(file, &Default::default()).await.map_err(|e| none(&e))?
+            }
+            None => kube::Config::infer().await.map_err(|e| none(&e))?,
+        };
+        let client = kube::Client::try_from(kube_config).map_err(|e| none(&e))?;
         Ok(Self::new(client, config))
     }
 
