@@ -1,6 +1,6 @@
 //! Every manifest the Kubernetes backend produces, for every kind of
 //! database and every plan and backup store, validates against
-//! CloudNativePG's own CRD schemas (v1.29.2, `../shared/cnpg/`), strictly:
+//! CloudNativePG's own CRD schemas (v1.29.2, `server/tests/cnpg/`), strictly:
 //! an unknown field or a missing required one fails, as it would be
 //! rejected (or silently dropped) by a real API server.
 

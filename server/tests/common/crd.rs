@@ -16,9 +16,9 @@
 
 use serde_json::Value;
 
-/// The `openAPIV3Schema` of the CRD in `../shared/cnpg/FILE`.
+/// The `openAPIV3Schema` of the CRD in `server/tests/cnpg/FILE`.
 pub fn cnpg_schema(file: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/cnpg").join(file);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cnpg").join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let crd: Value = serde_yaml::from_str(&text).expect("a CRD in YAML");
     crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
