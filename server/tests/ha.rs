@@ -51,8 +51,11 @@ impl Drop for Cleanup<'_> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_leader_is_replaced_mid_fork_and_the_survivors_stream_sees_every_event() {
     // The store: a real PostgreSQL server, made by a pgfleet of its own.
+    // Two servers' pools, listeners and leadership connections outgrow the
+    // 20 connections of the default plan.
     let keeper = common::pg::TestEngine::start().await;
-    keeper.create_named("store").await;
+    let plan = Some("standard".to_string());
+    keeper.create(pgfleet::engine::CreateRequest { name: Some("store".into()), plan, ..Default::default() }).await;
     keeper.wait_for("store", Phase::Available, Duration::from_secs(120)).await;
     let store = keeper.engine.credentials("store").await.unwrap();
 
