@@ -184,6 +184,14 @@ async fn a_database_its_follower_and_forks_live_as_cloudnativepg_clusters() {
     assert!(fleet.api.get("clusters", "trial").is_none());
     assert!(!fleet.api.names("secrets").iter().any(|s| s.starts_with("trial-")), "{:?}", fleet.api.names("secrets"));
 
+    // Cluster state came from a watch, which reconnected each time the
+    // server ended it (every 3 s here).
+    assert!(fleet.api.watches("clusters") >= 2, "the watch reconnects: {}", fleet.api.watches("clusters"));
+    let reads = fleet.api.log().iter().filter(|l| l.starts_with("GET clusters/") && !l.ends_with('/')).count();
+    // Polled, each check of each cluster would be a GET (hundreds here);
+    // from the watch's cache only a cluster not seen yet is asked for.
+    assert!(reads <= 30, "{reads} single-cluster reads: the cache is not answering");
+
     // Everything asked of Kubernetes is allowed by the Role pgfleet deploys with.
     let allowed = deployed_role();
     for request in fleet.api.log() {
@@ -194,6 +202,7 @@ async fn a_database_its_follower_and_forks_live_as_cloudnativepg_clusters() {
             ("GET", false) => &["get"],
             ("PATCH", _) => &["patch", "create"],
             ("DELETE", _) => &["delete"],
+            ("WATCH", _) => &["watch"],
             _ => panic!("unexpected request {request}"),
         };
         for verb in verbs {

@@ -156,6 +156,10 @@ impl Engine {
                 leadership
             }
         };
+        if let Some(background) = provisioner.background() {
+            let run = background.run.clone();
+            supervisor.spawn(background.name, move |stop| run(stop));
+        }
         {
             let (store, provisioner, recorder, config, wake, admission) =
                 (store.clone(), provisioner.clone(), recorder.clone(), config.clone(), wake.clone(), admission.clone());

@@ -66,6 +66,17 @@ pub enum Recovery {
     Stopped(String),
 }
 
+/// A loop a backend needs beside the engine's (e.g. a watch); the engine
+/// runs it under its supervisor, which restarts it if it ends.
+pub struct Background {
+    pub name: &'static str,
+    pub run: RunLoop,
+}
+
+/// Makes one run of a loop, given the stop signal it ends on.
+pub type RunLoop =
+    std::sync::Arc<dyn Fn(tokio::sync::watch::Receiver<bool>) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
+
 /// A platform that runs PostgreSQL servers for pgfleet.
 #[async_trait::async_trait]
 pub trait Provisioner: Send + Sync + 'static {
@@ -74,6 +85,10 @@ pub trait Provisioner: Send + Sync + 'static {
     /// Why this backend cannot carry `name`, a name pgfleet otherwise
     /// accepts (e.g. Kubernetes' shorter limit), if it cannot.
     fn unfit_name(&self, _name: &str) -> Option<String> {
+        None
+    }
+    /// The loop this backend needs running, if any.
+    fn background(&self) -> Option<Background> {
         None
     }
 

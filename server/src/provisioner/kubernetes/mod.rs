@@ -7,6 +7,7 @@
 //! - [`status`]: what a `Cluster`'s status means in pgfleet's phases, pure;
 //! - [`objects`]: reads and writes through the Kubernetes API;
 //! - [`connect`]: reaching a cluster's PostgreSQL over the network;
+//! - [`watch`]: a live copy of the clusters' state, kept by a watch;
 //! - [`provisioner`]: the backend seam, built from the above.
 
 pub mod cnpg;
@@ -15,5 +16,6 @@ pub mod manifests;
 pub mod objects;
 pub mod provisioner;
 pub mod status;
+pub mod watch;
 
 pub use provisioner::{KubernetesConfig, KubernetesProvisioner};

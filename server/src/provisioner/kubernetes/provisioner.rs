@@ -20,8 +20,9 @@ use super::connect::{self, Login, Reach};
 use super::manifests::{self, Install, REPLICATION_ROLE};
 use super::objects::{Objects, HIBERNATION};
 use super::status;
+use super::watch::ClusterWatch;
 use crate::engine::spec::Spec;
-use crate::provisioner::{probe, ProgressSink, ProvisionError, Provisioner, Recovery, ReplicaState};
+use crate::provisioner::{probe, Background, ProgressSink, ProvisionError, Provisioner, Recovery, ReplicaState};
 
 /// How a Kubernetes install of pgfleet runs databases.
 #[derive(Clone, Debug)]
@@ -52,6 +53,7 @@ impl KubernetesConfig {
 pub struct KubernetesProvisioner {
     objects: Objects,
     config: KubernetesConfig,
+    watch: std::sync::Arc<ClusterWatch>,
 }
 
 /// A cluster as pgfleet reads it for one database.
@@ -63,7 +65,9 @@ enum Seen {
 
 impl KubernetesProvisioner {
     pub fn new(client: kube::Client, config: KubernetesConfig) -> Self {
-        KubernetesProvisioner { objects: Objects::new(client, config.install.namespace.clone()), config }
+        let objects = Objects::new(client, config.install.namespace.clone());
+        let watch = ClusterWatch::new(objects.clusters(), &config.install.namespace);
+        KubernetesProvisioner { objects, config, watch }
     }
 
     /// Talks to the cluster `config.kubeconfig` names, else from the
@@ -86,8 +90,17 @@ impl KubernetesProvisioner {
         Login { user: &db.pg_user, password: &db.pg_password, database: &db.pg_database }
     }
 
+    /// The cluster from the watch's cache, or asked for when the cache
+    /// does not have it (not listed yet, or just applied).
+    async fn cluster(&self, name: &str) -> Result<Option<Cluster>, ProvisionError> {
+        match self.watch.get(name) {
+            Some(cluster) => Ok(Some(cluster)),
+            None => self.objects.cluster(name).await,
+        }
+    }
+
     async fn seen(&self, db: &Spec) -> Result<Seen, ProvisionError> {
-        Ok(match self.objects.cluster(&db.name).await? {
+        Ok(match self.cluster(&db.name).await? {
             None => Seen::Absent,
             Some(c) if hibernated(&c) => Seen::Hibernated,
             Some(c) => {
@@ -229,6 +242,17 @@ impl Provisioner for KubernetesProvisioner {
                     .into(),
             ),
             _ => super::objects::kube_error(&format!("listing clusters in {}", self.objects.namespace()), e),
+        })
+    }
+
+    fn background(&self) -> Option<Background> {
+        let watch = self.watch.clone();
+        Some(Background {
+            name: "kubernetes-watch",
+            run: std::sync::Arc::new(move |stop| {
+                let watch = watch.clone();
+                Box::pin(async move { watch.run(stop).await })
+            }),
         })
     }
 
@@ -380,7 +404,7 @@ impl Provisioner for KubernetesProvisioner {
     }
 
     async fn archiving(&self, db: &Spec, backups: &[Backup]) -> Result<Archiving, ProvisionError> {
-        let cluster = self.objects.cluster(&db.name).await?;
+        let cluster = self.cluster(&db.name).await?;
         let condition = cluster
             .as_ref()
             .and_then(|c| c.status.as_ref())
