@@ -155,7 +155,9 @@ impl BackupLoop {
         let mut archiving = prov.archiving(spec, &backups).await.ok();
         // Until archiving is set up no backup can be taken: the team sees why.
         if let (Some(archiving), Err(e)) = (archiving.as_mut(), &setup) {
-            archiving.warning.get_or_insert_with(|| format!("backups cannot be set up yet: {e}"));
+            archiving
+                .warning
+                .get_or_insert_with(|| format!("backups cannot be set up yet, so WAL archiving is failing: {e}"));
         }
         let window = crate::provisioner::restore_window(&backups, archiving.as_ref(), Utc::now());
         self.recorder.recoverability(&spec.name, window, archiving).await
