@@ -114,10 +114,16 @@ impl KubernetesProvisioner {
     async fn apply(&self, db: &Spec) -> Result<(), ProvisionError> {
         let cluster = manifests::cluster(db, db.source.as_deref(), &self.config.install)
             .map_err(|e| ProvisionError::Invalid(e.to_string()))?;
+        self.apply_secrets(db).await?;
+        self.objects.apply(&self.objects.clusters(), &db.name, &cluster).await.map(|_| ())
+    }
+
+    /// Writes `db`'s Secrets: the passwords its managed roles take.
+    async fn apply_secrets(&self, db: &Spec) -> Result<(), ProvisionError> {
         for secret in manifests::secrets(db, &self.config.install) {
             self.objects.apply_secret(&secret).await?;
         }
-        self.objects.apply(&self.objects.clusters(), &db.name, &cluster).await.map(|_| ())
+        Ok(())
     }
 
     /// Reads the status until the cluster serves (as a primary, or as a
@@ -329,9 +335,7 @@ impl Provisioner for KubernetesProvisioner {
     async fn set_up_owner(&self, db: &Spec) -> Result<(), ProvisionError> {
         // Its passwords are its managed roles' Secrets; the operator sets
         // them once the cluster takes writes.
-        for secret in manifests::secrets(db, &self.config.install) {
-            self.objects.apply_secret(&secret).await?;
-        }
+        self.apply_secrets(db).await?;
         if db.follows().is_some() {
             return Ok(());
         }
@@ -339,16 +343,10 @@ impl Provisioner for KubernetesProvisioner {
     }
 
     async fn promote(&self, db: &Spec) -> Result<(), ProvisionError> {
-        // Its own passwords (promotion gave it new ones), set by the
-        // operator once it takes writes.
-        for secret in manifests::secrets(db, &self.config.install) {
-            self.objects.apply_secret(&secret).await?;
-        }
-        // The manifest of a promoted follower: `replica.enabled: false`.
-        let promoted = Spec { promote: true, ..db.clone() };
-        let cluster = manifests::cluster(&promoted, db.source.as_deref(), &self.config.install)
-            .map_err(|e| ProvisionError::Invalid(e.to_string()))?;
-        self.objects.apply(&self.objects.clusters(), &db.name, &cluster).await?;
+        // The manifest of a promoted follower (`replica.enabled: false`),
+        // with its own passwords (promotion gave it new ones), which the
+        // operator sets once it takes writes.
+        self.apply(&Spec { promote: true, ..db.clone() }).await?;
         self.until_owner(db, "it did not leave recovery", |in_recovery| !in_recovery).await
     }
 
