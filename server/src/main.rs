@@ -154,6 +154,11 @@ struct KubernetesArgs {
     /// kubernetes: this kubeconfig instead of the pod's service account or KUBECONFIG.
     #[arg(long, env = "PGFLEET_KUBECONFIG")]
     kubeconfig: Option<PathBuf>,
+    /// kubernetes: how pgfleet reaches the clusters' PostgreSQL: services (their
+    /// NAME-rw services; pgfleet runs in the cluster) or port-forward (through
+    /// the API server, from outside). Default: services in a pod, else port-forward.
+    #[arg(long, env = "PGFLEET_KUBE_REACH", value_parser = ["services", "port-forward"])]
+    kube_reach: Option<String>,
     /// kubernetes: the clusters' namespace (default: pgfleet's own pod's, else "default").
     #[arg(long, env = "PGFLEET_NAMESPACE")]
     namespace: Option<String>,
@@ -185,10 +190,14 @@ impl KubernetesArgs {
         if self.backend == "local" {
             let given =
                 [&self.namespace, &self.pg_image, &self.storage_class, &self.backup_destination, &self.snapshot_class];
-            if given.iter().any(|v| v.is_some()) || self.backup_endpoint.is_some() || self.kubeconfig.is_some() {
+            if given.iter().any(|v| v.is_some())
+                || self.backup_endpoint.is_some()
+                || self.kubeconfig.is_some()
+                || self.kube_reach.is_some()
+            {
                 bail!(
-                    "--kubeconfig, --namespace, --pg-image, --storage-class, --backup-* and --snapshot-class are for \
-                     --backend kubernetes"
+                    "--kubeconfig, --kube-reach, --namespace, --pg-image, --storage-class, --backup-* and \
+                     --snapshot-class are for --backend kubernetes"
                 );
             }
             return Ok(Backend::Local);
@@ -203,11 +212,11 @@ impl KubernetesArgs {
             None if self.backup_endpoint.is_some() => bail!("--backup-endpoint needs --backup-destination"),
             None => None,
         };
-        let namespace = self.namespace.unwrap_or_else(|| {
-            std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-                .map(|n| n.trim().to_string())
-                .unwrap_or_else(|_| "default".into())
-        });
+        let pods_namespace = std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+            .map(|n| n.trim().to_string())
+            .ok();
+        let in_a_pod = pods_namespace.is_some();
+        let namespace = self.namespace.or(pods_namespace).unwrap_or_else(|| "default".into());
         let install = Install {
             namespace,
             image: self.pg_image,
@@ -216,6 +225,13 @@ impl KubernetesArgs {
         };
         let mut config = pgfleet::provisioner::kubernetes::KubernetesConfig::new(install);
         config.kubeconfig = self.kubeconfig;
+        let port_forward = match self.kube_reach.as_deref() {
+            Some(reach) => reach == "port-forward",
+            None => !in_a_pod,
+        };
+        if port_forward {
+            config.reach = pgfleet::provisioner::kubernetes::connect::Reach::port_forward();
+        }
         Ok(Backend::Kubernetes(Box::new(config)))
     }
 }

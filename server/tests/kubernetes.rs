@@ -1,47 +1,52 @@
-//! The CloudNativePG backend end to end through pgfleet's engine: a
-//! database, a follower, forks of now and of a past moment, backups, a
-//! promotion and destruction, and what Kubernetes is asked at each step.
+//! The CloudNativePG backend end to end through pgfleet's engine: the life
+//! `common::kube_fleet` puts a fleet through (a database, a follower, forks
+//! of now and of a past moment, backups, a promotion and destruction), and
+//! what Kubernetes is asked at each step.
 //!
 //! No Kubernetes cluster can run on this machine, so the API server is
 //! played in memory (`common::kube_api`) and the operator by
 //! `common::operator`, which makes every cluster a real PostgreSQL server
 //! with pgfleet's local backend. What this cannot show, a real operator's
-//! behaviour, is `kubernetes_live.rs`'s to check against a real cluster.
+//! behaviour, is `kubernetes_live.rs`'s to check, with the same steps, against a real
+//! cluster.
 
 mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::model::{DatabaseView, ForkPoint, Phase};
+use app::model::Phase;
 use common::kube_api::FakeApi;
+use common::kube_fleet::{lifecycle, named, KubeFleet, Names};
 use common::operator::Operator;
-use common::pg::{connect_to, exec, scalar, test_engine_config, wait_phase};
-use pgfleet::engine::{CreateRequest, Engine, EngineError};
+use common::pg::{test_engine_config, wait_phase};
+use pgfleet::engine::EngineError;
 use pgfleet::provisioner::kubernetes::connect::Reach;
 use pgfleet::provisioner::kubernetes::manifests::{BackupStore, Install, ObjectStore};
-use pgfleet::provisioner::kubernetes::{KubernetesConfig, KubernetesProvisioner};
-use pgfleet::store::Store;
+use pgfleet::provisioner::kubernetes::KubernetesConfig;
 use serde::Deserialize;
 use serde_json::json;
 
 const READY: Duration = Duration::from_secs(180);
 
 struct Fleet {
-    engine: Engine,
-    store: Store,
+    kube: KubeFleet,
     api: FakeApi,
     _operator: Option<Operator>,
-    _home: common::TestHome,
+}
+
+impl std::ops::Deref for Fleet {
+    type Target = KubeFleet;
+    fn deref(&self) -> &KubeFleet {
+        &self.kube
+    }
 }
 
 impl Fleet {
     /// pgfleet on the Kubernetes backend; with `operator`, the clusters it
     /// asks for become real servers.
     async fn start(operator: bool) -> Fleet {
-        common::init_logs();
         let api = FakeApi::default();
-        let engine_config = test_engine_config();
         let operator = operator.then(|| Operator::start(api.clone(), test_engine_config().ports));
         let install = Install {
             namespace: "fleet".into(),
@@ -62,132 +67,29 @@ impl Fleet {
         if let Some(op) = &operator {
             config.reach = Reach::Mapped(Arc::new(op.address()));
         }
-        let provisioner = Arc::new(KubernetesProvisioner::new(api.client("fleet"), config));
-        let home = common::TestHome::new();
-        let store = Store::open(common::store_for(home.path())).await.expect("store opens");
-        let engine = Engine::start(store.clone(), provisioner, engine_config);
-        Fleet { engine, store, api, _operator: operator, _home: home }
+        let kube = KubeFleet::start(api.client("fleet"), config, READY).await;
+        Fleet { kube, api, _operator: operator }
     }
-
-    async fn create(&self, req: CreateRequest) -> DatabaseView {
-        self.engine.create(req).await.expect("create accepted")
-    }
-
-    async fn view_until(&self, name: &str, what: &str, ok: impl Fn(&DatabaseView) -> bool) -> DatabaseView {
-        let deadline = Instant::now() + READY;
-        loop {
-            let view = self.store.view(name).await.unwrap().expect("exists");
-            if ok(&view) {
-                return view;
-            }
-            assert!(Instant::now() < deadline, "{name}: not {what}: {view:?}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-fn named(name: &str) -> CreateRequest {
-    CreateRequest { name: Some(name.into()), ..Default::default() }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_its_follower_and_forks_live_as_cloudnativepg_clusters() {
     let fleet = Fleet::start(true).await;
+    lifecycle(&fleet, &Names::with_suffix(""), true).await;
 
-    // A database: its Secrets, then an initdb cluster, pgfleet's labels on each.
-    fleet.create(named("prod")).await;
-    let prod = wait_phase(&fleet.store, "prod", Phase::Available, READY).await;
-    let cluster = fleet.api.get("clusters", "prod").expect("a Cluster for prod");
-    assert_eq!(cluster["metadata"]["labels"]["pgfleet.io/database"], "prod");
-    assert!(cluster["spec"]["bootstrap"]["initdb"]["database"].is_string(), "{cluster}");
-    let owner = fleet.api.get("secrets", "prod-pgfleet-owner").expect("the owner's Secret");
-    assert_eq!(owner["type"], "kubernetes.io/basic-auth");
+    // The Secret exists before the cluster that reads it.
     let log = fleet.api.log();
     let secret_at = log.iter().position(|l| l == "PATCH secrets/prod-pgfleet-owner").expect("secret applied");
     let cluster_at = log.iter().position(|l| l == "PATCH clusters/prod").expect("cluster applied");
-    assert!(secret_at < cluster_at, "the Secret exists before the cluster that reads it: {log:?}");
-    assert!(prod.info.is_some() || fleet.view_until("prod", "probed", |v| v.info.is_some()).await.info.is_some());
-
-    let mut source = connect_to(&fleet.engine, "prod").await;
-    exec(&mut source, "CREATE TABLE marks (i int); INSERT INTO marks VALUES (1)").await;
-
-    // A follower: a replica cluster streaming from prod-rw; it sees new rows.
-    fleet.create(CreateRequest { follow: Some("prod".into()), ..named("reader") }).await;
-    wait_phase(&fleet.store, "reader", Phase::Available, READY).await;
-    let replica = fleet.api.get("clusters", "reader").unwrap();
-    assert_eq!(replica["spec"]["replica"], json!({"enabled": true, "source": "prod"}));
-    exec(&mut source, "INSERT INTO marks VALUES (2)").await;
-    let mut reader = connect_to(&fleet.engine, "reader").await;
-    let deadline = Instant::now() + READY;
-    while scalar(&mut reader, "SELECT count(*)::int8 FROM marks").await < 2 {
-        assert!(Instant::now() < deadline, "the follower never saw the second row");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    fleet.view_until("reader", "with its lag measured", |v| v.lag.is_some()).await;
-
-    // A fork of now: pg_basebackup, not a replica, passwords of its own.
-    fleet.create(CreateRequest { fork: Some("prod".into()), ..named("trial") }).await;
-    wait_phase(&fleet.store, "trial", Phase::Available, READY).await;
-    let fork = fleet.api.get("clusters", "trial").unwrap();
-    assert!(fork["spec"]["replica"].is_null());
-    assert_eq!(fork["spec"]["bootstrap"]["pg_basebackup"]["source"], "prod");
-    let mut trial = connect_to(&fleet.engine, "trial").await;
-    exec(&mut trial, "INSERT INTO marks VALUES (100)").await;
-    assert_eq!(scalar(&mut trial, "SELECT count(*)::int8 FROM marks").await, 3);
-    assert_eq!(scalar(&mut source, "SELECT count(*)::int8 FROM marks").await, 2, "the fork writes alone");
-    let prod_url = fleet.engine.credentials("prod").await.unwrap();
-    let trial_url = fleet.engine.credentials("trial").await.unwrap();
-    let (prod_port, trial_port) = (prod_url.rsplit(':').next().unwrap(), trial_url.rsplit(':').next().unwrap());
-    let prods_password_on_trial = prod_url.replace(prod_port, trial_port);
-    assert!(
-        <sqlx::PgConnection as sqlx::Connection>::connect(&prods_password_on_trial).await.is_err(),
-        "prod's password does not open its fork"
-    );
-
-    // Backups: pgfleet's backup loop asks the operator for one; the window opens.
-    let view = fleet.view_until("prod", "with a restore window", |v| v.restore_window.is_some()).await;
-    assert!(view.archiving.as_ref().is_some_and(|a| a.backups >= 1 && a.warning.is_none()), "{view:?}");
-    assert!(fleet.api.names("backups").iter().any(|b| b.starts_with("prod-")), "{:?}", fleet.api.names("backups"));
-
-    // A fork of a past moment: recovery from prod's archive to it.
-    exec(&mut source, "INSERT INTO marks VALUES (3)").await;
-    let (moment,): (chrono::DateTime<chrono::Utc>,) =
-        sqlx::query_as("SELECT clock_timestamp()").fetch_one(&mut source).await.unwrap();
-    let until = Instant::now() + Duration::from_millis(20);
-    while Instant::now() < until {
-        tokio::task::yield_now().await;
-    }
-    exec(&mut source, "INSERT INTO marks VALUES (4)").await;
-    let then = CreateRequest { fork: Some("prod".into()), fork_point: Some(ForkPoint::Time(moment)), ..named("then") };
-    fleet.create(then).await;
-    wait_phase(&fleet.store, "then", Phase::Available, READY).await;
-    let recovery = &fleet.api.get("clusters", "then").unwrap()["spec"]["bootstrap"]["recovery"];
-    assert!(recovery["recoveryTarget"]["targetTime"].is_string(), "{recovery}");
-    let mut then = connect_to(&fleet.engine, "then").await;
-    let marks: Vec<i32> = sqlx::query_scalar("SELECT i FROM marks ORDER BY i").fetch_all(&mut then).await.unwrap();
-    assert_eq!(marks, vec![1, 2, 3], "as prod was at the moment, not after");
-
-    // Promotion: replica.enabled turns false; the follower takes writes.
-    fleet.engine.promote("reader").await.expect("promote accepted");
-    fleet.view_until("reader", "promoted", |v| v.phase == Phase::Available && v.following.is_none()).await;
-    assert_eq!(fleet.api.get("clusters", "reader").unwrap()["spec"]["replica"]["enabled"], false);
-    let mut reader = connect_to(&fleet.engine, "reader").await;
-    exec(&mut reader, "INSERT INTO marks VALUES (200)").await;
-
-    // Destruction: the cluster, its backups and pgfleet's Secrets go.
-    fleet.engine.destroy("trial", false).await.expect("destroy accepted");
-    let deadline = Instant::now() + READY;
-    while fleet.store.view("trial").await.unwrap().is_some() {
-        assert!(Instant::now() < deadline, "trial is still there");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(fleet.api.get("clusters", "trial").is_none());
-    assert!(!fleet.api.names("secrets").iter().any(|s| s.starts_with("trial-")), "{:?}", fleet.api.names("secrets"));
+    assert!(secret_at < cluster_at, "{log:?}");
+    // The fork's backups went with it.
+    assert!(!fleet.api.names("backups").iter().any(|b| b.starts_with("trial-")), "{:?}", fleet.api.names("backups"));
 
     // Cluster state came from a watch, which reconnected each time the
     // server ended it (every 3 s here).
     assert!(fleet.api.watches("clusters") >= 2, "the watch reconnects: {}", fleet.api.watches("clusters"));
-    let reads = fleet.api.log().iter().filter(|l| l.starts_with("GET clusters/") && !l.ends_with('/')).count();
+    let all_reads = fleet.api.log().iter().filter(|l| l.starts_with("GET clusters/") && !l.ends_with('/')).count();
+    let reads = all_reads - fleet.cluster_reads();
     // Polled, each check of each cluster would be a GET (hundreds here);
     // from the watch's cache only a cluster not seen yet is asked for.
     assert!(reads <= 30, "{reads} single-cluster reads: the cache is not answering");

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod binary;
 pub mod crd;
 pub mod kube_api;
+pub mod kube_fleet;
 pub mod openapi;
 pub mod operator;
 pub mod pg;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use sqlx::ConnectOptions;
 
+use super::forward::Forwards;
 use crate::provisioner::ProvisionError;
 
 /// A database's name → the host and port its primary listens on.
@@ -21,6 +22,9 @@ pub enum Reach {
     /// Its `NAME-rw` service in the namespace, port 5432 (pgfleet runs in
     /// the cluster).
     Services { namespace: String },
+    /// A local port per database, carried to its primary pod through the
+    /// API server (pgfleet runs outside the cluster).
+    PortForward(Arc<Forwards>),
     /// A host and port of the caller's choosing (a port-forward, or the
     /// servers a test runs).
     Mapped(AddressOf),
@@ -30,25 +34,32 @@ impl std::fmt::Debug for Reach {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Reach::Services { namespace } => write!(f, "Services({namespace})"),
+            Reach::PortForward(_) => write!(f, "PortForward"),
             Reach::Mapped(_) => write!(f, "Mapped"),
         }
     }
 }
 
 impl Reach {
-    /// What a client's URL asks of TLS: CloudNativePG's services always
+    /// Port-forwarded, from outside the cluster.
+    pub fn port_forward() -> Reach {
+        Reach::PortForward(Arc::new(Forwards::default()))
+    }
+
+    /// What a client's URL asks of TLS: CloudNativePG's servers always
     /// offer it, so clients insist on it there.
     pub fn url_query(&self) -> &'static str {
         match self {
-            Reach::Services { .. } => "?sslmode=require",
+            Reach::Services { .. } | Reach::PortForward(_) => "?sslmode=require",
             Reach::Mapped(_) => "",
         }
     }
 
-    pub fn address(&self, name: &str) -> (String, u16) {
+    pub fn address(&self, name: &str) -> Result<(String, u16), ProvisionError> {
         match self {
-            Reach::Services { namespace } => (super::manifests::rw_host(name, namespace), 5432),
-            Reach::Mapped(map) => map(name),
+            Reach::Services { namespace } => Ok((super::manifests::rw_host(name, namespace), 5432)),
+            Reach::PortForward(forwards) => forwards.address(name),
+            Reach::Mapped(map) => Ok(map(name)),
         }
     }
 }
@@ -61,7 +72,7 @@ pub struct Login<'a> {
 }
 
 pub async fn connect(reach: &Reach, name: &str, login: Login<'_>) -> Result<PgConnection, ProvisionError> {
-    let (host, port) = reach.address(name);
+    let (host, port) = reach.address(name)?;
     let options = PgConnectOptions::new()
         .host(&host)
         .port(port)

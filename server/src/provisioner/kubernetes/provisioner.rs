@@ -65,6 +65,9 @@ enum Seen {
 
 impl KubernetesProvisioner {
     pub fn new(client: kube::Client, config: KubernetesConfig) -> Self {
+        if let Reach::PortForward(forwards) = &config.reach {
+            forwards.attach(client.clone(), &config.install.namespace);
+        }
         let objects = Objects::new(client, config.install.namespace.clone());
         let watch = ClusterWatch::new(objects.clusters(), &config.install.namespace);
         KubernetesProvisioner { objects, config, watch }
@@ -321,6 +324,9 @@ impl Provisioner for KubernetesProvisioner {
 
     async fn remove(&self, db: &Spec) -> Result<(), ProvisionError> {
         self.objects.delete_database(&db.name).await?;
+        if let Reach::PortForward(forwards) = &self.config.reach {
+            forwards.forget(&db.name);
+        }
         // Gone before a database of the same name can be asked for.
         let deadline = Instant::now() + Duration::from_secs(600);
         while self.objects.cluster(&db.name).await?.is_some() {
@@ -504,7 +510,7 @@ impl Provisioner for KubernetesProvisioner {
     }
 
     async fn connection_url(&self, db: &Spec) -> Result<String, ProvisionError> {
-        let (host, port) = self.config.reach.address(&db.name);
+        let (host, port) = self.config.reach.address(&db.name)?;
         let query = self.config.reach.url_query();
         Ok(format!("postgres://{}:{}@{host}:{port}/{}{query}", db.pg_user, db.pg_password, db.pg_database))
     }
