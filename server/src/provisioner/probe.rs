@@ -1,14 +1,48 @@
 //! What pgfleet asks a running PostgreSQL server about itself, the same on
 //! every backend once a connection is made: its version, size and
-//! connections, and how far a follower is behind its source.
+//! connections, whether it is in recovery, its WAL position, and how far a
+//! follower is behind its source.
 
 use app::model::{Info, Lag};
 use chrono::Utc;
 use sqlx::postgres::PgConnection;
 use sqlx::Row;
 
-use super::local::sql::{self, sql_err};
 use super::{ProvisionError, ReplicaState};
+
+/// A query's failure in PostgreSQL's own words where it gave some.
+pub fn sql_err(e: sqlx::Error) -> ProvisionError {
+    match e {
+        sqlx::Error::Database(db) => ProvisionError::Sql(db.message().to_string()),
+        other => ProvisionError::Sql(other.to_string()),
+    }
+}
+
+/// Whether the server is a standby (or still recovering).
+pub async fn in_recovery(conn: &mut PgConnection) -> Result<bool, ProvisionError> {
+    sqlx::query_scalar("SELECT pg_is_in_recovery()").fetch_one(conn).await.map_err(sql_err)
+}
+
+/// The WAL position a server has reached: written on a primary, replayed
+/// on a standby.
+pub async fn wal_position(conn: &mut PgConnection) -> Result<u64, ProvisionError> {
+    let lsn: Option<String> = sqlx::query_scalar(
+        "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text",
+    )
+    .fetch_one(conn)
+    .await
+    .map_err(sql_err)?;
+    Ok(lsn.as_deref().and_then(app::model::parse_lsn).unwrap_or(0))
+}
+
+/// Seconds since the last replayed transaction was committed on the source.
+pub async fn replay_age_seconds(conn: &mut PgConnection) -> Result<Option<f64>, ProvisionError> {
+    let row = sqlx::query("SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS age")
+        .fetch_one(conn)
+        .await
+        .map_err(sql_err)?;
+    row.try_get::<Option<f64>, _>("age").map_err(sql_err)
+}
 
 /// Version, size, tables and connections of the server `conn` reaches
 /// (tables counted in the database it is connected to). The cost of a
@@ -46,15 +80,15 @@ pub async fn replica_state(
     db: &mut PgConnection,
 ) -> Result<ReplicaState, ProvisionError> {
     let source_pos = match source {
-        Some(conn) => Some(sql::wal_position(conn).await?),
+        Some(conn) => Some(wal_position(conn).await?),
         None => None,
     };
-    let in_recovery = sql::in_recovery(db).await?;
+    let in_recovery = in_recovery(db).await?;
     let lag = match (source_pos, in_recovery) {
         (Some(src_pos), true) => {
-            let replayed = sql::wal_position(db).await?;
+            let replayed = wal_position(db).await?;
             let bytes = src_pos.saturating_sub(replayed);
-            let seconds = if bytes == 0 { 0.0 } else { sql::replay_age_seconds(db).await?.unwrap_or(0.0).max(0.0) };
+            let seconds = if bytes == 0 { 0.0 } else { replay_age_seconds(db).await?.unwrap_or(0.0).max(0.0) };
             Some(Lag { bytes, seconds })
         }
         _ => None,

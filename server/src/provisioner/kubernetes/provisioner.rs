@@ -189,17 +189,21 @@ impl KubernetesProvisioner {
         row.map(|(done, total)| (done.max(0) as u64, total.map(|t| t.max(0) as u64)))
     }
 
+    /// Whether `db` is in recovery, asked as its owner (which also shows
+    /// the owner's password works there).
+    async fn owner_in_recovery(&self, db: &Spec) -> Result<bool, ProvisionError> {
+        let mut conn = connect::connect(&self.config.reach, &db.name, Self::owner(db)).await?;
+        probe::in_recovery(&mut conn).await
+    }
+
     /// Polls until `ok` holds for a connection as the owner, or the
     /// deadline passes; the last failure is the error.
     async fn until_owner(&self, db: &Spec, what: &str, ok: impl Fn(bool) -> bool) -> Result<(), ProvisionError> {
         let deadline = Instant::now() + self.config.ready_within.min(Duration::from_secs(600));
         loop {
-            let last = match connect::connect(&self.config.reach, &db.name, Self::owner(db)).await {
-                Ok(mut conn) => match crate::provisioner::local::sql::in_recovery(&mut conn).await {
-                    Ok(in_recovery) if ok(in_recovery) => return Ok(()),
-                    Ok(_) => ProvisionError::Start(format!("{} is still in recovery", db.name)),
-                    Err(e) => e,
-                },
+            let last = match self.owner_in_recovery(db).await {
+                Ok(in_recovery) if ok(in_recovery) => return Ok(()),
+                Ok(_) => ProvisionError::Start(format!("{} is still in recovery", db.name)),
                 Err(e) => e,
             };
             if Instant::now() > deadline {
@@ -377,15 +381,10 @@ impl Provisioner for KubernetesProvisioner {
                 Recovery::Stopped(words.unwrap_or_else(|| "the operator gave up on it".into()))
             }
             Ok(Seen::Absent) => Recovery::Stopped(format!("cluster {} is gone", db.name)),
-            Ok(Seen::Is(Phase::Available, _)) => {
-                match connect::connect(&self.config.reach, &db.name, Self::owner(db)).await {
-                    Ok(mut conn) => match crate::provisioner::local::sql::in_recovery(&mut conn).await {
-                        Ok(false) => Recovery::Done,
-                        _ => Recovery::Replaying(None),
-                    },
-                    Err(_) => Recovery::Replaying(None),
-                }
-            }
+            Ok(Seen::Is(Phase::Available, _)) => match self.owner_in_recovery(db).await {
+                Ok(false) => Recovery::Done,
+                Ok(true) | Err(_) => Recovery::Replaying(None),
+            },
             Ok(Seen::Is(_, words)) => Recovery::Replaying(words.map(|step| Progress {
                 step,
                 bytes_done: 0,

@@ -16,7 +16,7 @@ use self::layout::Layout;
 use self::os::OsUser;
 use crate::engine::plans;
 use crate::engine::spec::{Origin, Spec};
-use crate::provisioner::{slot_name, ProgressSink, ProvisionError, Provisioner, Recovery, ReplicaState};
+use crate::provisioner::{probe, slot_name, ProgressSink, ProvisionError, Provisioner, Recovery, ReplicaState};
 
 pub mod backrest;
 pub mod clone;
@@ -492,7 +492,7 @@ impl Provisioner for LocalProvisioner {
 
     async fn set_up_owner(&self, db: &Spec) -> Result<(), ProvisionError> {
         let mut conn = sql::connect(&self.layout.run(&db.name), db.port, "postgres").await?;
-        if sql::in_recovery(&mut conn).await? {
+        if probe::in_recovery(&mut conn).await? {
             // A follower: its roles are its source's, replicated.
             return Ok(());
         }
@@ -507,12 +507,12 @@ impl Provisioner for LocalProvisioner {
 
     async fn promote(&self, db: &Spec) -> Result<(), ProvisionError> {
         let mut conn = sql::connect(&self.layout.run(&db.name), db.port, "postgres").await?;
-        if !sql::in_recovery(&mut conn).await? {
+        if !probe::in_recovery(&mut conn).await? {
             return Ok(());
         }
         let promoted: bool =
             sqlx::query_scalar("SELECT pg_promote(true, 60)").fetch_one(&mut conn).await.map_err(sql::sql_err)?;
-        if !promoted || sql::in_recovery(&mut conn).await? {
+        if !promoted || probe::in_recovery(&mut conn).await? {
             return Err(ProvisionError::Sql("the server did not leave recovery within 60 s".into()));
         }
         Ok(())
@@ -576,7 +576,7 @@ impl Provisioner for LocalProvisioner {
             None => None,
         };
         let mut conn = sql::connect(&self.layout.run(&db.name), db.port, "postgres").await?;
-        crate::provisioner::probe::replica_state(source_conn.as_mut(), &mut conn).await
+        probe::replica_state(source_conn.as_mut(), &mut conn).await
     }
 
     async fn info(&self, db: &Spec) -> Result<Info, ProvisionError> {

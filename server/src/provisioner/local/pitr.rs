@@ -21,7 +21,7 @@ use super::backrest::{Restore, Server};
 use super::{clone, copy, os, snapshots, sql, LocalProvisioner};
 use crate::engine::plans;
 use crate::engine::spec::Spec;
-use crate::provisioner::{ProgressSink, ProvisionError, Recovery};
+use crate::provisioner::{probe, ProgressSink, ProvisionError, Recovery};
 
 /// How long the source may take to archive the segment a fork needs: more
 /// than pgBackRest's own `archive-timeout` (120 s), because an async push
@@ -339,7 +339,7 @@ impl LocalProvisioner {
         let Ok(mut conn) = sql::connect(&self.layout.run(&db.name), db.port, "postgres").await else {
             return Recovery::Replaying(None);
         };
-        match sql::in_recovery(&mut conn).await {
+        match probe::in_recovery(&mut conn).await {
             Ok(false) => return Recovery::Done,
             Ok(true) => {}
             Err(_) => return Recovery::Replaying(None),
@@ -348,7 +348,7 @@ impl LocalProvisioner {
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok());
         let Some(replay) = replay else { return Recovery::Replaying(None) };
-        let replayed = sql::wal_position(&mut conn).await.unwrap_or(replay.from_lsn);
+        let replayed = probe::wal_position(&mut conn).await.unwrap_or(replay.from_lsn);
         Recovery::Replaying(Some(Progress {
             step: format!("replaying WAL to {}", replay.point.describe()),
             bytes_done: replayed.saturating_sub(replay.from_lsn),

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{ConnectOptions, Row};
+use sqlx::ConnectOptions;
 
 use crate::provisioner::ProvisionError;
 
@@ -30,12 +30,7 @@ pub async fn connect(run_dir: &Path, port: u16, database: &str) -> Result<PgConn
         .map_err(|e| ProvisionError::Connect(e.to_string()))
 }
 
-pub fn sql_err(e: sqlx::Error) -> ProvisionError {
-    match e {
-        sqlx::Error::Database(db) => ProvisionError::Sql(db.message().to_string()),
-        other => ProvisionError::Sql(other.to_string()),
-    }
-}
+pub use crate::provisioner::probe::sql_err;
 
 /// Quotes an identifier. Names pgfleet generates are plain, but quoting
 /// keeps that an implementation detail rather than a safety property.
@@ -98,47 +93,9 @@ async fn database_exists(conn: &mut PgConnection, name: &str) -> Result<bool, Pr
         .map_err(sql_err)
 }
 
-pub async fn in_recovery(conn: &mut PgConnection) -> Result<bool, ProvisionError> {
-    sqlx::query_scalar("SELECT pg_is_in_recovery()").fetch_one(conn).await.map_err(sql_err)
-}
-
-/// The WAL position a server has reached: written on a primary, replayed
-/// on a standby.
-pub async fn wal_position(conn: &mut PgConnection) -> Result<u64, ProvisionError> {
-    let lsn: Option<String> = sqlx::query_scalar(
-        "SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END::text",
-    )
-    .fetch_one(conn)
-    .await
-    .map_err(sql_err)?;
-    Ok(lsn.as_deref().and_then(parse_lsn).unwrap_or(0))
-}
-
-/// Seconds since the last replayed transaction was committed on the source.
-pub async fn replay_age_seconds(conn: &mut PgConnection) -> Result<Option<f64>, ProvisionError> {
-    let row = sqlx::query("SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS age")
-        .fetch_one(conn)
-        .await
-        .map_err(sql_err)?;
-    row.try_get::<Option<f64>, _>("age").map_err(sql_err)
-}
-
-/// `"16/B374D848"` → a byte position.
-pub fn parse_lsn(s: &str) -> Option<u64> {
-    app::model::parse_lsn(s)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lsns_parse_as_byte_positions() {
-        assert_eq!(parse_lsn("0/0"), Some(0));
-        assert_eq!(parse_lsn("1/10"), Some((1 << 32) + 16));
-        assert_eq!(parse_lsn("16/B374D848"), Some(0x16_B374_D848));
-        assert_eq!(parse_lsn("nope"), None);
-    }
 
     #[test]
     fn quoting_doubles_quotes() {
