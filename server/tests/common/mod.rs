@@ -12,6 +12,7 @@ pub mod kube_fleet;
 pub mod openapi;
 pub mod operator;
 pub mod pg;
+pub mod pod_api;
 pub mod reflink;
 
 use std::net::SocketAddr;
