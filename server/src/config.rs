@@ -67,3 +67,33 @@ pub fn default_site_root() -> PathBuf {
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target").join("site")
 }
+
+/// The ports databases may be given, written `FIRST-LAST` (both included):
+/// unprivileged, and in order.
+pub fn parse_ports(text: &str) -> Result<std::ops::RangeInclusive<u16>, String> {
+    let shape = || format!("{text:?}: give FIRST-LAST, e.g. 15432-16431");
+    let (first, last) = text.trim().split_once('-').ok_or_else(shape)?;
+    let port = |p: &str| p.trim().parse::<u16>().map_err(|_| shape());
+    let (first, last) = (port(first)?, port(last)?);
+    if first < 1024 {
+        return Err(format!("{text:?}: ports below 1024 need privileges PostgreSQL does not run with"));
+    }
+    if first > last {
+        return Err(format!("{text:?}: the first port comes after the last"));
+    }
+    Ok(first..=last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ports;
+
+    #[test]
+    fn port_ranges_are_unprivileged_and_in_order() {
+        assert_eq!(parse_ports("15432-16431"), Ok(15432..=16431));
+        assert_eq!(parse_ports(" 20000 - 20000 "), Ok(20000..=20000));
+        for bad in ["", "15432", "a-b", "15432-70000", "-5", "100-2000", "3000-2000"] {
+            assert!(parse_ports(bad).is_err(), "{bad:?} is refused");
+        }
+    }
+}

@@ -44,6 +44,9 @@ enum Command {
         /// The OS user PostgreSQL runs as when pgfleet runs as root.
         #[arg(long, env = "PGFLEET_PG_USER")]
         pg_user: Option<String>,
+        /// The ports databases are given, FIRST-LAST (local backend).
+        #[arg(long, env = "PGFLEET_PG_PORTS", default_value = "15432-16431")]
+        pg_ports: String,
         /// PostgreSQL's listen_addresses for every database.
         #[arg(long, env = "PGFLEET_PG_LISTEN", default_value = "127.0.0.1")]
         pg_listen: String,
@@ -268,6 +271,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         site_root,
         pg_bin,
         pg_user,
+        pg_ports,
         pg_listen,
         public_host,
         embed_ancestors,
@@ -286,6 +290,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         config.local.pg_bin = pg_bin;
         config.local.pg_user = pg_user;
         config.local.listen_addresses = pg_listen;
+        config.engine.ports = pgfleet::config::parse_ports(&pg_ports).map_err(|e| anyhow::anyhow!("--pg-ports {e}"))?;
         config.local.public_host = public_host;
         config.embed_ancestors = embed_ancestors;
         config.backend = kubernetes.backend()?;

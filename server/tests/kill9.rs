@@ -213,7 +213,9 @@ async fn sigkill_mid_clone_on_a_reflink_home_leaks_no_slot_backup_or_snapshot() 
         .application_name("test");
     let mut admin = sqlx::ConnectOptions::connect(&admin).await.unwrap();
     let snapshots = home.join("snapshots").join("prod");
-    let deadline = Instant::now() + Duration::from_secs(120);
+    // The backup loop's first backups of a source under load: minutes on
+    // two busy cores, as in wait_until.
+    let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         let slots = common::pg::scalar(&mut admin, "SELECT count(*) FROM pg_replication_slots").await;
         let partial_copies = std::fs::read_dir(home.join("databases"))

@@ -27,12 +27,16 @@ impl Server {
     }
 }
 
-/// `pgfleet serve` on `home` with its metadata in `store`, on a free port;
+/// `pgfleet serve` on `home` with its metadata in `store`, on a free port,
+/// its databases on a block of ports of its own;
 /// `tag` marks its log lines.
 pub async fn serve(home: &Path, store: &str, tag: &'static str) -> Server {
+    let ports = super::pg::port_block();
     let mut child = Command::new(env!("CARGO_BIN_EXE_pgfleet"))
         .args(["serve", "--listen", "127.0.0.1:0", "--store", store, "--home"])
         .arg(home)
+        .arg("--pg-ports")
+        .arg(format!("{}-{}", ports.start(), ports.end()))
         .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())

@@ -4,7 +4,6 @@
 //! test for post-mortem.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,16 +16,42 @@ use sqlx::Connection;
 
 use super::TestHome;
 
-/// Each engine in this test binary gets ports of its own.
-static NEXT_PORT_BLOCK: AtomicU16 = AtomicU16::new(0);
+/// Ports 20000–31999 (below the kernel's ephemeral range, which clients'
+/// sockets draw from) in blocks of 20. A block is held through an exclusive
+/// `flock` on its file for as long as the test process lives, so engines
+/// of one binary, and of binaries running at once (`make test` runs its
+/// two store passes side by side), never share a port; the kernel drops
+/// the locks of a process however it ends.
+pub fn port_block() -> std::ops::RangeInclusive<u16> {
+    use std::os::fd::AsRawFd;
+    static HELD: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
+    const FIRST: u16 = 20_000;
+    const SIZE: u16 = 20;
+    const BLOCKS: u16 = 600;
+    let dir = std::env::temp_dir().join("pgfleet-test-ports");
+    std::fs::create_dir_all(&dir).expect("a folder for port locks");
+    let mut held = HELD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    for block in 0..BLOCKS {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(format!("{block}.lock")))
+            .expect("a port lock file");
+        // SAFETY: flock on a descriptor this function owns.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            held.push(file);
+            let base = FIRST + block * SIZE;
+            return base..=base + SIZE - 1;
+        }
+    }
+    panic!("all {BLOCKS} test port blocks are held by running tests");
+}
 
-/// A fast-ticking engine with ports no other engine of this binary uses,
-/// below the kernel's ephemeral range (which clients' sockets draw from).
+/// A fast-ticking engine with a block of ports of its own.
 pub fn test_engine_config() -> EngineConfig {
-    let block = NEXT_PORT_BLOCK.fetch_add(1, Ordering::SeqCst);
-    let base = 20_000 + (std::process::id() as u16 % 40) * 200 + block * 20;
     EngineConfig {
-        ports: base..=base + 19,
+        ports: port_block(),
         tick: Duration::from_millis(200),
         info_every: Duration::from_secs(1),
         backups: pgfleet::engine::backups::Schedule { tick: Duration::from_millis(500), ..Default::default() },
@@ -199,7 +224,10 @@ pub const INVARIANT: &str =
      AND (SELECT sum(tbalance) FROM pgbench_tellers) = (SELECT sum(bbalance) FROM pgbench_branches))::int::int8";
 
 /// Fills `url`'s database with `pgbench -i -s scale`, then starts a writer
-/// that keeps committing until the returned child is dropped.
+/// that keeps committing until the returned child is dropped: 100
+/// transactions a second, steady writes that leave the two cores to the
+/// copies, backups and recoveries under test (unthrottled, pgbench alone
+/// takes most of them).
 pub async fn pgbench_load(url: &str, scale: u32) -> tokio::process::Child {
     let pgbench = pgfleet::provisioner::local::os::find_pg_bin(None).expect("PostgreSQL is installed").join("pgbench");
     let init = tokio::process::Command::new(&pgbench)
@@ -209,7 +237,7 @@ pub async fn pgbench_load(url: &str, scale: u32) -> tokio::process::Child {
         .expect("pgbench runs");
     assert!(init.status.success(), "pgbench -i: {}", String::from_utf8_lossy(&init.stderr));
     tokio::process::Command::new(&pgbench)
-        .args(["-n", "-c", "2", "-T", "900", url])
+        .args(["-n", "-c", "2", "-R", "100", "-T", "900", url])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
