@@ -2,7 +2,8 @@
 //! real PostgreSQL for the store): one leads and does the background work,
 //! a leader killed with SIGKILL mid-fork is replaced by the standby, which
 //! finishes the fork, and the event stream of the survivor carries every
-//! event the store logged, once and in order.
+//! event the store logged, once and in order; requests to both servers at
+//! once get names and ports of their own.
 
 mod common;
 
@@ -151,4 +152,54 @@ async fn a_killed_leader_is_replaced_mid_fork_and_the_survivors_stream_sees_ever
     assert!(became("prod", Phase::Available) && became("trial", Phase::Available), "{events:?}");
     stream.abort();
     second.kill9().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_on_two_servers_at_once_get_names_and_ports_of_their_own() {
+    let keeper = common::pg::TestEngine::start().await;
+    let plan = Some("standard".to_string());
+    keeper.create(pgfleet::engine::CreateRequest { name: Some("store".into()), plan, ..Default::default() }).await;
+    keeper.wait_for("store", Phase::Available, Duration::from_secs(120)).await;
+    let store = keeper.engine.credentials("store").await.unwrap();
+
+    // Two servers with the same ports to give, as replicas of one
+    // deployment have; each admits what it is asked.
+    let home = common::TestHome::new();
+    let _cleanup = Cleanup(home.path());
+    let ports = common::pg::port_block();
+    let first = common::binary::serve_on(home.path(), &store, "first", ports.clone()).await;
+    let second = common::binary::serve_on(home.path(), &store, "second", ports).await;
+
+    // Unnamed, so each server picks the first free name and port: read at
+    // the same moment, the same ones, unless admission is one at a time
+    // across servers.
+    let asks = (0..6).map(|i| {
+        let client = if i % 2 == 0 { first.client.clone() } else { second.client.clone() };
+        async move { client.create(&CreateBody::default()).await }
+    });
+    let created: Vec<DatabaseView> = futures::future::join_all(asks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|e| panic!("a create refused: {e}")))
+        .collect();
+    let mut names: Vec<&str> = created.iter().map(|d| d.name.as_str()).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 6, "six names: {names:?}");
+    for db in &created {
+        phase(&first.client, &db.name, Phase::Available).await;
+    }
+    let mut urls = Vec::new();
+    for db in &created {
+        urls.push(first.client.credentials(&db.name).await.unwrap());
+    }
+    let mut db_ports: Vec<&str> =
+        urls.iter().map(|u| u.rsplit(':').next().unwrap().split('/').next().unwrap()).collect();
+    db_ports.sort();
+    db_ports.dedup();
+    assert_eq!(db_ports.len(), 6, "six ports: {urls:?}");
+    for url in &urls {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap_or_else(|e| panic!("{url}: {e}"));
+        assert_eq!(common::pg::scalar(&mut conn, "SELECT 1::int8").await, 1);
+    }
 }

@@ -35,7 +35,7 @@ impl Fleet {
     }
 
     async fn open_request(&self, actor: &Actor, req: NewForkRequest) -> Result<ForkRequestView, ApiError> {
-        let admitted = self.engine.admit().await;
+        let admitted = self.engine.admit().await?;
         let source = self.engine.get(&req.source).await.map_err(|_| {
             ApiError::new(ErrorCode::Unprocessable, format!("there is no database named {} to fork", req.source))
         })?;

@@ -1,8 +1,10 @@
 //! Admission: the one place where a request that takes a name or counts
 //! against a member's fork quota is decided. Everything here runs while
-//! holding the engine's one admission lock, so two concurrent requests can
-//! never both take the last place in a quota or the same name, whether
-//! they are direct creates or fork requests. The caller reads the specs
+//! holding the engine's one admission lock and, when several servers share
+//! a PostgreSQL store, the store's turn ([`crate::store::turns`]), so two
+//! concurrent requests can never both take the last place in a quota, the
+//! same name or the same port, whether they are direct creates or fork
+//! requests, on one server or two. The caller reads the specs
 //! once, under the turn, and hands them to each check.
 
 use std::ops::RangeInclusive;
@@ -11,6 +13,7 @@ use tokio::sync::MutexGuard;
 
 use super::error::EngineError;
 use super::spec::{Desired, Origin, Spec};
+use crate::store::turns::StoreTurn;
 use crate::store::Store;
 
 /// An idempotency key, scoped to whoever sent it: another caller's key of
@@ -56,15 +59,20 @@ pub fn check_fork_point(
     }
 }
 
-/// A turn at admission; drop it to let the next request in.
+/// A turn at admission, this server's and the store's (when servers share
+/// it); drop it to let the next request in.
 pub struct Admission<'a> {
+    _store_turn: Option<StoreTurn>,
     _turn: MutexGuard<'a, ()>,
     store: &'a Store,
 }
 
 impl<'a> Admission<'a> {
-    pub(super) fn new(turn: MutexGuard<'a, ()>, store: &'a Store) -> Self {
-        Admission { _turn: turn, store }
+    /// Takes the store's turn once this server's is held: every server
+    /// takes the two in the same order.
+    pub(super) async fn new(turn: MutexGuard<'a, ()>, store: &'a Store) -> Result<Admission<'a>, EngineError> {
+        let store_turn = store.admission_turn().await?;
+        Ok(Admission { _store_turn: store_turn, _turn: turn, store })
     }
 
     /// Every spec, read under this turn.

@@ -90,7 +90,9 @@ impl From<EngineError> for ApiError {
             | EngineError::OutsideWindow { .. }
             | EngineError::NotAPrimary(_)
             | EngineError::IdempotencyMismatch { .. } => ErrorCode::Unprocessable,
-            EngineError::NoFreePort(..) | EngineError::Backend(_) => ErrorCode::Unavailable,
+            EngineError::NoFreePort(..) | EngineError::Backend(_) | EngineError::Store(StoreError::Busy(_)) => {
+                ErrorCode::Unavailable
+            }
             EngineError::Store(inner) => {
                 tracing::error!(error = %inner, "metadata store failed");
                 return ApiError::new(ErrorCode::Unavailable, "the metadata store is not answering");

@@ -283,13 +283,13 @@ impl Engine {
 
     /// A turn at admission: names and quotas are decided while it is held
     /// (see [`admission`]).
-    pub async fn admit(&self) -> admission::Admission<'_> {
-        admission::Admission::new(self.inner.admission.lock().await, &self.inner.store)
+    pub async fn admit(&self) -> Result<admission::Admission<'_>, EngineError> {
+        admission::Admission::new(self.inner.admission.lock().await, &self.inner.store).await
     }
 
     /// Asks for a new database; answers at once with it `provisioning`.
     pub async fn create(&self, req: CreateRequest) -> Result<DatabaseView, EngineError> {
-        let admitted = self.admit().await;
+        let admitted = self.admit().await?;
         let fingerprint = fingerprint(&req);
         if let Some(key) = &req.idempotency {
             if let Some(seen) = self.inner.store.idempotency_key(&key.caller, &key.key).await? {
@@ -519,7 +519,9 @@ impl Engine {
 
     /// Stops and removes a database (and, if asked, its followers).
     pub async fn destroy(&self, name: &str, take_followers: bool) -> Result<(), EngineError> {
-        let _admitted = self.inner.admission.lock().await;
+        // Under admission: a follower asked for on another server meanwhile
+        // would be left without its source.
+        let _admitted = self.admit().await?;
         let spec = self.spec(name).await?;
         if spec.desired == Desired::Deleted {
             return Ok(());

@@ -348,7 +348,7 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
 
 /// Gives `spec` the first free port, under the engine's admission lock.
 async fn move_port(ctx: &Ctx, spec: &Spec) -> Result<u16, super::EngineError> {
-    let admitted = super::admission::Admission::new(ctx.admission.lock().await, &ctx.store);
+    let admitted = super::admission::Admission::new(ctx.admission.lock().await, &ctx.store).await?;
     let specs = admitted.specs().await?;
     let port = admitted.free_port(&specs, &ctx.ports)?;
     ctx.store.set_port(&spec.name, port).await?;

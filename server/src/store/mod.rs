@@ -26,6 +26,7 @@ pub mod settings;
 pub mod specs;
 pub mod status;
 pub mod tokens;
+pub mod turns;
 pub mod users;
 
 /// Why the store could not be opened or used.
@@ -41,6 +42,8 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("corrupt row in the metadata store: {0}")]
     Corrupt(String),
+    #[error("the metadata store is busy: {0}")]
+    Busy(&'static str),
 }
 
 /// Where the metadata lives.

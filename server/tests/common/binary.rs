@@ -31,7 +31,12 @@ impl Server {
 /// its databases on a block of ports of its own;
 /// `tag` marks its log lines.
 pub async fn serve(home: &Path, store: &str, tag: &'static str) -> Server {
-    let ports = super::pg::port_block();
+    serve_on(home, store, tag, super::pg::port_block()).await
+}
+
+/// [`serve`], its databases on `ports` (servers that share a store can be
+/// given the same).
+pub async fn serve_on(home: &Path, store: &str, tag: &'static str, ports: std::ops::RangeInclusive<u16>) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pgfleet"))
         .args(["serve", "--listen", "127.0.0.1:0", "--store", store, "--home"])
         .arg(home)
