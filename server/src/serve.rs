@@ -19,15 +19,17 @@ use crate::provisioner::{ProvisionError, Provisioner};
 use crate::store::{Store, StoreError};
 use crate::web::{self, AppState};
 
-/// Why pgfleet could not start or stopped with an error.
+/// Why pgfleet could not start or stopped with an error. Each message
+/// says the cause itself, so none is also a `source` (printed as a chain,
+/// it would be said twice).
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot run PostgreSQL: {0}")]
+    #[error(transparent)]
     Provisioner(#[from] ProvisionError),
-    #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind { addr: SocketAddr, reason: std::io::Error },
     #[error("the HTTP server failed: {0}")]
     Http(std::io::Error),
     #[error("the HTTP server task panicked")]
@@ -85,8 +87,8 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         Backend::Kubernetes(kube) => Arc::new(KubernetesProvisioner::from_environment(kube.as_ref().clone()).await?),
     };
     let listener =
-        TcpListener::bind(config.listen).await.map_err(|source| ServeError::Bind { addr: config.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| ServeError::Bind { addr: config.listen, source })?;
+        TcpListener::bind(config.listen).await.map_err(|reason| ServeError::Bind { addr: config.listen, reason })?;
+    let addr = listener.local_addr().map_err(|reason| ServeError::Bind { addr: config.listen, reason })?;
     let engine = Engine::start(store.clone(), provisioner, config.engine.clone());
     if !config.site_root.join("pkg").join("pgfleet.wasm").exists() {
         tracing::warn!(
