@@ -40,6 +40,18 @@ fn loop_state(health: &Health, name: &str) -> LoopState {
     health.loops.iter().find(|l| l.name == name).unwrap_or_else(|| panic!("no loop {name}: {health:?}")).state
 }
 
+/// The store: a real PostgreSQL server, made by a pgfleet of its own (kept
+/// while the test runs), and its URL. Two servers' pools, listeners and
+/// leadership connections outgrow the 20 connections of the default plan.
+async fn shared_store() -> (common::pg::TestEngine, String) {
+    let keeper = common::pg::TestEngine::start().await;
+    let plan = Some("standard".to_string());
+    keeper.create(pgfleet::engine::CreateRequest { name: Some("store".into()), plan, ..Default::default() }).await;
+    keeper.wait_for("store", Phase::Available, Duration::from_secs(120)).await;
+    let store = keeper.engine.credentials("store").await.unwrap();
+    (keeper, store)
+}
+
 /// Stops every server under the home when the test ends, however it ends.
 struct Cleanup<'a>(&'a Path);
 
@@ -51,14 +63,7 @@ impl Drop for Cleanup<'_> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_leader_is_replaced_mid_fork_and_the_survivors_stream_sees_every_event() {
-    // The store: a real PostgreSQL server, made by a pgfleet of its own.
-    // Two servers' pools, listeners and leadership connections outgrow the
-    // 20 connections of the default plan.
-    let keeper = common::pg::TestEngine::start().await;
-    let plan = Some("standard".to_string());
-    keeper.create(pgfleet::engine::CreateRequest { name: Some("store".into()), plan, ..Default::default() }).await;
-    keeper.wait_for("store", Phase::Available, Duration::from_secs(120)).await;
-    let store = keeper.engine.credentials("store").await.unwrap();
+    let (_keeper, store) = shared_store().await;
 
     let home = common::TestHome::new();
     let _cleanup = Cleanup(home.path());
@@ -156,11 +161,7 @@ async fn a_killed_leader_is_replaced_mid_fork_and_the_survivors_stream_sees_ever
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn creates_on_two_servers_at_once_get_names_and_ports_of_their_own() {
-    let keeper = common::pg::TestEngine::start().await;
-    let plan = Some("standard".to_string());
-    keeper.create(pgfleet::engine::CreateRequest { name: Some("store".into()), plan, ..Default::default() }).await;
-    keeper.wait_for("store", Phase::Available, Duration::from_secs(120)).await;
-    let store = keeper.engine.credentials("store").await.unwrap();
+    let (_keeper, store) = shared_store().await;
 
     // Two servers with the same ports to give, as replicas of one
     // deployment have; each admits what it is asked.
