@@ -90,8 +90,10 @@ async fn accept(listener: TcpListener, pods: Api<Pod>, name: String) {
                 });
             }
             Err(e) => {
+                // Out of descriptors, say: the listener stays and tries
+                // again, as the port is the database's address.
                 tracing::warn!(database = %name, error = %e, "port-forward: accepting failed");
-                return;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
         }
     }
