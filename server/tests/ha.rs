@@ -2,8 +2,9 @@
 //! real PostgreSQL for the store): one leads and does the background work,
 //! a leader killed with SIGKILL mid-fork is replaced by the standby, which
 //! finishes the fork, and the event stream of the survivor carries every
-//! event the store logged, once and in order; requests to both servers at
-//! once get names and ports of their own.
+//! event the store logged, once and in order; servers started at once on
+//! an empty store both start, and requests to both at once get names and
+//! ports of their own.
 
 mod common;
 
@@ -167,9 +168,12 @@ async fn creates_on_two_servers_at_once_get_names_and_ports_of_their_own() {
     // deployment have; each admits what it is asked.
     let home = common::TestHome::new();
     let _cleanup = Cleanup(home.path());
+    // Started at once on the empty store: one first admin, two servers up.
     let ports = common::pg::port_block();
-    let first = common::binary::serve_on(home.path(), &store, "first", ports.clone()).await;
-    let second = common::binary::serve_on(home.path(), &store, "second", ports).await;
+    let (first, second) = tokio::join!(
+        common::binary::serve_on(home.path(), &store, "first", ports.clone()),
+        common::binary::serve_on(home.path(), &store, "second", ports),
+    );
 
     // Unnamed, so each server picks the first free name and port: read at
     // the same moment, the same ones, unless admission is one at a time

@@ -43,8 +43,11 @@ pub enum SessionError {
 
 /// On first start: the first admin (password in `<home>/admin-password`)
 /// and their API token (in `<home>/admin-token`), both mode 0600. Tokens
-/// made before accounts existed become that admin's.
+/// made before accounts existed become that admin's. Decided in the
+/// store's turn: servers starting at once on an empty shared store make
+/// one admin, not a failed start.
 pub async fn ensure_first_admin(store: &Store, home: &Path) -> Result<(), StoreError> {
+    let _turn = store.admission_turn().await?;
     if store.user_count().await? == 0 {
         let password = passwords::one_time();
         let hash = passwords::hash(password.clone())

@@ -2,7 +2,8 @@
 //! PostgreSQL store take requests at once, and each server's own admission
 //! mutex only orders its own; names and ports must still be decided one
 //! request at a time across all of them, or two servers read the same
-//! free port and one insert fails.
+//! free port and one insert fails. Servers starting at once on an empty
+//! store make the first admin in the same turn.
 //!
 //! The turn is a session-level advisory lock on a connection of its own
 //! that is closed, not pooled, when the turn ends: PostgreSQL releases the
