@@ -258,11 +258,29 @@ async fn main() {
     let code = match run(cli).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", said_once(&e));
             1
         }
     };
     std::process::exit(code);
+}
+
+/// An error and its causes, each said once: a message that already holds
+/// its cause's words (`"query failed: {0}"` over that cause) does not
+/// repeat them.
+fn said_once(e: &anyhow::Error) -> String {
+    let mut said = String::new();
+    for cause in e.chain() {
+        let words = cause.to_string();
+        if said.contains(&words) {
+            continue;
+        }
+        if !said.is_empty() {
+            said.push_str(": ");
+        }
+        said.push_str(&words);
+    }
+    said
 }
 
 async fn run(cli: Cli) -> anyhow::Result<i32> {
@@ -439,4 +457,22 @@ fn token(home: &Path) -> Option<String> {
             .ok()
             .map(|t| t.trim().to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::said_once;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("query failed: {0}")]
+    struct Wrapping(#[from] std::io::Error);
+
+    #[test]
+    fn an_error_says_each_cause_once() {
+        let inner = std::io::Error::other("duplicate key");
+        let e = anyhow::Error::from(Wrapping(inner)).context("pgfleet could not start");
+        assert_eq!(said_once(&e), "pgfleet could not start: query failed: duplicate key");
+        let plain = anyhow::anyhow!("no such file").context("reading the kubeconfig");
+        assert_eq!(said_once(&plain), "reading the kubeconfig: no such file");
+    }
 }
