@@ -441,7 +441,7 @@ async fn delete(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
         ctx.recorder.transition(&spec.name, Phase::Deleting, None).await?;
     }
     let prov = &ctx.provisioner;
-    if let Err(e) = prov.stop(spec).await {
+    if let Err(e) = prov.stop_for_removal(spec).await {
         return keep_trying(ctx, spec, format!("could not stop the server: {e}")).await;
     }
     if spec.origin == Origin::Follow && !spec.promote {

@@ -117,6 +117,12 @@ pub trait Provisioner: Send + Sync + 'static {
     async fn start(&self, db: &Spec, source: Option<&Spec>) -> Result<(), ProvisionError>;
     /// Stops `db`'s server if it runs.
     async fn stop(&self, db: &Spec) -> Result<(), ProvisionError>;
+    /// Stops `db`'s server for good, before [`Provisioner::remove`]: what a
+    /// clean stop would still write (its last WAL, archived) is deleted
+    /// with it, so a backend may skip it.
+    async fn stop_for_removal(&self, db: &Spec) -> Result<(), ProvisionError> {
+        self.stop(db).await
+    }
     /// Removes all of `db`'s files. Only called for a database being deleted.
     async fn remove(&self, db: &Spec) -> Result<(), ProvisionError>;
 

@@ -452,19 +452,14 @@ impl Provisioner for LocalProvisioner {
     }
 
     async fn stop(&self, db: &Spec) -> Result<(), ProvisionError> {
-        if !self.is_running(db).await? {
-            return Ok(());
-        }
-        let mut cmd = os::tool(&self.bin, "pg_ctl", &self.user);
-        cmd.arg("stop").arg("-D").arg(self.layout.data(&db.name)).args(["-m", "fast", "-w", "-t", "60", "-s"]);
-        match os::run("pg_ctl stop", cmd).await {
-            Ok(_) => Ok(()),
-            Err(e) if !self.is_running(db).await? => {
-                tracing::debug!(db = %db.name, error = %e, "pg_ctl stop complained, but the server is gone");
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
+        self.stop_server(db, "fast").await
+    }
+
+    /// Immediate: a fast stop waits for the archiver to push the last WAL,
+    /// minutes when archiving fails (a stanza never made), and that WAL
+    /// is deleted with the database's backups anyway.
+    async fn stop_for_removal(&self, db: &Spec) -> Result<(), ProvisionError> {
+        self.stop_server(db, "immediate").await
     }
 
     async fn remove(&self, db: &Spec) -> Result<(), ProvisionError> {
@@ -657,6 +652,23 @@ impl LocalProvisioner {
             .fetch_all(&mut conn)
             .await
             .map_err(sql::sql_err)
+    }
+
+    /// `pg_ctl stop` in `mode` (fast or immediate), if the server runs.
+    async fn stop_server(&self, db: &Spec, mode: &str) -> Result<(), ProvisionError> {
+        if !self.is_running(db).await? {
+            return Ok(());
+        }
+        let mut cmd = os::tool(&self.bin, "pg_ctl", &self.user);
+        cmd.arg("stop").arg("-D").arg(self.layout.data(&db.name)).args(["-m", mode, "-w", "-t", "60", "-s"]);
+        match os::run("pg_ctl stop", cmd).await {
+            Ok(_) => Ok(()),
+            Err(e) if !self.is_running(db).await? => {
+                tracing::debug!(db = %db.name, error = %e, "pg_ctl stop complained, but the server is gone");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn start_server(&self, db: &Spec, source: Option<&Spec>) -> Result<(), ProvisionError> {
