@@ -49,12 +49,11 @@ impl Forwards {
         let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(unbound)?;
         listener.set_nonblocking(true).map_err(unbound)?;
         let port = listener.local_addr().map_err(unbound)?.port();
+        // Inside the runtime already (the handle says so), where the
+        // listener registers and its task runs.
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|e| ProvisionError::Connect(format!("forwarding {name}: {e}")))?;
-        let listener = {
-            let _entered = runtime.enter();
-            TcpListener::from_std(listener).map_err(unbound)?
-        };
+        let listener = TcpListener::from_std(listener).map_err(unbound)?;
         let task = runtime.spawn(accept(listener, pods, name.to_string()));
         listening.insert(name.to_string(), (port, task));
         Ok(("127.0.0.1".into(), port))
