@@ -1,7 +1,7 @@
 //! The HTML document and the app's routes.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
     ParamSegment, StaticSegment,
@@ -19,8 +19,9 @@ use crate::pages::team::TeamPage;
 use crate::pages::tokens::TokensPage;
 use crate::session::{provide_session, reload_to};
 
-/// The whole page the server renders around the app.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+/// The whole page the server renders around the app; `stylesheet` is the
+/// built stylesheet's (hashed) path.
+pub fn shell(options: LeptosOptions, stylesheet: String) -> impl IntoView {
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -28,6 +29,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="stylesheet" href=stylesheet/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -47,7 +49,6 @@ pub fn App() -> impl IntoView {
     provide_session();
 
     view! {
-        <Stylesheet id="pgfleet" href="/pkg/pgfleet.css"/>
         <Title text="pgfleet"/>
         <Router>
             <header class="topbar">

@@ -90,7 +90,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         TcpListener::bind(config.listen).await.map_err(|reason| ServeError::Bind { addr: config.listen, reason })?;
     let addr = listener.local_addr().map_err(|reason| ServeError::Bind { addr: config.listen, reason })?;
     let engine = Engine::start(store.clone(), provisioner, config.engine.clone());
-    if !config.site_root.join("pkg").join("pgfleet.wasm").exists() {
+    if web::assets::Assets::hash_file(&config.site_root).is_none() {
         tracing::warn!(
             site_root = %config.site_root.display(),
             "the console's WASM is not built there; pages will render but not hydrate (run `make site`)"

@@ -31,19 +31,19 @@ pub async fn status(State(state): State<AppState>, Query(view): Query<View>) -> 
         indicator = escape(&summary.status.indicator),
         description = escape(&summary.status.description),
     );
-    page(view, "Database status", "status-page", None, &live, true)
+    page(&state, view, "Database status", "status-page", None, &live, true)
 }
 
 pub async fn embed_all(State(state): State<AppState>, Query(view): Query<View>) -> Response {
     match summary::summary(&state.store).await {
-        Ok(summary) => page(view, "Database status", "embed", None, &list(&summary.components, false), false),
+        Ok(summary) => page(&state, view, "Database status", "embed", None, &list(&summary.components, false), false),
         Err(e) => unavailable(e),
     }
 }
 
 pub async fn embed_one(State(state): State<AppState>, Path(name): Path<String>, Query(view): Query<View>) -> Response {
     match summary::one(&state.store, &name).await {
-        Ok(Some(c)) => page(view, &format!("{} status", c.name), "embed", Some(&c), &row(&c, false), false),
+        Ok(Some(c)) => page(&state, view, &format!("{} status", c.name), "embed", Some(&c), &row(&c, false), false),
         Ok(None) => (StatusCode::NOT_FOUND, Html(not_found_page())).into_response(),
         Err(e) => unavailable(e),
     }
@@ -89,7 +89,15 @@ const SCRIPT: &str = r#"(function () {
 "#;
 
 /// The whole page around `live`; `only` is the one database an embed shows.
-fn page(view: View, title: &str, class: &str, only: Option<&StatusComponent>, live: &str, heading: bool) -> Response {
+fn page(
+    app: &AppState,
+    view: View,
+    title: &str,
+    class: &str,
+    only: Option<&StatusComponent>,
+    live: &str,
+    heading: bool,
+) -> Response {
     if view.fragment.is_some() {
         return ([(header::CACHE_CONTROL, "no-store")], Html(live.to_string())).into_response();
     }
@@ -107,7 +115,7 @@ fn page(view: View, title: &str, class: &str, only: Option<&StatusComponent>, li
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>{title}</title>
-<link rel="stylesheet" href="/pkg/pgfleet.css">
+<link rel="stylesheet" href="{stylesheet}">
 <script src="/status.js" defer></script>
 </head>
 <body class="{class}">
@@ -119,6 +127,7 @@ fn page(view: View, title: &str, class: &str, only: Option<&StatusComponent>, li
 </html>"#,
         title = escape(title),
         only = escape(only),
+        stylesheet = app.assets.stylesheet(),
     );
     ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response()
 }

@@ -6,10 +6,13 @@ use std::time::Instant;
 
 use app::backend::SharedBackend;
 use axum::extract::FromRef;
+use axum::http::{header, HeaderValue};
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::access::Fleet;
 use crate::config::Config;
@@ -17,6 +20,7 @@ use crate::console::Console;
 use crate::engine::Engine;
 use crate::store::Store;
 
+pub mod assets;
 pub mod client;
 pub mod fallback;
 pub mod health;
@@ -26,6 +30,8 @@ pub mod session;
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
+    /// The built console's hashed file names.
+    pub assets: Arc<assets::Assets>,
     pub store: Store,
     pub engine: Engine,
     /// The engine behind accounts, rules and the audit log.
@@ -51,15 +57,20 @@ impl AppState {
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
         let engine = fleet.engine().clone();
-        let leptos_options = LeptosOptions::builder()
+        let mut leptos_options = LeptosOptions::builder()
             .output_name("pgfleet")
             .site_root(config.site_root.to_string_lossy().into_owned())
             .site_pkg_dir("pkg")
             .site_addr(config.listen)
             .build();
+        if let Some(hashes) = assets::Assets::hash_file(&config.site_root) {
+            leptos_options.hash_files = true;
+            leptos_options.hash_file = hashes.to_string_lossy().into_owned().into();
+        }
         let backend: SharedBackend = Arc::new(Console::new(fleet.clone()));
         AppState {
             leptos_options,
+            assets: Arc::new(assets::Assets::load(&config.site_root)),
             store,
             engine,
             fleet,
@@ -78,6 +89,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let backend = state.backend.clone();
     let options = state.leptos_options.clone();
+    let stylesheet = state.assets.stylesheet().to_string();
     // The console's pages, server functions and stream, all behind the
     // session gate. The stream is the API's feed, same-origin and with the
     // session cookie (browsers' EventSource cannot send a bearer token).
@@ -87,7 +99,7 @@ pub fn router(state: AppState) -> Router {
             &state,
             routes,
             move || provide_context(backend.clone()),
-            move || app::shell(options.clone()),
+            move || app::shell(options.clone(), stylesheet.clone()),
         )
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), session::gate));
     Router::new()
@@ -96,6 +108,11 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::public::router())
         .merge(console)
         .fallback(fallback::fallback)
+        // Pages and API answers are revalidated; the static files set their own.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")))
+        // Brotli or gzip, as the client accepts, for what is made per request
+        // (event streams and the precompressed files are left as they are).
+        .layer(CompressionLayer::new().br(true).gzip(true))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::public::framing::frame_policy))
         .layer(axum::middleware::from_fn_with_state(state.trusted_proxies.clone(), client::resolve))
         .layer(tower_http::trace::TraceLayer::new_for_http())
