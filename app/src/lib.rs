@@ -8,6 +8,14 @@
 //! out of the WASM build (feature `hydrate`).
 #![recursion_limit = "256"]
 
+// The browser build erases components (.ci/build-site); rendered without it
+// the server's HTML has other markers and hydration fails at the first one.
+#[cfg(not(erase_components))]
+compile_error!(
+    "pgfleet's console is built with `--cfg erase_components` (.cargo/config.toml sets it; a RUSTFLAGS variable \
+     replaces it, so add it there too)"
+);
+
 pub mod accounts;
 pub mod api;
 #[cfg(feature = "ssr")]
@@ -21,6 +29,7 @@ pub mod model;
 pub mod names;
 pub mod pages;
 pub mod policy;
+pub mod ready;
 pub mod session;
 pub mod shell;
 pub mod status;

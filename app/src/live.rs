@@ -12,12 +12,32 @@ use crate::model::{DatabaseView, Event, EventKind};
 /// How many lag samples the sparkline keeps (one every second or so).
 pub const LAG_SAMPLES: usize = 120;
 
+/// Where the event stream is, for the header's indicator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// Not open yet since the page loaded (or not hydrated yet).
+    Connecting,
+    Open,
+    /// It was open and dropped; the browser is retrying.
+    Reconnecting,
+}
+
+impl Stream {
+    pub fn label(self) -> &'static str {
+        match self {
+            Stream::Connecting => "○ connecting…",
+            Stream::Open => "● live",
+            Stream::Reconnecting => "○ reconnecting…",
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 pub struct Live {
     pub dbs: RwSignal<BTreeMap<String, DatabaseView>>,
     pub seeded: RwSignal<bool>,
-    /// Whether the event stream is open.
-    pub connected: RwSignal<bool>,
+    pub stream: RwSignal<Stream>,
+    started: StoredValue<bool>,
     /// Recent lag (bytes) of each follower, oldest first.
     pub lag_history: RwSignal<HashMap<String, Vec<u64>>>,
     /// Bumped whenever a fork request changes, so pages that list
@@ -30,7 +50,8 @@ impl Live {
         Live {
             dbs: RwSignal::new(BTreeMap::new()),
             seeded: RwSignal::new(false),
-            connected: RwSignal::new(false),
+            stream: RwSignal::new(Stream::Connecting),
+            started: StoredValue::new(false),
             lag_history: RwSignal::new(HashMap::new()),
             requests_version: RwSignal::new(0),
         }
@@ -82,13 +103,27 @@ impl Live {
     }
 }
 
-/// Creates the live state for the app and, in the browser, connects it.
+/// Creates the live state for the app; [`connect`] opens its stream.
 pub fn provide_live() -> Live {
     let live = Live::new();
     provide_context(live);
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| connect(live));
     live
+}
+
+impl Live {
+    /// Opens the stream, once per page, in the browser. Called where a
+    /// signed-in user is known: signed out it would only fail and retry.
+    pub fn start(&self) {
+        let live = *self;
+        Effect::new(move |_| {
+            if live.started.get_value() {
+                return;
+            }
+            live.started.set_value(true);
+            #[cfg(feature = "hydrate")]
+            connect(live);
+        });
+    }
 }
 
 pub fn use_live() -> Live {
@@ -101,14 +136,19 @@ fn connect(live: Live) {
     use wasm_bindgen::JsCast;
 
     let Ok(source) = web_sys::EventSource::new("/console/events") else {
-        live.connected.set(false);
         return;
     };
-    let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.connected.set(true));
+    let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.stream.set(Stream::Open));
     source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     on_open.forget();
-    // The browser retries on its own; the banner says so meanwhile.
-    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.connected.set(false));
+    // The browser retries on its own; the indicator says so meanwhile.
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        live.stream.update(|s| {
+            if *s == Stream::Open {
+                *s = Stream::Reconnecting;
+            }
+        })
+    });
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
 
@@ -118,7 +158,7 @@ fn connect(live: Live) {
             databases: Vec<DatabaseView>,
         }
         if let Some(snapshot) = e.data().as_string().and_then(|d| serde_json::from_str::<Snapshot>(&d).ok()) {
-            live.connected.set(true);
+            live.stream.set(Stream::Open);
             live.apply_snapshot(snapshot.databases);
         }
     });

@@ -17,6 +17,7 @@ use crate::pages::requests::RequestsPage;
 use crate::pages::sign_in::SignInPage;
 use crate::pages::team::TeamPage;
 use crate::pages::tokens::TokensPage;
+use crate::ready::mark_hydrated;
 use crate::session::{provide_session, reload_to};
 
 /// The whole page the server renders around the app; `stylesheet` is the
@@ -30,6 +31,7 @@ pub fn shell(options: LeptosOptions, stylesheet: String) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="stylesheet" href=stylesheet/>
+                <script inner_html=crate::ready::PRELUDE></script>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -45,24 +47,23 @@ pub fn shell(options: LeptosOptions, stylesheet: String) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     mark_hydrated();
-    let live = provide_live();
+    provide_live();
     provide_session();
 
     view! {
         <Title text="pgfleet"/>
         <Router>
+            <a class="skip-link" href="#main" on:click=skip_to_main>"Skip to main content"</a>
             <header class="topbar">
                 <A href="/" attr:class="brand">
                     <span class="brand-mark" aria-hidden="true">"◆"</span>
                     " pgfleet"
                 </A>
                 <Navigation/>
-                <span class="stream" role="status" data-testid="stream-status">
-                    {move || if live.connected.get() { "● live" } else { "○ reconnecting…" }}
-                </span>
+                <StreamStatus/>
                 <UserMenu/>
             </header>
-            <main class="content">
+            <main class="content" id="main" tabindex="-1">
                 <Routes fallback=|| view! { <p class="notice">"This page does not exist."</p> }>
                     <Route path=StaticSegment("") view=DatabasesPage/>
                     <Route path=(StaticSegment("databases"), ParamSegment("name")) view=DetailPage/>
@@ -111,6 +112,21 @@ fn Navigation() -> impl IntoView {
     })
 }
 
+/// Whether the console is live, for a signed-in user (signed out there is
+/// no stream to speak of).
+#[component]
+fn StreamStatus() -> impl IntoView {
+    let live = crate::live::use_live();
+    signed_in(move |_| {
+        live.start();
+        view! {
+            <span class="stream" role="status" data-testid="stream-status" data-stream=move || format!("{:?}", live.stream.get())>
+                {move || live.stream.get().label()}
+            </span>
+        }
+    })
+}
+
 /// Who is signed in, and Sign out.
 #[component]
 fn UserMenu() -> impl IntoView {
@@ -134,13 +150,16 @@ fn UserMenu() -> impl IntoView {
     })
 }
 
-/// Sets `data-hydrated` on `<html>` once the WASM has taken over, so tests
-/// (and people debugging) can tell a live console from server-rendered HTML.
-fn mark_hydrated() {
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "true");
+/// The skip link moves the focus itself: the router takes over clicks on
+/// links, and a fragment alone would only scroll.
+fn skip_to_main(ev: leptos::ev::MouseEvent) {
+    ev.prevent_default();
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(main) = document().get_element_by_id("main").and_then(|m| m.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = main.focus();
         }
-    });
+    }
 }

@@ -38,7 +38,7 @@ async fn get(app: &common::TestApp, path: &str, encoding: Option<&str>) -> reqwe
     request.send().await.unwrap()
 }
 
-fn header<'a>(response: &'a reqwest::Response, name: reqwest::header::HeaderName) -> &'a str {
+fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> &str {
     response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api::create_database;
+use crate::components::modal::Modal;
 use crate::live::use_live;
 use crate::model::NewDatabase;
 use crate::names;
@@ -71,13 +72,6 @@ pub fn CreateDialog(mode: RwSignal<Option<CreateMode>>) -> impl IntoView {
             }
         }
     });
-    // Escape closes it wherever the focus is (a disabled button drops it).
-    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" && mode.get_untracked().is_some() {
-            mode.set(None);
-        }
-    });
-    on_cleanup(move || escape.remove());
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(m) = mode.get_untracked() else { return };
@@ -116,8 +110,7 @@ pub fn CreateDialog(mode: RwSignal<Option<CreateMode>>) -> impl IntoView {
     };
     view! {
         <Show when=move || mode.get().is_some()>
-            <div class="backdrop" on:click=move |_| mode.set(None)></div>
-            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="create-title" data-testid="create-dialog">
+            <Modal on_close=Callback::new(move |_| mode.set(None)) labelledby="create-title" testid="create-dialog">
                 <h2 id="create-title">{move || mode.get().map(|m| m.title())}</h2>
                 <p class="muted">{move || mode.get().map(|m| m.explanation())}</p>
                 <form on:submit=on_submit>
@@ -159,7 +152,7 @@ pub fn CreateDialog(mode: RwSignal<Option<CreateMode>>) -> impl IntoView {
                         </button>
                     </div>
                 </form>
-            </div>
+            </Modal>
         </Show>
     }
 }

@@ -5,6 +5,7 @@ pub mod badge;
 pub mod create_dialog;
 pub mod expiry;
 pub mod lineage;
+pub mod modal;
 pub mod progress;
 pub mod request_dialog;
 pub mod seeded;

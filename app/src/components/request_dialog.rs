@@ -3,6 +3,8 @@
 //! request then waits for an admin on the fork requests page.
 
 use leptos::prelude::*;
+
+use crate::components::modal::Modal;
 use leptos_router::hooks::use_navigate;
 
 use crate::accounts::NewForkRequest;
@@ -57,8 +59,7 @@ pub fn RequestDialog(source: RwSignal<Option<String>>) -> impl IntoView {
     };
     view! {
         <Show when=move || source.get().is_some()>
-            <div class="backdrop" on:click=move |_| source.set(None)></div>
-            <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="request-title" data-testid="request-dialog">
+            <Modal on_close=Callback::new(move |_| source.set(None)) labelledby="request-title" testid="request-dialog">
                 <h2 id="request-title">{move || format!("Request a fork of {}", source.get().unwrap_or_default())}</h2>
                 <p class="muted">
                     "This database is protected: an admin approves each fork. You will see the request's state live, "
@@ -85,7 +86,7 @@ pub fn RequestDialog(source: RwSignal<Option<String>>) -> impl IntoView {
                         </button>
                     </div>
                 </form>
-            </div>
+            </Modal>
         </Show>
     }
 }

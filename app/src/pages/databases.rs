@@ -178,7 +178,7 @@ fn DatabaseRow(db: DatabaseView, dialogs: Dialogs, me: Me) -> impl IntoView {
                     }.into_any()),
                     (true, true) => Some(view! {
                         <button class="button small secondary" data-testid="request-fork" disabled=!usable
-                            aria-label=format!("Request a fork of {}", fork_name)
+                            aria-label=format!("Request fork of {}", fork_name)
                             on:click=move |_| request.set(Some(fork_name.clone()))>"Request fork"</button>
                     }.into_any()),
                 }}

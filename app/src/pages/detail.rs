@@ -12,6 +12,7 @@ use crate::components::backups::BackupsCard;
 use crate::components::badge::PhaseBadge;
 use crate::components::expiry::Expiry;
 use crate::components::lineage::Lineage;
+use crate::components::modal::Modal;
 use crate::components::progress::ProgressBar;
 use crate::components::seeded::Seeded;
 use crate::components::sparkline::Sparkline;
@@ -75,13 +76,6 @@ fn Detail(name: Memo<String>) -> impl IntoView {
         Some(Err(e)) => dialogs.error.set(Some(e.message)),
         None => {}
     });
-    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" {
-            dialogs.promote_open.set(false);
-            dialogs.destroy_open.set(false);
-        }
-    });
-    on_cleanup(move || escape.remove());
     let navigate = use_navigate();
     Effect::new(move |_| match dialogs.destroy.value().get() {
         Some(Ok(())) => {
@@ -414,29 +408,27 @@ fn PromoteButton(db: DatabaseView, dialogs: Dialogs) -> impl IntoView {
     let promote = dialogs.promote;
     let behind = db.lag.as_ref().filter(|l| l.bytes > 0).map(|l| format::bytes(l.bytes));
     let usable = matches!(db.phase, Phase::Available | Phase::CatchingUp);
-    let name = db.name.clone();
+    // Stored, so the dialog's content can be made again each time it opens.
+    let name = StoredValue::new(db.name.clone());
+    let behind = StoredValue::new(behind);
     view! {
-            <button class="button" data-testid="promote" disabled=!usable on:click=move |_| open.set(true)>"Promote"</button>
-            <Show when=move || open.get()>
-                <div class="backdrop" on:click=move |_| open.set(false)></div>
-                <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="promote-title" data-testid="promote-dialog"
-    >
-                    <h2 id="promote-title">{format!("Promote {}", name)}</h2>
-                    <p>"It stops following its source and becomes a writable database of its own. This cannot be undone."</p>
-                    {behind.clone().map(|b| view! { <p class="warning" role="alert" data-testid="behind-warning">{format!("It is {b} behind its source: writes not yet replayed will not be in it.")}</p> })}
-                    <Show when=move || error.get().is_some()>
-                        <p class="error" role="alert">{move || error.get()}</p>
-                    </Show>
-                    <div class="dialog-actions">
-                        <button class="button secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                        <button class="button" data-testid="promote-confirm" on:click={
-                            let name = name.clone();
-                            move |_| { promote.dispatch(name.clone()); }
-                        }>"Promote"</button>
-                    </div>
+        <button class="button" data-testid="promote" disabled=!usable on:click=move |_| open.set(true)>"Promote"</button>
+        <Show when=move || open.get()>
+            <Modal on_close=Callback::new(move |_| open.set(false)) labelledby="promote-title" testid="promote-dialog">
+                <h2 id="promote-title">{format!("Promote {}", name.get_value())}</h2>
+                <p>"It stops following its source and becomes a writable database of its own. This cannot be undone."</p>
+                {behind.get_value().map(|b| view! { <p class="warning" role="alert" data-testid="behind-warning">{format!("It is {b} behind its source: writes not yet replayed will not be in it.")}</p> })}
+                <Show when=move || error.get().is_some()>
+                    <p class="error" role="alert">{move || error.get()}</p>
+                </Show>
+                <div class="dialog-actions">
+                    <button class="button secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button class="button" data-testid="promote-confirm"
+                        on:click=move |_| { promote.dispatch(name.get_value()); }>"Promote"</button>
                 </div>
-            </Show>
-        }
+            </Modal>
+        </Show>
+    }
 }
 
 #[component]
@@ -446,44 +438,46 @@ fn DestroyButton(db: DatabaseView, dialogs: Dialogs) -> impl IntoView {
     let take_followers = dialogs.take_followers;
     let error = dialogs.error;
     let destroy = dialogs.destroy;
-    let name = db.name.clone();
-    let followers = db.followers.clone();
-    let matches = {
-        let name = name.clone();
-        move || typed.get() == name
+    // Stored, so the dialog's content can be made again each time it opens.
+    let name = StoredValue::new(db.name.clone());
+    let followers = StoredValue::new(db.followers.clone());
+    let matches = move || typed.get() == name.get_value();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if typed.get_untracked() == name.get_value() && !destroy.pending().get_untracked() {
+            destroy.dispatch((name.get_value(), typed.get_untracked(), take_followers.get_untracked()));
+        }
     };
     view! {
-            <button class="button danger" data-testid="destroy" on:click=move |_| open.set(true)>"Destroy"</button>
-            <Show when=move || open.get()>
-                <div class="backdrop" on:click=move |_| open.set(false)></div>
-                <div class="dialog" role="dialog" aria-modal="true" aria-labelledby="destroy-title" data-testid="destroy-dialog"
-    >
-                    <h2 id="destroy-title">{format!("Destroy {}", name)}</h2>
-                    <p>"Its server is stopped and its data is deleted. This cannot be undone."</p>
-                    {(!followers.is_empty()).then(|| view! {
-                        <p class="warning">
-                            {format!("It has followers ({}). They stop working without it: destroy them too, or promote them first.", followers.join(", "))}
-                        </p>
-                        <label class="check">
-                            <input type="checkbox" data-testid="take-followers" prop:checked=move || take_followers.get() on:change=move |ev| take_followers.set(event_target_checked(&ev))/>
-                            " Destroy its followers too"
-                        </label>
-                    })}
-                    <label for="destroy-confirm">{format!("Type {} to confirm", name)}</label>
-                    <input id="destroy-confirm" data-testid="destroy-confirm-input" autocomplete="off"
+        <button class="button danger" data-testid="destroy" on:click=move |_| open.set(true)>"Destroy"</button>
+        <Show when=move || open.get()>
+            <Modal on_close=Callback::new(move |_| open.set(false)) labelledby="destroy-title" testid="destroy-dialog">
+                <h2 id="destroy-title">{format!("Destroy {}", name.get_value())}</h2>
+                <p>"Its server is stopped and its data is deleted. This cannot be undone."</p>
+                {followers.with_value(|f| !f.is_empty()).then(|| view! {
+                    <p class="warning">
+                        {format!("It has followers ({}). They stop working without it: destroy them too, or promote them first.", followers.with_value(|f| f.join(", ")))}
+                    </p>
+                    <label class="check">
+                        <input type="checkbox" data-testid="take-followers" prop:checked=move || take_followers.get() on:change=move |ev| take_followers.set(event_target_checked(&ev))/>
+                        " Destroy its followers too"
+                    </label>
+                })}
+                // A form, so Enter in the field destroys once the name matches.
+                <form on:submit=on_submit>
+                    <label for="destroy-confirm">{format!("Type {} to confirm", name.get_value())}</label>
+                    <input id="destroy-confirm" data-testid="destroy-confirm-input" autocomplete="off" autofocus
                         prop:value=move || typed.get() on:input=move |ev| typed.set(event_target_value(&ev))/>
                     <Show when=move || error.get().is_some()>
                         <p class="error" role="alert" data-testid="dialog-error">{move || error.get()}</p>
                     </Show>
                     <div class="dialog-actions">
-                        <button class="button secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                        <button class="button danger" data-testid="destroy-confirm" disabled={let m = matches.clone(); move || !m()}
-                            on:click={
-                                let name = name.clone();
-                                move |_| { destroy.dispatch((name.clone(), typed.get_untracked(), take_followers.get_untracked())); }
-                            }>"Destroy"</button>
+                        <button type="button" class="button secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                        <button type="submit" class="button danger" data-testid="destroy-confirm"
+                            disabled=move || !matches()>"Destroy"</button>
                     </div>
-                </div>
-            </Show>
-        }
+                </form>
+            </Modal>
+        </Show>
+    }
 }

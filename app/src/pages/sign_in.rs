@@ -11,8 +11,10 @@ use crate::session::reload_to;
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let query = use_query_map();
-    let name = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
+    // Read from the fields at submit, not kept in signals: what was typed
+    // before the page hydrated must not be reset by hydration.
+    let name: NodeRef<leptos::html::Input> = NodeRef::new();
+    let password: NodeRef<leptos::html::Input> = NodeRef::new();
     let error = RwSignal::new(None::<String>);
     let submit = Action::new(move |(n, p): &(String, String)| {
         let (n, p) = (n.clone(), p.clone());
@@ -30,18 +32,18 @@ pub fn SignInPage() -> impl IntoView {
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         error.set(None);
-        submit.dispatch((name.get_untracked(), password.get_untracked()));
+        let value = |field: NodeRef<leptos::html::Input>| field.get_untracked().map(|f| f.value()).unwrap_or_default();
+        submit.dispatch((value(name), value(password)));
     };
     view! {
         <section class="page narrow">
             <h1>"Sign in to pgfleet"</h1>
             <form class="card stack" on:submit=on_submit data-testid="sign-in-form">
                 <label for="sign-in-name">"Name"</label>
-                <input id="sign-in-name" data-testid="sign-in-name" autocomplete="username" required
-                    prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                <input id="sign-in-name" data-testid="sign-in-name" autocomplete="username" required node_ref=name/>
                 <label for="sign-in-password">"Password"</label>
                 <input id="sign-in-password" type="password" data-testid="sign-in-password" autocomplete="current-password"
-                    required prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev))/>
+                    required node_ref=password/>
                 <Show when=move || error.get().is_some()>
                     <p class="error" role="alert" data-testid="sign-in-error">{move || error.get()}</p>
                 </Show>

@@ -43,7 +43,10 @@ pub async fn embed_all(State(state): State<AppState>, Query(view): Query<View>) 
 
 pub async fn embed_one(State(state): State<AppState>, Path(name): Path<String>, Query(view): Query<View>) -> Response {
     match summary::one(&state.store, &name).await {
-        Ok(Some(c)) => page(&state, view, &format!("{} status", c.name), "embed", Some(&c), &row(&c, false), false),
+        Ok(Some(c)) => {
+            let one = format!(r#"<ul class="components">{}</ul>"#, row(&c, false));
+            page(&state, view, &format!("{} status", c.name), "embed", Some(&c), &one, false)
+        }
         Ok(None) => (StatusCode::NOT_FOUND, Html(not_found_page())).into_response(),
         Err(e) => unavailable(e),
     }
