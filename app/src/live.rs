@@ -101,16 +101,7 @@ impl Live {
     pub fn get(&self, name: &str) -> Option<DatabaseView> {
         self.dbs.with(|dbs| dbs.get(name).cloned())
     }
-}
 
-/// Creates the live state for the app; [`connect`] opens its stream.
-pub fn provide_live() -> Live {
-    let live = Live::new();
-    provide_context(live);
-    live
-}
-
-impl Live {
     /// Opens the stream, once per page, in the browser. Called where a
     /// signed-in user is known: signed out it would only fail and retry.
     pub fn start(&self) {
@@ -124,6 +115,13 @@ impl Live {
             connect(live);
         });
     }
+}
+
+/// Creates the live state for the app; [`Live::start`] opens its stream.
+pub fn provide_live() -> Live {
+    let live = Live::new();
+    provide_context(live);
+    live
 }
 
 pub fn use_live() -> Live {

@@ -30,6 +30,13 @@ fn write_site(root: &Path) {
     }
 }
 
+/// pgfleet serving a site the test wrote (kept in `home`).
+async fn serve_written_site(home: &common::TestHome) -> common::TestApp {
+    let site = home.path().join("site");
+    write_site(&site);
+    common::spawn_app_with(|c| c.site_root = site.clone()).await
+}
+
 async fn get(app: &common::TestApp, path: &str, encoding: Option<&str>) -> reqwest::Response {
     let mut request = app.client.get(app.url(path));
     if let Some(encoding) = encoding {
@@ -45,9 +52,7 @@ fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> &s
 #[tokio::test]
 async fn hashed_files_are_served_precompressed_and_kept_a_year() {
     let home = common::TestHome::new();
-    let site = home.path().join("site");
-    write_site(&site);
-    let app = common::spawn_app_with(|c| c.site_root = site.clone()).await;
+    let app = serve_written_site(&home).await;
 
     for (accept, encoding, body) in
         [(Some("br, gzip"), "br", "brotli"), (Some("gzip"), "gzip", "gzip"), (None, "", "plain")]
@@ -79,9 +84,7 @@ async fn hashed_files_are_served_precompressed_and_kept_a_year() {
 #[tokio::test]
 async fn pages_link_hashed_names_are_revalidated_and_compressed() {
     let home = common::TestHome::new();
-    let site = home.path().join("site");
-    write_site(&site);
-    let app = common::spawn_app_with(|c| c.site_root = site.clone()).await;
+    let app = serve_written_site(&home).await;
 
     let plain = get(&app, "/sign-in", None).await;
     assert_eq!(plain.status(), 200);

@@ -3,12 +3,11 @@
 //! request then waits for an admin on the fork requests page.
 
 use leptos::prelude::*;
-
-use crate::components::modal::Modal;
 use leptos_router::hooks::use_navigate;
 
 use crate::accounts::NewForkRequest;
 use crate::api::request_fork;
+use crate::components::modal::Modal;
 use crate::live::use_live;
 use crate::names;
 
