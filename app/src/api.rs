@@ -62,6 +62,14 @@ pub async fn create_database(request: NewDatabase) -> Result<DatabaseView, ApiEr
     crate::backend::answer(async { crate::backend::backend()?.create_database(request).await }.await)
 }
 
+#[server(endpoint = "database_metrics", client = ConsoleClient)]
+pub async fn database_metrics(
+    name: String,
+    query: crate::metrics::MetricsQuery,
+) -> Result<crate::metrics::Metrics, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.metrics(name, query).await }.await)
+}
+
 #[server(endpoint = "database_backups", client = ConsoleClient)]
 pub async fn database_backups(name: String) -> Result<Vec<crate::model::Backup>, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.backups(name).await }.await)

@@ -36,6 +36,12 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     async fn credentials(&self, name: String) -> Result<String, ApiError>;
     async fn set_access(&self, name: String, access: AccessSettings) -> Result<DatabaseView, ApiError>;
     async fn extend(&self, name: String, seconds: i64) -> Result<DatabaseView, ApiError>;
+    /// Measurements over time.
+    async fn metrics(
+        &self,
+        name: String,
+        query: crate::metrics::MetricsQuery,
+    ) -> Result<crate::metrics::Metrics, ApiError>;
     /// A primary's backups and snapshots, oldest first.
     async fn backups(&self, name: String) -> Result<Vec<crate::model::Backup>, ApiError>;
     /// A full backup now.

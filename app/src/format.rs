@@ -35,6 +35,57 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
+/// Time left: whole seconds, rounded up (`0.824` → `"1s"`), since a
+/// copy's estimate is not good to the millisecond and "0s" would be a lie.
+pub fn eta(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return "unknown".into();
+    }
+    duration(seconds.ceil().max(1.0))
+}
+
+/// A follower's lag: `"0 B"` only when it has replayed every byte its
+/// source wrote; otherwise how much is left and, once PostgreSQL can say,
+/// how old the last replayed change is (`"22 MB behind, 3s"`).
+pub fn lag(lag: &crate::model::Lag) -> String {
+    if lag.bytes == 0 {
+        return "0 B".into();
+    }
+    let behind = format!("{} behind", bytes(lag.bytes));
+    match lag.seconds {
+        s if !s.is_finite() || s <= 0.0 => behind,
+        s if s < 1.0 => format!("{behind}, under 1s"),
+        s => format!("{behind}, {}", duration(s)),
+    }
+}
+
+/// A failure in one line for a table cell: PostgreSQL's own last fatal
+/// words when the message carries its log, else the message's first
+/// clause; never more than 140 characters. The page shows the rest.
+pub fn short_reason(message: &str) -> String {
+    let fatal = ["FATAL:", "PANIC:"].iter().find_map(|k| message.rsplit_once(k)).map(|(_, rest)| rest);
+    let head = match fatal {
+        Some(rest) => rest.split(" / ").next().unwrap_or(rest),
+        None => message.split(['\n', ';']).next().unwrap_or(message),
+    }
+    .trim();
+    const MAX: usize = 140;
+    match head.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", head[..cut].trim_end()),
+        None => head.to_string(),
+    }
+}
+
+/// How long ago, roughly: `"40 s ago"`, `"3 min ago"`, `"5 h ago"`, `"2 d ago"`.
+pub fn ago(seconds: i64) -> String {
+    match seconds.max(0) {
+        s @ 0..=59 => format!("{s} s ago"),
+        s @ 60..=3599 => format!("{} min ago", s / 60),
+        s @ 3600..=86_399 => format!("{} h ago", s / 3600),
+        s => format!("{} d ago", s / 86_400),
+    }
+}
+
 /// A longer span: `259200` → `"3d 0h"`; under a day as [`duration`].
 pub fn span(seconds: i64) -> String {
     if seconds >= 86_400 {
@@ -60,5 +111,25 @@ mod tests {
         assert_eq!(duration(f64::NAN), "unknown");
         assert_eq!(span(259_200), "3d 0h");
         assert_eq!(span(90), "1m 30s");
+        assert_eq!(eta(0.824), "1s");
+        assert_eq!(eta(0.0), "1s");
+        assert_eq!(eta(61.2), "1m 2s");
+        assert_eq!(eta(f64::INFINITY), "unknown");
+        assert_eq!(ago(-3), "0 s ago");
+        assert_eq!(ago(200), "3 min ago");
+        assert_eq!(ago(7 * 3600), "7 h ago");
+        assert_eq!(ago(3 * 86_400 + 5), "3 d ago");
+        assert_eq!(
+            short_reason("the server did not start: pg_ctl start failed: exit 1; LOG:  starting / FATAL:  could not create lock file \"/run/x\": Permission denied"),
+            "could not create lock file \"/run/x\": Permission denied"
+        );
+        assert_eq!(short_reason("its source amber is gone"), "its source amber is gone");
+        assert_eq!(short_reason("pg_basebackup failed: no space\nmore"), "pg_basebackup failed: no space");
+        assert_eq!(short_reason(&"x".repeat(200)).chars().count(), 141);
+        use crate::model::Lag;
+        assert_eq!(lag(&Lag { bytes: 0, seconds: 0.0 }), "0 B");
+        assert_eq!(lag(&Lag { bytes: 1, seconds: 0.0 }), "1 B behind");
+        assert_eq!(lag(&Lag { bytes: 22_000_000, seconds: 0.2 }), "22 MB behind, under 1s");
+        assert_eq!(lag(&Lag { bytes: 22_000_000, seconds: 3.4 }), "22 MB behind, 3s");
     }
 }

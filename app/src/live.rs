@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 use crate::model::{DatabaseView, Event, EventKind};
 
-/// How many lag samples the sparkline keeps (one every second or so).
+/// How many lag samples from the stream the lag chart keeps per follower.
 pub const LAG_SAMPLES: usize = 120;
 
 /// Where the event stream is, for the header's indicator.
@@ -32,14 +32,17 @@ impl Stream {
     }
 }
 
+/// When a lag was reported, and how many bytes it was.
+pub type LagSample = (chrono::DateTime<chrono::Utc>, u64);
+
 #[derive(Clone, Copy)]
 pub struct Live {
     pub dbs: RwSignal<BTreeMap<String, DatabaseView>>,
     pub seeded: RwSignal<bool>,
     pub stream: RwSignal<Stream>,
     started: StoredValue<bool>,
-    /// Recent lag (bytes) of each follower, oldest first.
-    pub lag_history: RwSignal<HashMap<String, Vec<u64>>>,
+    /// Lag (bytes) of each follower as the stream reported it, oldest first.
+    pub lag_history: RwSignal<HashMap<String, Vec<LagSample>>>,
     /// Bumped whenever a fork request changes, so pages that list
     /// requests fetch them again (events carry no request details).
     pub requests_version: RwSignal<u64>,
@@ -80,7 +83,7 @@ impl Live {
                     if let Some(lag) = &view.lag {
                         self.lag_history.update(|h| {
                             let samples = h.entry(view.name.clone()).or_default();
-                            samples.push(lag.bytes);
+                            samples.push((event.at, lag.bytes));
                             if samples.len() > LAG_SAMPLES {
                                 samples.remove(0);
                             }

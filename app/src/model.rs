@@ -223,6 +223,27 @@ pub struct DatabaseView {
     /// For a primary: how its WAL archiving and backups stand.
     #[serde(default)]
     pub archiving: Option<Archiving>,
+    /// For a promoted follower: whom it followed, until when.
+    #[serde(default)]
+    pub followed: Option<Followed>,
+}
+
+/// A promoted follower's past: its lineage does not end at the promotion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Followed {
+    pub source: String,
+    /// When its promotion ended the following.
+    pub until: DateTime<Utc>,
+}
+
+impl Followed {
+    /// `"followed amber until 10:02 UTC"`; the date too unless it was on
+    /// `today`'s date.
+    pub fn describe(&self, now: DateTime<Utc>) -> String {
+        let format = if self.until.date_naive() == now.date_naive() { "%H:%M UTC" } else { "%Y-%m-%d %H:%M UTC" };
+        format!("followed {} until {}", self.source, self.until.format(format))
+    }
 }
 
 /// A past moment a fork is made as of.

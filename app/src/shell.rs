@@ -100,7 +100,7 @@ fn Navigation() -> impl IntoView {
         view! {
             <nav class="nav" aria-label="Console">
                 <A href="/">"Databases"</A>
-                <A href="/requests" attr:data-testid="nav-requests">"Fork requests"</A>
+                <A href="/requests" attr:data-testid="nav-requests">"Fork requests"<PendingCount admin/></A>
                 <A href="/tokens">"Tokens"</A>
                 <a href="/status" rel="external">"Status page"</a>
                 {admin.then(|| view! {
@@ -110,6 +110,38 @@ fn Navigation() -> impl IntoView {
             </nav>
         }
     })
+}
+
+/// How many fork requests wait: for an admin every pending one (theirs to
+/// decide), for others their own. Read in the browser and again whenever
+/// the stream says requests changed.
+#[component]
+fn PendingCount(admin: bool) -> impl IntoView {
+    let live = crate::live::use_live();
+    let pending = crate::fetched::fetched(move || {
+        live.requests_version.track();
+        async move {
+            crate::api::list_fork_requests()
+                .await
+                .map(|list| list.iter().filter(|r| r.state == crate::accounts::RequestState::Pending).count())
+                .unwrap_or(0)
+        }
+    });
+    let count = move || pending.get().unwrap_or(0);
+    let words = move || match (count(), admin) {
+        (1, true) => "1 request waits for a decision".to_string(),
+        (n, true) => format!("{n} requests wait for a decision"),
+        (1, false) => "1 of yours waits".to_string(),
+        (n, false) => format!("{n} of yours wait"),
+    };
+    view! {
+        <Show when=move || { count() > 0 }>
+            <span class="count" data-testid="pending-count">
+                <span aria-hidden="true">{count}</span>
+                <span class="visually-hidden">{move || format!(" ({})", words())}</span>
+            </span>
+        </Show>
+    }
 }
 
 /// Whether the console is live, for a signed-in user (signed out there is

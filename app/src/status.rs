@@ -50,7 +50,49 @@ pub struct StatusComponent {
     /// Share of the last 24 hours (or of its life, if younger) available, 0-1.
     pub uptime_24h: Option<f64>,
     pub uptime_7d: Option<f64>,
+    /// When it was first available (within the kept history); uptime
+    /// counts from then. Absent if it has not been yet.
+    #[serde(default)]
+    pub available_since: Option<DateTime<Utc>>,
+    /// The last 24 hours, an hour each, oldest first.
+    #[serde(default)]
+    pub last_24h: Vec<HourBar>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// One hour of a component's history, as a status page's bar shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct HourBar {
+    pub start: DateTime<Utc>,
+    /// The worst it was in that hour; absent before it was first available.
+    pub status: Option<ComponentStatus>,
+    /// Share of the hour it was available, 0-1 (absent as `status`).
+    pub uptime: Option<f64>,
+}
+
+impl ComponentStatus {
+    /// How bad a status is, to keep the worst of an hour.
+    pub fn severity(self) -> u8 {
+        match self {
+            ComponentStatus::Operational => 0,
+            ComponentStatus::UnderMaintenance => 1,
+            ComponentStatus::DegradedPerformance => 2,
+            ComponentStatus::PartialOutage => 3,
+            ComponentStatus::MajorOutage => 4,
+        }
+    }
+
+    /// Words for a person, as status pages say them.
+    pub fn words(self) -> &'static str {
+        match self {
+            ComponentStatus::Operational => "operational",
+            ComponentStatus::DegradedPerformance => "degraded",
+            ComponentStatus::PartialOutage => "partial outage",
+            ComponentStatus::MajorOutage => "outage",
+            ComponentStatus::UnderMaintenance => "maintenance",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

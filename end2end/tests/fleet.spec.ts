@@ -69,7 +69,7 @@ test("create, fork with live progress, follow, promote, destroy", async ({ page 
   await dbs.follow("prod", "reader");
   await expect(dbs.phase("reader")).toHaveText(/available/, { timeout: 120_000 });
   expect(await phasesSeen(page, "reader")).toEqual(expect.arrayContaining(["provisioning", "catching up", "available"]));
-  await expect(dbs.row("reader").getByTestId("lag")).toHaveText(/B \//, { timeout: 30_000 });
+  await expect(dbs.row("reader").getByTestId("lag")).toHaveText(/^(0 B|.+ behind.*)$/, { timeout: 30_000 });
   await expect(dbs.row("reader").getByTestId("role")).toHaveText("follower");
   expect(navigations).toBe(1);
 

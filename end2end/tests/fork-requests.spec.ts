@@ -92,10 +92,14 @@ test("a member's fork request of a protected database is approved by an admin, l
   // The admin approves it from the queue in their own browser.
   const adminRequests = new RequestsPage(adminPage);
   await adminRequests.goto();
+  // The nav counts what waits; "all requests" lists the pending one too.
+  await expect(adminPage.getByTestId("pending-count")).toContainText("1");
+  await expect(adminPage.getByTestId("requests").locator("tr", { hasText: "orders-trial" })).toContainText("pending");
   const pending = adminRequests.pending("orders-trial");
   await expect(pending.getByTestId("pending-reason")).toHaveText("try the refunds migration on real orders");
   await pending.getByTestId("approve").click();
   await expect(adminRequests.pending("orders-trial")).toHaveCount(0);
+  await expect(adminPage.getByTestId("pending-count")).toHaveCount(0);
 
   // The member's page follows it to available, live.
   await expect(memberRequests.state("orders-trial")).toHaveAttribute("data-state", "available", { timeout: 90_000 });

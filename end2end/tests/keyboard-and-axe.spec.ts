@@ -3,26 +3,10 @@
 // each dialog takes the focus, keeps Tab inside, closes on Escape and gives
 // the focus back; a skip link leads to the main content.
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import * as fs from "node:fs";
-import * as path from "node:path";
+import { expect, test, type Page } from "@playwright/test";
 import { memberState } from "../accounts";
 import { DatabasesPage } from "./pages/databases-page";
-
-function auth() {
-  const token = fs.readFileSync(path.join(process.env.PGFLEET_E2E_HOME!, "admin-token"), "utf8").trim();
-  return { Authorization: `Bearer ${token}` };
-}
-
-async function available(request: APIRequestContext, body: object & { name: string }) {
-  const made = await request.post("/api/v1/databases", { headers: auth(), data: body });
-  expect(made.status(), await made.text()).toBe(202);
-  await expect
-    .poll(async () => (await (await request.get(`/api/v1/databases/${body.name}`, { headers: auth() })).json()).phase, {
-      timeout: 120_000,
-    })
-    .toBe("available");
-}
+import { auth, available } from "./pages/fleet-api";
 
 /** Fails on serious or critical violations, naming each with its nodes. */
 async function axe(page: Page, what: string) {

@@ -30,6 +30,16 @@ test("an invited viewer chooses a password and sees no credentials", async ({ pa
   await page.getByTestId("invite-submit").click();
   const once = (await page.getByTestId("one-time-password").textContent())!.trim();
   expect(once.length).toBeGreaterThanOrEqual(16);
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  await page.getByTestId("copy-password").click();
+  await expect(page.getByTestId("copy-password")).toHaveText("Copied");
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(once);
+
+  // The last admin cannot stop being one: the select goes back, and says why.
+  const adminRole = page.getByTestId("user-admin").getByTestId("role-select");
+  await adminRole.selectOption("member");
+  await expect(page.getByTestId("user-admin").getByTestId("role-error")).toContainText("last admin");
+  await expect(adminRole).toHaveValue("admin");
   await expect(page.getByTestId("user-vic")).toContainText("(invited)");
   await page.screenshot({ path: out("team.png"), fullPage: true });
 
@@ -69,6 +79,10 @@ test("a member makes and revokes a token; the admin audits credential reveals", 
   await memberPage.getByTestId("token-name").fill("laptop CLI");
   await memberPage.getByTestId("token-create").click();
   const secret = (await memberPage.getByTestId("token-value").textContent())!.trim();
+  await member.grantPermissions(["clipboard-read", "clipboard-write"]);
+  await memberPage.getByTestId("copy-token").click();
+  await expect(memberPage.getByTestId("copy-token")).toHaveText("Copied");
+  expect(await memberPage.evaluate(() => navigator.clipboard.readText())).toBe(secret);
   const me = await memberPage.request.get("/api/v1/me", { headers: { Authorization: `Bearer ${secret}` } });
   expect((await me.json()).name).toBe("mia");
   await memberPage.getByTestId("tokens").locator("tr", { hasText: "laptop CLI" }).getByTestId("revoke").click();

@@ -40,7 +40,7 @@ pub fn describe(db: &DatabaseView) -> String {
         }
         Phase::CatchingUp => {
             if let Some(lag) = &db.lag {
-                line.push_str(&format!(", {} behind", format::bytes(lag.bytes)));
+                line.push_str(&format!(", {}", format::lag(lag)));
             }
         }
         Phase::Failed | Phase::Restarting => {
@@ -58,7 +58,7 @@ fn progress_bar(done: u64, total: Option<u64>, eta: Option<f64>, step: &str) -> 
         Some(total) => {
             let ratio = (done as f64 / total as f64).clamp(0.0, 1.0);
             let filled = (ratio * 20.0).round() as usize;
-            let eta = eta.map(|s| format!(", ETA {}", format::duration(s))).unwrap_or_default();
+            let eta = eta.map(|s| format!(", ETA {}", format::eta(s))).unwrap_or_default();
             format!(
                 "[{}{}] {:>3.0}% {} / {}{eta}",
                 "#".repeat(filled),
@@ -265,7 +265,7 @@ pub fn info_text(db: &DatabaseView) -> String {
         row("Copied by:", format!("{} ({})", c.method.as_str(), c.why));
     }
     if let Some(lag) = &db.lag {
-        row("Behind by:", format!("{} ({})", format::bytes(lag.bytes), format::duration(lag.seconds)));
+        row("Lag:", format::lag(lag));
     }
     if let Some(p) = &db.progress {
         row("Progress:", progress_bar(p.bytes_done, p.bytes_total, p.eta_seconds, &p.step));

@@ -99,6 +99,14 @@ impl ConsoleBackend for Console {
         self.fleet.create(&actor()?, request).await
     }
 
+    async fn metrics(
+        &self,
+        name: String,
+        query: app::metrics::MetricsQuery,
+    ) -> Result<app::metrics::Metrics, ApiError> {
+        self.fleet.metrics(&actor()?, &name, &query).await
+    }
+
     async fn backups(&self, name: String) -> Result<Vec<app::model::Backup>, ApiError> {
         self.fleet.backups(&actor()?, &name).await
     }

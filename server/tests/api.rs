@@ -43,6 +43,34 @@ async fn create_follow_fork_promote_destroy_over_http() {
     let prod = list.iter().find(|d| d.name == "prod").unwrap();
     assert_eq!(prod.followers, vec!["reader".to_string()]);
 
+    // The follower's lag is sampled from its catch-up on; the chart's
+    // history reads it back in steps.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let metrics = loop {
+        let r = app.authed(Method::GET, "/api/v1/databases/reader/metrics?step=5").send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let m: app::metrics::Metrics = r.json().await.unwrap();
+        if m.series(app::metrics::Metric::LagBytes).is_some_and(|s| !s.points.is_empty()) {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "no lag sampled: {m:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(metrics.step_seconds, 5);
+    let lag = metrics.series(app::metrics::Metric::LagBytes).unwrap();
+    assert_eq!(lag.unit, app::metrics::Unit::Bytes);
+    for p in &lag.points {
+        assert!(p.at >= metrics.since && p.at <= metrics.until && p.value >= 0.0, "{p:?} in {metrics:?}");
+    }
+    let (status, code, message) = error_of(
+        app.authed(Method::GET, "/api/v1/databases/reader/metrics?since=2001-01-01T00:00:00Z").send().await.unwrap(),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (422, "unprocessable"), "{message}");
+    let (status, _, message) =
+        error_of(app.authed(Method::GET, "/api/v1/databases/reader/metrics?step=often").send().await.unwrap()).await;
+    assert_eq!(status, 400, "{message}");
+
     let creds: Value =
         app.authed(Method::GET, "/api/v1/databases/trial/credentials").send().await.unwrap().json().await.unwrap();
     assert!(creds["url"].as_str().unwrap().starts_with("postgres://"));

@@ -88,12 +88,18 @@ async fn a_follower_replicates_is_read_only_reports_lag_and_can_be_promoted() {
     // Destroying a database with followers is refused.
     assert!(matches!(t.engine.destroy("prod", false).await, Err(EngineError::HasFollowers { .. })));
 
+    let asked = chrono::Utc::now();
     t.engine.promote("reader").await.unwrap();
     let deadline = std::time::Instant::now() + READY;
     loop {
         let v = t.engine.get("reader").await.unwrap();
         if v.phase == Phase::Available && v.following.is_none() {
             assert_eq!(v.role, Role::Primary);
+            // Its lineage keeps whom it followed and until when.
+            let followed = v.followed.clone().expect("a promoted follower keeps its past");
+            assert_eq!(followed.source, "prod");
+            assert!(followed.until >= asked && followed.until <= chrono::Utc::now(), "{followed:?}");
+            assert!(followed.describe(followed.until).starts_with("followed prod until "), "{followed:?}");
             break;
         }
         assert!(std::time::Instant::now() < deadline, "promotion did not finish: {v:?}");

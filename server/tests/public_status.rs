@@ -102,6 +102,18 @@ async fn only_public_databases_show_and_nothing_secret_does() {
     assert_eq!(summary.status.indicator, "none");
     let up = shown.uptime_24h.expect("uptime from the phase history");
     assert!(up > 0.0 && up <= 1.0, "{up}");
+    // Counted from its first availability, a minute ago at most; the day
+    // in hours, only the last in service.
+    let since = shown.available_since.expect("it has been available");
+    assert!(chrono::Utc::now() - since < chrono::Duration::minutes(5), "{since}");
+    assert_eq!(shown.last_24h.len(), 24);
+    assert_eq!(shown.last_24h[23].status, Some(ComponentStatus::Operational), "{:?}", shown.last_24h);
+    assert!(shown.last_24h[..22].iter().all(|b| b.status.is_none()), "{:?}", shown.last_24h);
+    let page = app.client.get(app.url("/status")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(" since ") && page.contains("s ago"), "uptime from its first availability: {page}");
+    assert!(!page.contains("7 d "), "a young database claims no week: {page}");
+    assert!(page.contains(r#"data-testid="history-bars""#) && page.contains("Last updated"), "{page}");
+    assert_eq!(page.matches(r#"class="bar bar-"#).count(), 24, "{page}");
 
     // A private name and a missing one answer alike: 404 with the same body.
     for route in ["/embed/{}", "/badge/{}.svg", "/badge/{}.json"] {

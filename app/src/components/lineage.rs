@@ -10,7 +10,12 @@ pub fn Lineage(db: DatabaseView, forks: Vec<String>) -> impl IntoView {
     const BOX_W: f64 = 120.0;
     const BOX_H: f64 = 28.0;
     const GAP: f64 = 16.0;
-    let parent = db.following.clone().map(|p| (p, "follows")).or(db.forked_from.clone().map(|p| (p, "forked from")));
+    let parent = db
+        .following
+        .clone()
+        .map(|p| (p, "follows"))
+        .or(db.forked_from.clone().map(|p| (p, "forked from")))
+        .or(db.followed.as_ref().map(|f| (f.source.clone(), "followed")));
     let children: Vec<(String, &'static str)> =
         db.followers.iter().map(|f| (f.clone(), "follower")).chain(forks.iter().map(|f| (f.clone(), "fork"))).collect();
     let width = ((children.len().max(1)) as f64 * (BOX_W + GAP)).max(BOX_W + 2.0 * GAP);
@@ -51,6 +56,7 @@ pub fn Lineage(db: DatabaseView, forks: Vec<String>) -> impl IntoView {
             .as_ref()
             .map(|p| format!("follows {p}; "))
             .or(db.forked_from.as_ref().map(|p| format!("forked from {p}; ")))
+            .or(db.followed.as_ref().map(|f| format!("{}; ", f.describe(chrono::Utc::now()))))
             .unwrap_or_default(),
         db.followers.len(),
         forks.len()

@@ -2,11 +2,14 @@
 
 pub mod backups;
 pub mod badge;
+pub mod copy_actions;
+pub mod copy_button;
 pub mod create_dialog;
 pub mod expiry;
+pub mod lag_chart;
 pub mod lineage;
 pub mod modal;
 pub mod progress;
 pub mod request_dialog;
 pub mod seeded;
-pub mod sparkline;
+pub mod tags;

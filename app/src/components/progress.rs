@@ -13,7 +13,7 @@ pub fn ProgressBar(progress: Progress) -> impl IntoView {
         .map(|t| ((progress.bytes_done as f64 / t as f64) * 100.0).clamp(0.0, 100.0));
     let text = match progress.bytes_total {
         Some(total) => {
-            let eta = progress.eta_seconds.map(|s| format!(", ETA {}", format::duration(s))).unwrap_or_default();
+            let eta = progress.eta_seconds.map(|s| format!(", ETA {}", format::eta(s))).unwrap_or_default();
             format!("{} / {}{eta}", format::bytes(progress.bytes_done), format::bytes(total))
         }
         None => progress.step.clone(),

@@ -5,15 +5,17 @@ use leptos_router::components::A;
 
 use crate::accounts::Me;
 use crate::components::badge::PhaseBadge;
+use crate::components::copy_actions::CopyActions;
 use crate::components::create_dialog::{CreateDialog, CreateMode};
 use crate::components::expiry::Expiry;
 use crate::components::progress::ProgressBar;
 use crate::components::request_dialog::RequestDialog;
 use crate::components::seeded::Seeded;
+use crate::components::tags::Tags;
 use crate::format;
 use crate::live::use_live;
 use crate::model::{DatabaseView, Phase};
-use crate::policy::{allows, fork_needs_approval, Action as Can};
+use crate::policy::{allows, Action as Can};
 use crate::session::{use_me, Signed};
 
 /// Which dialog a row's buttons open.
@@ -81,82 +83,138 @@ fn Databases() -> impl IntoView {
     }
 }
 
+/// What the list's search and filters keep.
+#[derive(Clone, Copy)]
+struct Filters {
+    name: RwSignal<String>,
+    /// A phase's `as_str`, or empty for all.
+    phase: RwSignal<String>,
+    /// `primary`, `follower`, `fork`, or empty for all.
+    kind: RwSignal<String>,
+}
+
+impl Filters {
+    fn keep(&self, db: &DatabaseView) -> bool {
+        let name = self.name.with(|n| n.trim().to_lowercase());
+        let phase = self.phase.get();
+        let kind = self.kind.get();
+        let kind_matches = match kind.as_str() {
+            "primary" => db.following.is_none() && db.forked_from.is_none(),
+            "follower" => db.following.is_some(),
+            "fork" => db.forked_from.is_some(),
+            _ => true,
+        };
+        db.name.to_lowercase().contains(&name) && (phase.is_empty() || db.phase.as_str() == phase) && kind_matches
+    }
+
+    fn any(&self) -> bool {
+        self.name.with(|n| !n.trim().is_empty())
+            || self.phase.with(|p| !p.is_empty())
+            || self.kind.with(|k| !k.is_empty())
+    }
+}
+
 #[component]
 fn DatabaseList(dialogs: Dialogs, me: Me) -> impl IntoView {
     let live = use_live();
-    move || {
-        let dbs: Vec<DatabaseView> = live.dbs.with(|d| d.values().cloned().collect());
-        if dbs.is_empty() {
-            return view! {
-                <div class="empty" data-testid="empty-state">
-                    <h2>"No databases yet"</h2>
-                    <p>
-                        "Create your first database. Once it is available you can give it a follower "
-                        "for reads, or fork it to try a migration against real data."
-                    </p>
-                </div>
-            }
-            .into_any();
-        }
-        view! {
+    let filters = Filters {
+        name: RwSignal::new(String::new()),
+        phase: RwSignal::new(String::new()),
+        kind: RwSignal::new(String::new()),
+    };
+    let empty = move || live.dbs.with(|d| d.is_empty());
+    // Names only: each row follows its own database, so an event re-renders
+    // the row it is about and no other.
+    let shown = move || {
+        live.dbs.with(|d| d.values().filter(|db| filters.keep(db)).map(|db| db.name.clone()).collect::<Vec<_>>())
+    };
+    let none_match = move || !empty() && filters.any() && shown().is_empty();
+    // Stored: the rows are made again whenever the list reappears.
+    let me = StoredValue::new(me);
+    view! {
+        <Show when=move || !empty() fallback=|| view! {
+            <div class="empty" data-testid="empty-state">
+                <h2>"No databases yet"</h2>
+                <p>
+                    "Create your first database. Once it is available you can give it a follower "
+                    "for reads, or fork it to try a migration against real data."
+                </p>
+            </div>
+        }>
+            <div class="filters" role="search" aria-label="Filter databases">
+                <label for="filter-name" class="visually-hidden">"Name"</label>
+                <input id="filter-name" type="search" placeholder="Search by name" data-testid="filter-name" autocomplete="off"
+                    prop:value=move || filters.name.get() on:input=move |ev| filters.name.set(event_target_value(&ev))/>
+                <label for="filter-phase" class="visually-hidden">"State"</label>
+                <select id="filter-phase" data-testid="filter-phase" on:change=move |ev| filters.phase.set(event_target_value(&ev))>
+                    <option value="">"Any state"</option>
+                    {Phase::ALL.map(|p| view! { <option value=p.as_str()>{p.label()}</option> }).collect_view()}
+                </select>
+                <label for="filter-kind" class="visually-hidden">"Role"</label>
+                <select id="filter-kind" data-testid="filter-kind" on:change=move |ev| filters.kind.set(event_target_value(&ev))>
+                    <option value="">"Any role"</option>
+                    <option value="primary">"Primaries"</option>
+                    <option value="follower">"Followers"</option>
+                    <option value="fork">"Forks"</option>
+                </select>
+            </div>
             <table class="databases" data-testid="databases">
                 <thead>
                     <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"State"</th>
-                        <th scope="col">"Plan"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col">"Lineage"</th>
-                        <th scope="col">"Size"</th>
-                        <th scope="col">"Lag"</th>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                        <th scope="col" class="col-name">"Name"</th>
+                        <th scope="col" class="col-state">"State"</th>
+                        <th scope="col" class="col-plan">"Plan"</th>
+                        <th scope="col" class="col-role">"Role"</th>
+                        <th scope="col" class="col-lineage">"Lineage"</th>
+                        <th scope="col" class="col-size">"Size"</th>
+                        <th scope="col" class="col-lag">"Lag"</th>
+                        <th scope="col" class="col-actions"><span class="visually-hidden">"Actions"</span></th>
                     </tr>
                 </thead>
                 <tbody>
-                    {dbs.into_iter().map(|db| view! { <DatabaseRow db dialogs me=me.clone()/> }).collect_view()}
+                    <For each=shown key=|name| name.clone() let:name>
+                        <LiveRow name dialogs me=me.get_value()/>
+                    </For>
                 </tbody>
             </table>
-        }
-        .into_any()
+            <Show when=none_match>
+                <p class="notice" data-testid="no-match">"No database matches these filters."</p>
+            </Show>
+        </Show>
     }
+}
+
+/// One row, following its database in the live state.
+#[component]
+fn LiveRow(name: String, dialogs: Dialogs, me: Me) -> impl IntoView {
+    let live = use_live();
+    let db = Memo::new(move |_| live.get(&name));
+    move || db.get().map(|db| view! { <DatabaseRow db dialogs me=me.clone()/> })
 }
 
 #[component]
 fn DatabaseRow(db: DatabaseView, dialogs: Dialogs, me: Me) -> impl IntoView {
     let lineage = lineage(&db);
     let size = db.info.as_ref().map(|i| format::bytes(i.data_size_bytes)).unwrap_or_default();
-    let lag = db
-        .lag
-        .as_ref()
-        .map(|l| format!("{} / {}", format::bytes(l.bytes), format::duration(l.seconds)))
-        .unwrap_or_default();
-    let usable = db.phase == Phase::Available;
-    let can_follow = allows(me.role, &me.name, Can::Follow(&db));
-    let can_fork = allows(me.role, &me.name, Can::Fork(&db));
-    let needs_approval = fork_needs_approval(me.role, &db);
-    let follow_name = db.name.clone();
-    let fork_name = db.name.clone();
-    let dialog = dialogs.create;
-    let request = dialogs.request;
+    let lag = db.lag.as_ref().map(format::lag).unwrap_or_default();
     let phase = db.phase;
     let name = db.name.clone();
-    let follow_label = format!("Follow {name}");
-    let fork_label = format!("Fork {name}");
     let row_id = format!("db-{name}");
     let href = format!("/databases/{name}");
+    // The table says what went wrong in a line; the page has it all.
+    let reason = db.message.as_deref().filter(|_| phase.is_down()).map(format::short_reason);
     view! {
         <tr data-testid=row_id>
             <td data-label="Name">
                 <A href=href attr:data-testid="db-link">{name}</A>
-                {db.protected.then(|| view! { <span class="tag protected-tag" data-testid="protected" title="only admins destroy or promote it">"protected"</span> })}
-                {db.public.then(|| view! { <span class="tag public-tag" data-testid="public" title="on the public status page">"public"</span> })}
+                <Tags db=db.clone()/>
                 {db.owner.clone().map(|o| view! { <span class="muted small owner">{format!(" by {o}")}</span> })}
                 {db.expires_at.map(|at| view! { <br/><Expiry at created=db.created_at/> })}
             </td>
             <td data-label="State">
                 <PhaseBadge phase=phase/>
                 {db.progress.clone().filter(|_| phase == Phase::Provisioning).map(|p| view! { <ProgressBar progress=p/> })}
-                {db.message.clone().filter(|_| phase.is_down()).map(|m| view! { <p class="reason" data-testid="reason">{m}</p> })}
+                {reason.map(|m| view! { <p class="reason" data-testid="reason">{m}</p> })}
             </td>
             <td data-label="Plan" data-testid="plan">{db.plan.clone()}</td>
             <td data-label="Role" data-testid="role">{db.role.as_str()}</td>
@@ -164,33 +222,17 @@ fn DatabaseRow(db: DatabaseView, dialogs: Dialogs, me: Me) -> impl IntoView {
             <td data-label="Size">{size}</td>
             <td data-label="Lag" data-testid="lag">{lag}</td>
             <td class="actions">
-                {can_follow.then(|| view! {
-                    <button class="button small secondary" data-testid="follow" disabled=!usable
-                        aria-label=follow_label
-                        on:click=move |_| dialog.set(Some(CreateMode::Follow(follow_name.clone())))>"Follow"</button>
-                })}
-                {match (can_fork, needs_approval) {
-                    (false, _) => None,
-                    (true, false) => Some(view! {
-                        <button class="button small secondary" data-testid="fork" disabled=!usable
-                            aria-label=fork_label
-                            on:click=move |_| dialog.set(Some(CreateMode::Fork(fork_name.clone())))>"Fork"</button>
-                    }.into_any()),
-                    (true, true) => Some(view! {
-                        <button class="button small secondary" data-testid="request-fork" disabled=!usable
-                            aria-label=format!("Request fork of {}", fork_name)
-                            on:click=move |_| request.set(Some(fork_name.clone()))>"Request fork"</button>
-                    }.into_any()),
-                }}
+                <CopyActions db me create=dialogs.create request=dialogs.request small=true/>
             </td>
         </tr>
     }
 }
 
 pub fn lineage(db: &DatabaseView) -> String {
-    match (&db.following, &db.forked_from) {
-        (Some(src), _) => format!("following {src}"),
-        (None, Some(src)) => format!("forked from {src}"),
-        (None, None) => String::new(),
+    match (&db.following, &db.forked_from, &db.followed) {
+        (Some(src), _, _) => format!("following {src}"),
+        (None, Some(src), _) => format!("forked from {src}"),
+        (None, None, Some(followed)) => followed.describe(chrono::Utc::now()),
+        (None, None, None) => String::new(),
     }
 }

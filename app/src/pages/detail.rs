@@ -6,16 +6,21 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::accounts::{Me, UserRole};
 use crate::api::{
-    database_credentials, destroy_database, extend_database, promote_database, retry_database, set_access,
+    database_credentials, destroy_database, extend_database, get_settings, promote_database, retry_database, set_access,
 };
 use crate::components::backups::BackupsCard;
 use crate::components::badge::PhaseBadge;
+use crate::components::copy_actions::CopyActions;
+use crate::components::copy_button::CopyButton;
+use crate::components::create_dialog::{CreateDialog, CreateMode};
 use crate::components::expiry::Expiry;
+use crate::components::lag_chart::LagChart;
 use crate::components::lineage::Lineage;
 use crate::components::modal::Modal;
 use crate::components::progress::ProgressBar;
+use crate::components::request_dialog::RequestDialog;
 use crate::components::seeded::Seeded;
-use crate::components::sparkline::Sparkline;
+use crate::components::tags::Tags;
 use crate::format;
 use crate::live::use_live;
 use crate::model::{AccessSettings, DatabaseView, ForkPolicy, Phase, Role};
@@ -42,6 +47,10 @@ pub fn DetailPage() -> impl IntoView {
 #[derive(Clone, Copy)]
 struct Dialogs {
     promote_open: RwSignal<bool>,
+    create: RwSignal<Option<CreateMode>>,
+    request: RwSignal<Option<String>>,
+    /// The longest a member may keep a fork, once the settings are read.
+    ttl_max: Signal<Option<i64>>,
     destroy_open: RwSignal<bool>,
     typed: RwSignal<String>,
     take_followers: RwSignal<bool>,
@@ -55,8 +64,14 @@ struct Dialogs {
 fn Detail(name: Memo<String>) -> impl IntoView {
     let live = use_live();
     let db = Memo::new(move |_| live.get(&name.get()));
+    // Read in the browser only: it decides whether Extend shows, and the
+    // server's page shows it until then.
+    let settings = crate::fetched::fetched(get_settings);
     let dialogs = Dialogs {
         promote_open: RwSignal::new(false),
+        create: RwSignal::new(None),
+        request: RwSignal::new(None),
+        ttl_max: Signal::derive(move || settings.get().and_then(|s| s.ok()).map(|s| s.fork_ttl_max_seconds)),
         destroy_open: RwSignal::new(false),
         typed: RwSignal::new(String::new()),
         take_followers: RwSignal::new(false),
@@ -89,6 +104,8 @@ fn Detail(name: Memo<String>) -> impl IntoView {
     Effect::new(move |_| {
         name.track();
         dialogs.promote_open.set(false);
+        dialogs.create.set(None);
+        dialogs.request.set(None);
         dialogs.destroy_open.set(false);
         dialogs.typed.set(String::new());
         dialogs.take_followers.set(false);
@@ -97,6 +114,7 @@ fn Detail(name: Memo<String>) -> impl IntoView {
     });
     let me = use_me();
     let admin = me.role == UserRole::Admin;
+    let is_follower = Memo::new(move |_| db.with(|d| d.as_ref().is_some_and(|d| d.role == Role::Follower)));
     let can_capture = {
         let me = me.clone();
         Signal::derive(move || db.with(|d| d.as_ref().is_some_and(|d| allows(me.role, &me.name, Can::Backup(d)))))
@@ -110,17 +128,26 @@ fn Detail(name: Memo<String>) -> impl IntoView {
                 </div>
             }
             .into_any(),
-            Some(current) => view! { <DetailBody db=current name dialogs me=me.clone()/> }.into_any(),
+            Some(current) => view! { <DetailBody db=current dialogs me=me.clone()/> }.into_any(),
         }}
         // Outside the part that re-renders on every change, so a half-made
-        // choice survives lag and size updates.
+        // choice survives lag and size updates, and the chart keeps its
+        // history instead of fetching it again with each lag event.
+        <Show when=move || is_follower.get()>
+            <section class="card lag-card">
+                <h2>"Replication lag"</h2>
+                <LagChart name current=Signal::derive(move || db.with(|d| d.as_ref().and_then(|d| d.lag.clone())))/>
+            </section>
+        </Show>
         <BackupsCard name can_capture/>
         {admin.then(|| view! { <AccessCard name/> })}
+        <CreateDialog mode=dialogs.create/>
+        <RequestDialog source=dialogs.request/>
     }
 }
 
 #[component]
-fn DetailBody(db: DatabaseView, name: Memo<String>, dialogs: Dialogs, me: Me) -> impl IntoView {
+fn DetailBody(db: DatabaseView, dialogs: Dialogs, me: Me) -> impl IntoView {
     let live = use_live();
     let forks: Vec<String> = live.dbs.with(|dbs| {
         dbs.values().filter(|d| d.forked_from.as_deref() == Some(&db.name)).map(|d| d.name.clone()).collect()
@@ -128,7 +155,6 @@ fn DetailBody(db: DatabaseView, name: Memo<String>, dialogs: Dialogs, me: Me) ->
     let phase = db.phase;
     let rows = info_rows(&db);
     let is_follower = db.role == Role::Follower;
-    let samples = Signal::derive(move || live.lag_history.with(|h| h.get(&name.get()).cloned().unwrap_or_default()));
     let promote_db = db.clone();
     let destroy_db = db.clone();
     let can_reveal = allows(me.role, &me.name, Can::RevealCredentials(&db));
@@ -138,21 +164,23 @@ fn DetailBody(db: DatabaseView, name: Memo<String>, dialogs: Dialogs, me: Me) ->
     let can_retry = phase == Phase::Failed && allows(me.role, &me.name, Can::Retry(&db));
     view! {
         <div class="page-head">
-            <h1 data-testid="detail-name">{db.name.clone()}</h1>
-            <PhaseBadge phase=phase/>
-            {db.protected.then(|| view! { <span class="tag protected-tag" data-testid="protected">"protected"</span> })}
-            {db.public.then(|| view! {
-                <a class="tag public-tag" data-testid="public" href=format!("/embed/{}", db.name) rel="external">"public"</a>
-            })}
+            <div class="title">
+                <h1 data-testid="detail-name">{db.name.clone()}</h1>
+                <PhaseBadge phase=phase/>
+                <Tags db=db.clone() linked=true/>
+            </div>
+            <div class="head-actions">
+                <CopyActions db=db.clone() me=me.clone() create=dialogs.create request=dialogs.request/>
+            </div>
         </div>
         {db.expires_at.map(|at| view! {
             <div class="expiry-line">
                 <Expiry at created=db.created_at/>
-                {can_extend.then(|| view! { <ExtendButton name=db.name.clone()/> })}
+                {can_extend.then(|| view! { <ExtendButton name=db.name.clone() at admin=me.role == UserRole::Admin ttl_max=dialogs.ttl_max/> })}
             </div>
         })}
         {db.progress.clone().filter(|_| phase == Phase::Provisioning).map(|p| view! { <ProgressBar progress=p/> })}
-        {db.message.clone().map(|m| view! { <p class=if phase.is_down() { "error" } else { "notice" } data-testid="message">{m}</p> })}
+        {db.message.clone().map(|m| view! { <Message message=m down=phase.is_down()/> })}
         {can_retry.then(|| view! { <RetryButton name=db.name.clone()/> })}
         <div class="grid">
             <section class="card">
@@ -178,12 +206,6 @@ fn DetailBody(db: DatabaseView, name: Memo<String>, dialogs: Dialogs, me: Me) ->
                     {forks.iter().map(|f| view! { <li><a href=format!("/databases/{f}")>{format!("{f} (fork)")}</a></li> }).collect_view()}
                 </ul>
             </section>
-            <Show when=move || is_follower>
-                <section class="card">
-                    <h2>"Replication lag"</h2>
-                    <Sparkline samples/>
-                </section>
-            </Show>
         </div>
         <div class="danger-zone">
             <Show when=move || can_promote>
@@ -202,6 +224,9 @@ fn info_rows(db: &DatabaseView) -> Vec<(&'static str, String)> {
     if let Some(f) = &db.forked_from {
         rows.push(("Forked from", f.clone()));
     }
+    if let Some(f) = &db.followed {
+        rows.push(("Promoted", f.describe(chrono::Utc::now())));
+    }
     if !db.followers.is_empty() {
         rows.push(("Followers", db.followers.join(", ")));
     }
@@ -212,7 +237,7 @@ fn info_rows(db: &DatabaseView) -> Vec<(&'static str, String)> {
         rows.push(("Forked as of", point.describe()));
     }
     if let Some(lag) = &db.lag {
-        rows.push(("Behind by", format!("{} ({})", format::bytes(lag.bytes), format::duration(lag.seconds))));
+        rows.push(("Lag", format::lag(lag)));
     }
     if let Some(i) = &db.info {
         rows.push(("PG version", i.pg_version.clone()));
@@ -270,24 +295,22 @@ fn AccessCard(name: Memo<String>) -> impl IntoView {
         None => {}
     });
     view! {
-        <section class="card" data-testid="access">
+        <section class="card access" data-testid="access">
             <h2>"Access"</h2>
-            <label class="check">
-                <input type="checkbox" data-testid="protected-toggle" prop:checked=move || protected.get()
-                    on:change=move |ev| protected.set(event_target_checked(&ev))/>
-                " Protected: only admins destroy or promote it, and members can't follow it or see its credentials"
-            </label>
-            <label for="fork-policy">"Members' forks"</label>
-            <select id="fork-policy" data-testid="fork-policy"
-                on:change=move |ev| policy.set(ForkPolicy::parse(&event_target_value(&ev)).unwrap_or_default())>
-                <option value="open" prop:selected=move || policy.get() == ForkPolicy::Open>"open: members fork at once"</option>
-                <option value="approval" prop:selected=move || policy.get() == ForkPolicy::Approval>"approval: an admin approves each fork"</option>
-            </select>
-            <label class="check">
-                <input type="checkbox" data-testid="public-toggle" prop:checked=move || public.get()
-                    on:change=move |ev| public.set(event_target_checked(&ev))/>
-                " Public: its state, lag and uptime appear on /status, embeds and badges (never its connection details)"
-            </label>
+            <CheckSetting id="protected" label="Protected" value=protected
+                help="Only admins destroy or promote it, and members can't follow it or see its credentials."/>
+            <div class="setting">
+                <label for="fork-policy">"Members' forks"</label>
+                <div class="control">
+                    <select id="fork-policy" data-testid="fork-policy"
+                        on:change=move |ev| policy.set(ForkPolicy::parse(&event_target_value(&ev)).unwrap_or_default())>
+                        <option value="open" prop:selected=move || policy.get() == ForkPolicy::Open>"open: members fork at once"</option>
+                        <option value="approval" prop:selected=move || policy.get() == ForkPolicy::Approval>"approval: an admin approves each fork"</option>
+                    </select>
+                </div>
+            </div>
+            <CheckSetting id="public" label="Public" value=public
+                help="Its state, lag and uptime appear on /status, embeds and badges (never its connection details)."/>
             {move || message.get().map(|m| match m {
                 Ok(t) => view! { <p class="notice" role="status">{t}</p> }.into_any(),
                 Err(t) => view! { <p class="error" role="alert">{t}</p> }.into_any(),
@@ -309,9 +332,63 @@ fn AccessCard(name: Memo<String>) -> impl IntoView {
     }
 }
 
-/// Gives an expiring fork another day.
+/// Why a database is not well (or what it is doing): a line, and below it
+/// the whole of what was recorded, log lines one per line.
 #[component]
-fn ExtendButton(name: String) -> impl IntoView {
+fn Message(message: String, down: bool) -> impl IntoView {
+    let short = format::short_reason(&message);
+    let full = message.replace(" / ", "\n");
+    let more = full != short;
+    view! {
+        <div class=if down { "error message" } else { "notice message" } data-testid="message">
+            <p data-testid="message-short">{short}</p>
+            {more.then(|| view! {
+                <details>
+                    <summary>"Full log"</summary>
+                    <pre class="log" data-testid="message-log">{full}</pre>
+                </details>
+            })}
+        </div>
+    }
+}
+
+/// A member's fork lives at most the admins' maximum from now: the day
+/// Extend adds must still fit, else it is not offered.
+fn extend_fits(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>, max_seconds: i64) -> bool {
+    let day = chrono::Duration::hours(24);
+    let Some(limit) = chrono::Duration::try_seconds(max_seconds).and_then(|m| now.checked_add_signed(m)) else {
+        return true;
+    };
+    at.max(now).checked_add_signed(day).is_some_and(|new| new <= limit)
+}
+
+/// One on/off row of the Access card: its name, the box, what it means.
+#[component]
+fn CheckSetting(id: &'static str, label: &'static str, help: &'static str, value: RwSignal<bool>) -> impl IntoView {
+    let input = format!("{id}-toggle");
+    let described = format!("{id}-help");
+    view! {
+        <div class="setting">
+            <label for=input.clone()>{label}</label>
+            <div class="control">
+                <input type="checkbox" id=input.clone() data-testid=input prop:checked=move || value.get()
+                    aria-describedby=described.clone() on:change=move |ev| value.set(event_target_checked(&ev))/>
+                <p id=described class="muted small">{help}</p>
+            </div>
+        </div>
+    }
+}
+
+/// Gives an expiring fork another day, while that fits.
+#[component]
+fn ExtendButton(
+    name: String,
+    at: chrono::DateTime<chrono::Utc>,
+    admin: bool,
+    ttl_max: Signal<Option<i64>>,
+) -> impl IntoView {
+    let fits = move || admin || ttl_max.get().is_none_or(|max| extend_fits(at, chrono::Utc::now(), max));
+    let longest = move || ttl_max.get().map(|max| format!("It lives as long as forks may ({}).", format::span(max)));
     let error = RwSignal::new(None::<String>);
     let extend = Action::new(move |name: &String| {
         let name = name.clone();
@@ -323,8 +400,13 @@ fn ExtendButton(name: String) -> impl IntoView {
         }
     });
     view! {
-        <button class="button small secondary" data-testid="extend"
-            on:click=move |_| { error.set(None); extend.dispatch(name.clone()); }>"Keep it a day longer"</button>
+        <Show when=fits fallback=move || view! { <span class="muted small" data-testid="extend-max">{longest}</span> }>
+            <button class="button small secondary" data-testid="extend"
+                on:click={
+                    let name = name.clone();
+                    move |_| { error.set(None); extend.dispatch(name.clone()); }
+                }>"Keep it a day longer"</button>
+        </Show>
         <Show when=move || error.get().is_some()>
             <p class="error" role="alert" data-testid="extend-error">{move || error.get()}</p>
         </Show>
@@ -357,7 +439,6 @@ fn RetryButton(name: String) -> impl IntoView {
 #[component]
 fn Credentials(name: String, url: RwSignal<Option<String>>) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
-    let copied = RwSignal::new(false);
     let reveal = Action::new(move |name: &String| {
         let name = name.clone();
         async move { database_credentials(name).await }
@@ -367,17 +448,6 @@ fn Credentials(name: String, url: RwSignal<Option<String>>) -> impl IntoView {
         Some(Err(e)) => error.set(Some(e.message)),
         None => {}
     });
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(u) = url.get_untracked() {
-            let _ = window().navigator().clipboard().write_text(&u);
-            copied.set(true);
-            leptos::task::spawn_local(async move {
-                gloo_timers::future::TimeoutFuture::new(2_000).await;
-                copied.set(false);
-            });
-        }
-    };
     view! {
         {move || match url.get() {
             None => view! {
@@ -388,10 +458,8 @@ fn Credentials(name: String, url: RwSignal<Option<String>>) -> impl IntoView {
             }
             .into_any(),
             Some(u) => view! {
-                <code class="url" data-testid="url">{u}</code>
-                <button class="button small secondary" data-testid="copy" on:click=copy>
-                    {move || if copied.get() { "Copied" } else { "Copy" }}
-                </button>
+                <code class="url" data-testid="url">{u.clone()}</code>
+                <CopyButton text=u label="Copy the connection URL"/>
             }
             .into_any(),
         }}
@@ -479,5 +547,24 @@ fn DestroyButton(db: DatabaseView, dialogs: Dialogs) -> impl IntoView {
                 </form>
             </Modal>
         </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone, Utc};
+
+    use super::extend_fits;
+
+    #[test]
+    fn extend_is_offered_while_a_day_more_fits() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 2, 10, 0, 0).unwrap();
+        let week = 7 * 24 * 3600;
+        assert!(extend_fits(now + Duration::days(3), now, week));
+        assert!(extend_fits(now + Duration::days(6), now, week));
+        assert!(!extend_fits(now + Duration::days(6) + Duration::seconds(1), now, week));
+        // Expired already: a day from now.
+        assert!(extend_fits(now - Duration::days(1), now, week));
+        assert!(!extend_fits(now, now, 3600));
     }
 }

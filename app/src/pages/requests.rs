@@ -60,14 +60,16 @@ fn RequestLists(list: Vec<ForkRequestView>, me: Me) -> impl IntoView {
             } else {
                 view! {
                     <ul class="plain requests" data-testid="queue">
-                        {pending.clone().into_iter().map(|r| view! { <PendingRequest request=r/> }).collect_view()}
+                        {pending.iter().cloned().map(|r| view! { <PendingRequest request=r/> }).collect_view()}
                     </ul>
                 }
                 .into_any()
             }}
         }
     });
-    let mine = if admin { rest } else { pending.into_iter().chain(rest).collect() };
+    // The admin decides from the queue above; the table is every request,
+    // the pending ones first, so "all" means all.
+    let mine: Vec<_> = pending.into_iter().chain(rest).collect();
     view! {
         {queue}
         <h2>{if admin { "All requests" } else { "Requests" }}</h2>

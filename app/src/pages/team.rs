@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::accounts::{Invitation, Settings, UserRole, UserView};
 use crate::api::{get_settings, invite_user, list_users, put_settings, set_user_role};
+use crate::components::copy_button::CopyButton;
 use crate::format;
 use crate::session::Signed;
 
@@ -66,13 +67,19 @@ fn Person(user: UserView) -> impl IntoView {
         let (name, role) = (name.clone(), *role);
         async move { set_user_role(name, role).await }
     });
+    let current = user.role;
+    // What the select shows: the choice while it is asked for, and the
+    // role the person really has again once the server refuses it.
+    let shown = RwSignal::new(current);
     Effect::new(move |_| match change.value().get() {
         Some(Ok(_)) => version.update(|v| *v += 1),
-        Some(Err(e)) => error.set(Some(e.message)),
+        Some(Err(e)) => {
+            shown.set(current);
+            error.set(Some(format!("Still {}: {}", current.as_str(), e.message)));
+        }
         None => {}
     });
     let name = user.name.clone();
-    let current = user.role;
     view! {
         <tr data-testid=format!("user-{}", user.name)>
             <td data-label="Name">
@@ -81,8 +88,11 @@ fn Person(user: UserView) -> impl IntoView {
             </td>
             <td data-label="Role">
                 <select aria-label=format!("Role of {}", user.name) data-testid="role-select"
+                    prop:value=move || shown.get().as_str()
                     on:change=move |ev| {
                         if let Some(role) = UserRole::parse(&event_target_value(&ev)) {
+                            error.set(None);
+                            shown.set(role);
                             change.dispatch((name.clone(), role));
                         }
                     }>
@@ -91,7 +101,7 @@ fn Person(user: UserView) -> impl IntoView {
                     }).collect_view()}
                 </select>
                 <Show when=move || error.get().is_some()>
-                    <p class="error" role="alert">{move || error.get()}</p>
+                    <p class="error" role="alert" data-testid="role-error">{move || error.get()}</p>
                 </Show>
             </td>
             <td data-label="Since">{user.created_at.format("%Y-%m-%d").to_string()}</td>
@@ -147,7 +157,8 @@ fn Invite() -> impl IntoView {
             {move || invited.get().map(|inv| view! {
                 <div class="notice" data-testid="invitation">
                     <p>{format!("{} can sign in as {} with this one-time password (shown once):", inv.user.name, inv.user.name)}</p>
-                    <code class="url" data-testid="one-time-password">{inv.one_time_password}</code>
+                    <code class="url" data-testid="one-time-password">{inv.one_time_password.clone()}</code>
+                    <CopyButton text=inv.one_time_password label="Copy the one-time password" testid="copy-password"/>
                 </div>
             })}
         </section>

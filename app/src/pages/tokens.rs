@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::accounts::{NewToken, TokenView};
 use crate::api::{create_token, list_tokens, revoke_token};
+use crate::components::copy_button::CopyButton;
 use crate::session::Signed;
 
 #[component]
@@ -67,7 +68,8 @@ fn Tokens() -> impl IntoView {
         {move || created.get().map(|t| view! {
             <div class="notice" data-testid="new-token">
                 <p>"Copy it now; it is not shown again:"</p>
-                <code class="url" data-testid="token-value">{t.token}</code>
+                <code class="url" data-testid="token-value">{t.token.clone()}</code>
+                <CopyButton text=t.token label="Copy the token" testid="copy-token"/>
             </div>
         })}
         <Show when=move || error.get().is_some()>

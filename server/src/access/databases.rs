@@ -112,6 +112,19 @@ impl Fleet {
         self.audited(actor, "database.destroy", Some(name), detail, result).await
     }
 
+    /// Measurements over time: anyone signed in reads them, as they read
+    /// the list (no query text or credentials are in them).
+    pub async fn metrics(
+        &self,
+        actor: &Actor,
+        name: &str,
+        query: &app::metrics::MetricsQuery,
+    ) -> Result<app::metrics::Metrics, ApiError> {
+        check(actor.role(), actor.name(), Action::Read)?;
+        let window = query.window(Utc::now())?;
+        Ok(self.engine.metrics(name, window).await?)
+    }
+
     pub async fn backups(&self, actor: &Actor, name: &str) -> Result<Vec<app::model::Backup>, ApiError> {
         check(actor.role(), actor.name(), Action::Read)?;
         Ok(self.engine.backups(name).await?)

@@ -109,6 +109,23 @@ pub async fn retry(
     Ok((StatusCode::ACCEPTED, Json(state.fleet.retry(&actor, &name).await?)))
 }
 
+#[utoipa::path(get, path = "/api/v1/databases/{name}/metrics", tag = "databases",
+    params(("name" = String, Path), app::metrics::MetricsQuery),
+    responses((status = 200, body = app::metrics::Metrics,
+            description = "its measurements since `since` (default: the last 15 minutes) in steps of `step` seconds (default 10), each point the largest value in its step"),
+        (status = 404, body = ErrorBody), (status = 422, body = ErrorBody, description = "the window or step is out of range"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn metrics(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(name): ApiPath<String>,
+    query: Result<Query<app::metrics::MetricsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<app::metrics::Metrics>, Failure> {
+    let Query(query) = query.map_err(|e| Failure::new(ErrorCode::BadRequest, e.body_text()))?;
+    Ok(Json(state.fleet.metrics(&actor, &name, &query).await?))
+}
+
 #[utoipa::path(get, path = "/api/v1/databases/{name}/backups", tag = "databases",
     params(("name" = String, Path)),
     responses((status = 200, body = Vec<app::model::Backup>, description = "its backups and snapshots, oldest first"),

@@ -28,7 +28,7 @@ pub mod requests;
     paths(
         databases::list, databases::show, databases::create, databases::promote, databases::retry, databases::destroy,
         databases::credentials, databases::protect, databases::extend, databases::backups, databases::capture_backup,
-        events::all, events::one,
+        databases::metrics, events::all, events::one,
         requests::list, requests::create, requests::show, requests::approve, requests::reject,
         accounts::me, accounts::users, accounts::invite, accounts::set_role, accounts::tokens,
         accounts::create_token, accounts::revoke_token, accounts::settings, accounts::put_settings, accounts::audit,
@@ -124,6 +124,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/databases/{name}/promote", post(databases::promote))
         .route("/databases/{name}/retry", post(databases::retry))
         .route("/databases/{name}/backups", get(databases::backups).post(databases::capture_backup))
+        .route("/databases/{name}/metrics", get(databases::metrics))
         .route("/databases/{name}/extend", post(databases::extend))
         .route("/databases/{name}/credentials", get(databases::credentials))
         .route("/databases/{name}/events", get(events::one))

@@ -478,6 +478,17 @@ impl Engine {
     }
 
     /// A primary's backups and snapshots, oldest first.
+    /// `name`'s measurements in `window`, stepped.
+    pub async fn metrics(
+        &self,
+        name: &str,
+        window: app::metrics::Window,
+    ) -> Result<app::metrics::Metrics, EngineError> {
+        self.spec(name).await?;
+        let samples = self.inner.store.samples(name, &window).await?;
+        Ok(app::metrics::Metrics::from_samples(name, window, &samples))
+    }
+
     pub async fn backups(&self, name: &str) -> Result<Vec<app::model::Backup>, EngineError> {
         let spec = self.spec(name).await?;
         if !spec.is_primary() {

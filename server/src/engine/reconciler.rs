@@ -196,6 +196,7 @@ impl Reconciler {
             self.last_prune = Instant::now();
             self.ctx.store.prune_events().await?;
             self.ctx.store.prune_phase_history().await?;
+            self.ctx.store.prune_samples().await?;
             self.ctx.store.prune_idempotency_keys().await?;
         }
         Ok(())
@@ -431,7 +432,7 @@ async fn promote(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
             tracing::warn!(db = %spec.name, source = %src.name, error = %e, "could not release it from its source yet");
         }
     }
-    ctx.recorder.following(&spec.name, None).await?;
+    ctx.recorder.promoted(&spec.name).await?;
     ctx.recorder.transition(&spec.name, Phase::Available, Some("promoted: no longer following".into())).await?;
     probe_info(ctx, spec).await
 }

@@ -2,6 +2,11 @@
 //! appends it to the event log, logs it, and publishes it on the bus, in
 //! that order, so what clients see is always what the store holds.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use app::metrics::{Metric, Sample};
 use app::model::{Event, EventKind, Info, Lag, Phase, Progress};
 use chrono::Utc;
 
@@ -10,15 +15,21 @@ use super::noteworthy;
 use crate::store::status::Observation;
 use crate::store::{Store, StoreError};
 
+/// How often a lag that has not moved is sampled all the same, so a chart
+/// of it has points.
+pub const SAMPLE_EVERY: Duration = Duration::from_secs(10);
+
 #[derive(Clone)]
 pub struct Recorder {
     store: Store,
     bus: Bus,
+    /// When each database was last sampled (by this server).
+    sampled: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 impl Recorder {
     pub fn new(store: Store, bus: Bus) -> Self {
-        Recorder { store, bus }
+        Recorder { store, bus, sampled: Arc::default() }
     }
 
     pub fn bus(&self) -> &Bus {
@@ -46,13 +57,39 @@ impl Recorder {
 
     /// Records a follower's lag when it moved enough for a person to read
     /// it differently ([`noteworthy::lag_changed`]); otherwise nothing.
+    /// Either way it is sampled for the chart when it changed or
+    /// [`SAMPLE_EVERY`] has passed.
     pub async fn lag(&self, name: &str, lag: Option<Lag>) -> Result<(), StoreError> {
         let (before, _) = self.store.observed(name).await?;
-        if !noteworthy::lag_changed(before.as_ref(), lag.as_ref()) {
+        let changed = noteworthy::lag_changed(before.as_ref(), lag.as_ref());
+        if let Some(lag) = &lag {
+            self.sample_lag(name, lag, changed).await?;
+        }
+        if !changed {
             return Ok(());
         }
         self.store.observe(name, &Observation::Lag(lag)).await?;
         self.publish(name, EventKind::Lag, None).await
+    }
+
+    async fn sample_lag(&self, name: &str, lag: &Lag, changed: bool) -> Result<(), StoreError> {
+        let now = Instant::now();
+        let due = {
+            let mut sampled = self.sampled.lock().expect("sampled lock");
+            let due = changed || sampled.get(name).is_none_or(|at| now.duration_since(*at) >= SAMPLE_EVERY);
+            if due {
+                sampled.insert(name.to_string(), now);
+            }
+            due
+        };
+        if !due {
+            return Ok(());
+        }
+        let sample = Sample {
+            at: Utc::now(),
+            values: vec![(Metric::LagBytes, lag.bytes as f64), (Metric::LagSeconds, lag.seconds)],
+        };
+        self.store.append_sample(name, &sample).await
     }
 
     /// Records a probe when what it shows changed ([`noteworthy::info_changed`]).
@@ -100,8 +137,9 @@ impl Recorder {
         self.store.observe(name, &Observation::Copy(technique)).await
     }
 
-    pub async fn following(&self, name: &str, source: Option<String>) -> Result<(), StoreError> {
-        self.store.observe(name, &Observation::Following(source)).await
+    /// It no longer follows (its source and the moment stay in its lineage).
+    pub async fn promoted(&self, name: &str) -> Result<(), StoreError> {
+        self.store.observe(name, &Observation::Promoted).await
     }
 
     /// Something happened worth telling people that is not a phase change.
@@ -113,6 +151,7 @@ impl Recorder {
     /// `name` is gone from the store.
     pub async fn deleted(&self, name: &str) -> Result<(), StoreError> {
         tracing::info!(db = name, "database deleted");
+        self.sampled.lock().expect("sampled lock").remove(name);
         self.publish(name, EventKind::Deleted, None).await
     }
 

@@ -8,6 +8,7 @@ use app::status::StatusComponent;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
 use super::{escape, summary};
@@ -27,16 +28,20 @@ pub async fn status(State(state): State<AppState>, Query(view): Query<View>) -> 
     };
     let body = list(&summary.components, true);
     let live = format!(
-        r#"<p class="overall overall-{indicator}" data-testid="overall">{description}</p>{body}"#,
+        r#"<p class="overall overall-{indicator}" data-testid="overall">{description}</p>{body}{updated}"#,
         indicator = escape(&summary.status.indicator),
         description = escape(&summary.status.description),
+        updated = updated(Utc::now()),
     );
     page(&state, view, "Database status", "status-page", None, &live, true)
 }
 
 pub async fn embed_all(State(state): State<AppState>, Query(view): Query<View>) -> Response {
     match summary::summary(&state.store).await {
-        Ok(summary) => page(&state, view, "Database status", "embed", None, &list(&summary.components, false), false),
+        Ok(summary) => {
+            let live = format!("{}{}", list(&summary.components, false), updated(Utc::now()));
+            page(&state, view, "Database status", "embed", None, &live, false)
+        }
         Err(e) => unavailable(e),
     }
 }
@@ -44,7 +49,7 @@ pub async fn embed_all(State(state): State<AppState>, Query(view): Query<View>) 
 pub async fn embed_one(State(state): State<AppState>, Path(name): Path<String>, Query(view): Query<View>) -> Response {
     match summary::one(&state.store, &name).await {
         Ok(Some(c)) => {
-            let one = format!(r#"<ul class="components">{}</ul>"#, row(&c, false));
+            let one = format!(r#"<ul class="components">{}</ul>{}"#, row(&c, false, true), updated(Utc::now()));
             page(&state, view, &format!("{} status", c.name), "embed", Some(&c), &one, false)
         }
         Ok(None) => (StatusCode::NOT_FOUND, Html(not_found_page())).into_response(),
@@ -139,28 +144,78 @@ fn list(components: &[StatusComponent], wide: bool) -> String {
     if components.is_empty() {
         return r#"<p class="muted" data-testid="no-public">No databases are public yet.</p>"#.into();
     }
-    let rows: String = components.iter().map(|c| row(c, wide)).collect();
+    let rows: String = components.iter().map(|c| row(c, wide, wide)).collect();
     format!(r#"<ul class="components">{rows}</ul>"#)
 }
 
-fn row(c: &StatusComponent, wide: bool) -> String {
+/// When the page's figures were read, for the reader of a page left open.
+fn updated(now: DateTime<Utc>) -> String {
+    format!(
+        r#"<p class="updated" data-testid="updated">Last updated <time datetime="{}">{}</time></p>"#,
+        now.to_rfc3339(),
+        now.format("%H:%M:%S UTC")
+    )
+}
+
+/// Uptime as far back as it means something: from the first availability
+/// when that is within the window, so a database made three minutes ago
+/// does not claim seven days.
+fn uptime_words(c: &StatusComponent, wide: bool, now: DateTime<Utc>) -> String {
+    let percent = |u: Option<f64>| u.map(|u| format!("{:.2}%", u * 100.0)).unwrap_or_else(|| "–".into());
+    let Some(since) = c.available_since else { return "not available yet".into() };
+    let age = now - since;
+    let ago = format::ago(age.num_seconds());
+    if age < Duration::hours(24) {
+        format!("{} since {ago}", percent(c.uptime_24h))
+    } else if !wide {
+        format!("24 h {}", percent(c.uptime_24h))
+    } else if age < Duration::days(7) {
+        format!("24 h {} · {} since {ago}", percent(c.uptime_24h), percent(c.uptime_7d))
+    } else {
+        format!("24 h {} · 7 d {}", percent(c.uptime_24h), percent(c.uptime_7d))
+    }
+}
+
+/// The last day as 24 bars, each titled with its hour and uptime.
+fn bars(c: &StatusComponent) -> String {
+    let mut counts = std::collections::BTreeMap::new();
+    let bars: String = c
+        .last_24h
+        .iter()
+        .map(|bar| {
+            let (class, words) = match (bar.status, bar.uptime) {
+                (Some(status), Some(up)) => {
+                    counts.entry(status.severity()).or_insert((status.words(), 0)).1 += 1;
+                    (status.words().replace(' ', "-"), format!("{}, {:.2}% available", status.words(), up * 100.0))
+                }
+                _ => ("none".to_string(), "not in service yet".to_string()),
+            };
+            format!(
+                r#"<span class="bar bar-{class}" title="{hour}: {words}"></span>"#,
+                hour = bar.start.format("%H:00 UTC"),
+            )
+        })
+        .collect();
+    let summary: Vec<String> = counts.values().rev().map(|(words, n)| format!("{n} h {words}")).collect();
+    let summary = if summary.is_empty() { "not in service yet".to_string() } else { summary.join(", ") };
+    format!(
+        r#"<span class="bars" role="img" aria-label="Last 24 hours: {summary}" data-testid="history-bars">{bars}</span>"#
+    )
+}
+
+fn row(c: &StatusComponent, wide: bool, with_bars: bool) -> String {
     let lag = match c.lag_seconds {
         Some(s) if s >= 1.0 => format!(r#"<span class="lag">{} behind</span>"#, format::duration(s)),
         Some(_) => r#"<span class="lag">up to date</span>"#.to_string(),
         None => String::new(),
     };
-    let percent = |u: Option<f64>| u.map(|u| format!("{:.2}%", u * 100.0)).unwrap_or_else(|| "–".into());
-    let uptime = if wide {
-        format!(
-            r#"<span class="uptime" title="share of the time it was available">24 h {} · 7 d {}</span>"#,
-            percent(c.uptime_24h),
-            percent(c.uptime_7d)
-        )
-    } else {
-        format!(r#"<span class="uptime" title="available, last 24 hours">{}</span>"#, percent(c.uptime_24h))
-    };
+    let uptime = format!(
+        r#"<span class="uptime" data-testid="uptime" title="share of the time it was available">{}</span>"#,
+        uptime_words(c, wide, Utc::now())
+    );
+    let bars = if with_bars { bars(c) } else { String::new() };
     format!(
-        r#"<li class="component" data-component="{name}" data-state="{phase}" data-status="{status}"><span class="badge phase-{phase}"><span aria-hidden="true">{shape}</span> {label}</span> <strong class="name">{name}</strong> <span class="role">{role}</span> {lag} {uptime}</li>"#,
+        r#"<li class="component" data-component="{name}" data-state="{phase}" data-status="{status}"><span class="badge phase-{phase}"><span aria-hidden="true">{shape}</span> {label}</span> <strong class="name">{name}</strong> <span class="role">{role}</span> {lag} {uptime}{bars}</li>"#,
         name = escape(&c.name),
         phase = c.phase.as_str(),
         status = serde_json::to_value(c.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),

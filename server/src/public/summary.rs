@@ -5,7 +5,7 @@ use app::model::{DatabaseView, Phase};
 use app::status::{ComponentStatus, StatusComponent, StatusIndicator, StatusPage, StatusSummary};
 use chrono::{Duration, Utc};
 
-use super::uptime::uptime;
+use super::uptime::{first_available, last_day, uptime};
 use crate::store::{Store, StoreError};
 
 /// Every public database, by name.
@@ -46,6 +46,8 @@ async fn component(store: &Store, view: &DatabaseView) -> Result<StatusComponent
         lag_seconds,
         uptime_24h: uptime(&history, Duration::hours(24), now),
         uptime_7d: uptime(&history, Duration::days(7), now),
+        available_since: first_available(&history),
+        last_24h: last_day(&history, now),
         updated_at,
     })
 }

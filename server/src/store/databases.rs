@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::{Store, StoreError};
 
 const VIEW_QUERY: &str = "SELECT d.name, d.plan, d.origin, d.source, d.created_at, s.phase, s.message, \
-                          s.following, s.progress_json, s.lag_json, s.info_json, s.copy_json, s.restore_window_json, s.archiving_json, d.fork_point_json, d.owner, d.protected, d.fork_policy, \
+                          s.following, s.progress_json, s.lag_json, s.info_json, s.copy_json, s.restore_window_json, s.archiving_json, s.followed_until, d.fork_point_json, d.owner, d.protected, d.fork_policy, \
                           d.expires_at, d.public, src.protected AS source_protected, \
                           src.fork_policy AS source_fork_policy \
                           FROM databases d LEFT JOIN database_status s ON s.name = d.name \
@@ -60,6 +60,10 @@ fn view_from_row(row: &sqlx::any::AnyRow) -> Result<DatabaseView, StoreError> {
     };
     let following: Option<String> = row.try_get("following")?;
     let role = if following.is_some() { Role::Follower } else { Role::Primary };
+    let followed = match (origin.as_str(), &following, &source, super::optional_time(row, &name, "followed_until")?) {
+        ("follow", None, Some(src), Some(until)) => Some(app::model::Followed { source: src.clone(), until }),
+        _ => None,
+    };
     let forked_from = if origin == "fork" { source } else { None };
     Ok(DatabaseView {
         plan: row.try_get("plan")?,
@@ -76,6 +80,7 @@ fn view_from_row(row: &sqlx::any::AnyRow) -> Result<DatabaseView, StoreError> {
         fork_point: json_column(row, &name, "fork_point_json")?,
         restore_window: json_column(row, &name, "restore_window_json")?,
         archiving: json_column(row, &name, "archiving_json")?,
+        followed,
         owner: row.try_get("owner")?,
         public: super::flag(row, "public")?,
         // A follower carries its source's data and owner password, so it
@@ -119,6 +124,7 @@ fn unreadable_view(row: &sqlx::any::AnyRow, e: &StoreError) -> DatabaseView {
         fork_point: None,
         restore_window: None,
         archiving: None,
+        followed: None,
     }
 }
 

@@ -16,7 +16,9 @@ pub enum Observation {
     Progress(Option<Progress>),
     Lag(Option<Lag>),
     Info(Info),
-    Following(Option<String>),
+    /// A follower's promotion ended its following; the first time it is
+    /// observed is kept as when.
+    Promoted,
     /// The technique that makes (or made) its copy.
     Copy(CopyTechnique),
     /// A primary's restore window and archiving, after the backup loop
@@ -93,10 +95,11 @@ impl Store {
             )
             .bind(window.as_ref().map(json))
             .bind(archiving.as_ref().map(json)),
-            Observation::Following(f) => {
-                sqlx::query("UPDATE database_status SET following = $1, lag_json = NULL, updated_at = $2 WHERE name = $3")
-                    .bind(f.clone())
-            }
+            Observation::Promoted => sqlx::query(
+                "UPDATE database_status SET following = NULL, lag_json = NULL, \
+                 followed_until = COALESCE(followed_until, $1), updated_at = $2 WHERE name = $3",
+            )
+            .bind(now.clone()),
         };
         query.bind(now).bind(name).execute(self.pool()).await?;
         Ok(())
