@@ -25,9 +25,16 @@ pub fn BackupsCard(name: Memo<String>, can_capture: Signal<bool>) -> impl IntoVi
     });
     let mounted = RwSignal::new(false);
     Effect::new(move |_| mounted.set(true));
+    let primary = Memo::new(move |_| db.with(|d| d.as_ref().is_some_and(|d| d.following.is_none())));
+    // A follower has no backups of its own: nothing is asked for.
     let list = LocalResource::new(move || {
-        let (name, _) = (name.get(), marker.get());
-        database_backups(name)
+        let (name, _, primary) = (name.get(), marker.get(), primary.get());
+        async move {
+            match primary {
+                true => database_backups(name).await,
+                false => Ok(Vec::new()),
+            }
+        }
     });
     let capture = Action::new(move |name: &String| {
         let name = name.clone();
@@ -39,12 +46,11 @@ pub fn BackupsCard(name: Memo<String>, can_capture: Signal<bool>) -> impl IntoVi
             error.set(Some(e.message));
         }
     });
-    let primary = move || db.with(|d| d.as_ref().is_some_and(|d| d.following.is_none()));
     let available = move || db.with(|d| d.as_ref().is_some_and(|d| d.phase == Phase::Available));
     let working =
         move || db.with(|d| d.as_ref().filter(|d| d.phase == Phase::Available).and_then(|d| d.progress.clone()));
     view! {
-        <Show when=move || mounted.get() && primary()>
+        <Show when=move || mounted.get() && primary.get()>
             <section class="card backups" data-testid="backups" aria-labelledby="backups-title">
                 <h2 id="backups-title">"Backups"</h2>
                 <p data-testid="restore-window-line">{move || db.with(|d| match d.as_ref().and_then(|d| d.restore_window.clone()) {
