@@ -22,6 +22,7 @@ pub mod api;
 pub mod backend;
 pub mod client;
 pub mod components;
+pub mod connection;
 pub mod fetched;
 pub mod format;
 pub mod limits;

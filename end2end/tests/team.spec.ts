@@ -95,6 +95,18 @@ test("a member makes and revokes a token; the admin audits credential reveals", 
   await expect(memberPage.locator("html")).toHaveAttribute("data-hydrated", "true");
   await memberPage.getByTestId("reveal").click();
   await expect(memberPage.getByTestId("url")).toContainText("postgres://");
+  // Its parts for a GUI client, a psql command and the DATABASE_URL line.
+  const url = (await memberPage.getByTestId("url").textContent())!.trim();
+  const parsed = new URL(url);
+  await expect(memberPage.getByTestId("part-host")).toHaveText(parsed.hostname);
+  await expect(memberPage.getByTestId("part-port")).toHaveText(parsed.port);
+  await expect(memberPage.getByTestId("part-database")).toHaveText(parsed.pathname.slice(1));
+  await expect(memberPage.getByTestId("part-user")).toHaveText(decodeURIComponent(parsed.username));
+  await expect(memberPage.getByTestId("part-password")).toHaveText(decodeURIComponent(parsed.password));
+  await expect(memberPage.getByTestId("env-line")).toHaveText(`DATABASE_URL=${url}`);
+  await memberPage.getByTestId("copy-psql").click();
+  await expect(memberPage.getByTestId("copy-psql")).toHaveText("Copied");
+  expect(await memberPage.evaluate(() => navigator.clipboard.readText())).toBe(`psql "${url}"`);
   await member.close();
 
   await page.goto("/audit");

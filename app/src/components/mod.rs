@@ -5,6 +5,7 @@ pub mod badge;
 pub mod copy_actions;
 pub mod copy_button;
 pub mod create_dialog;
+pub mod credentials;
 pub mod expiry;
 pub mod lag_chart;
 pub mod lineage;

@@ -5,14 +5,12 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::accounts::{Me, UserRole};
-use crate::api::{
-    database_credentials, destroy_database, extend_database, get_settings, promote_database, retry_database, set_access,
-};
+use crate::api::{destroy_database, extend_database, get_settings, promote_database, retry_database, set_access};
 use crate::components::backups::BackupsCard;
 use crate::components::badge::PhaseBadge;
 use crate::components::copy_actions::CopyActions;
-use crate::components::copy_button::CopyButton;
 use crate::components::create_dialog::{CreateDialog, CreateMode};
+use crate::components::credentials::Credentials;
 use crate::components::expiry::Expiry;
 use crate::components::lag_chart::LagChart;
 use crate::components::lineage::Lineage;
@@ -431,40 +429,6 @@ fn RetryButton(name: String) -> impl IntoView {
             on:click=move |_| { error.set(None); retry.dispatch(name.clone()); }>"Try again"</button>
         <Show when=move || error.get().is_some()>
             <p class="error" role="alert" data-testid="retry-error">{move || error.get()}</p>
-        </Show>
-    }
-}
-
-/// The connection URL, hidden until revealed.
-#[component]
-fn Credentials(name: String, url: RwSignal<Option<String>>) -> impl IntoView {
-    let error = RwSignal::new(None::<String>);
-    let reveal = Action::new(move |name: &String| {
-        let name = name.clone();
-        async move { database_credentials(name).await }
-    });
-    Effect::new(move |_| match reveal.value().get() {
-        Some(Ok(u)) => url.set(Some(u)),
-        Some(Err(e)) => error.set(Some(e.message)),
-        None => {}
-    });
-    view! {
-        {move || match url.get() {
-            None => view! {
-                <button class="button secondary" data-testid="reveal" on:click={
-                    let name = name.clone();
-                    move |_| { reveal.dispatch(name.clone()); }
-                }>"Reveal connection URL"</button>
-            }
-            .into_any(),
-            Some(u) => view! {
-                <code class="url" data-testid="url">{u.clone()}</code>
-                <CopyButton text=u label="Copy the connection URL"/>
-            }
-            .into_any(),
-        }}
-        <Show when=move || error.get().is_some()>
-            <p class="error" role="alert">{move || error.get()}</p>
         </Show>
     }
 }
