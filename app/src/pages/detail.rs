@@ -1,5 +1,6 @@
-//! One database: everything `pg:info` shows, its credentials, its lineage,
-//! a live lag chart for followers, and Promote and Destroy.
+//! One database: everything `pg:info` shows, Follow and Fork (the list's
+//! buttons), its credentials, its lineage, a follower's lag chart, access
+//! settings for admins, Extend, Retry, Promote and Destroy.
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
