@@ -15,21 +15,28 @@ pub fn uptime(changes: &[(DateTime<Utc>, Phase)], window: Duration, now: DateTim
     let window_start = now - window;
     let in_service_before =
         changes.first().is_some_and(|(at, phase)| *at < window_start && *phase != Phase::Provisioning);
-    let first_up = changes.iter().find(|(_, phase)| *phase == Phase::Available).map(|(at, _)| *at);
-    let start = if in_service_before { window_start } else { first_up?.max(window_start) };
+    let start = if in_service_before { window_start } else { first_available(changes)?.max(window_start) };
     let span = (now - start).num_milliseconds();
     if changes.is_empty() || span <= 0 {
         return None;
     }
-    let mut up_ms = 0;
-    for (i, (at, phase)) in changes.iter().enumerate() {
-        let from = (*at).max(start);
-        let to = changes.get(i + 1).map(|(next, _)| *next).unwrap_or(now).min(now);
-        if to > from && *phase == Phase::Available {
-            up_ms += (to - from).num_milliseconds();
-        }
-    }
+    let up_ms: i64 =
+        held_within(changes, start, now).filter(|(phase, _)| *phase == Phase::Available).map(|(_, ms)| ms).sum();
     Some((up_ms as f64 / span as f64).clamp(0.0, 1.0))
+}
+
+/// Each phase of `changes` (oldest first) with how long, in milliseconds,
+/// it was held within `[from, to]`; phases held for none of it are left out.
+fn held_within(
+    changes: &[(DateTime<Utc>, Phase)],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> impl Iterator<Item = (Phase, i64)> + '_ {
+    changes.iter().enumerate().filter_map(move |(i, (at, phase))| {
+        let begins = (*at).max(from);
+        let ends = changes.get(i + 1).map(|(next, _)| *next).unwrap_or(to).min(to);
+        (ends > begins).then(|| (*phase, (ends - begins).num_milliseconds()))
+    })
 }
 
 /// When it was first available, if it has been (in `changes`).
@@ -55,16 +62,11 @@ pub fn last_day(changes: &[(DateTime<Utc>, Phase)], now: DateTime<Utc>) -> Vec<H
             };
             let mut worst = ComponentStatus::Operational;
             let mut up_ms = 0;
-            for (i, (at, phase)) in changes.iter().enumerate() {
-                let a = (*at).max(from);
-                let b = changes.get(i + 1).map(|(next, _)| *next).unwrap_or(now).min(end);
-                if b <= a {
-                    continue;
+            for (phase, ms) in held_within(changes, from, end) {
+                if phase == Phase::Available {
+                    up_ms += ms;
                 }
-                if *phase == Phase::Available {
-                    up_ms += (b - a).num_milliseconds();
-                }
-                let status = ComponentStatus::of(*phase, None);
+                let status = ComponentStatus::of(phase, None);
                 if status.severity() > worst.severity() {
                     worst = status;
                 }
