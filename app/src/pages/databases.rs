@@ -94,17 +94,21 @@ struct Filters {
 }
 
 impl Filters {
-    fn keep(&self, db: &DatabaseView) -> bool {
+    /// The names of the databases the filters keep, in the list's order.
+    fn shown(&self, dbs: &std::collections::BTreeMap<String, DatabaseView>) -> Vec<String> {
         let name = self.name.with(|n| n.trim().to_lowercase());
         let phase = self.phase.get();
         let kind = self.kind.get();
-        let kind_matches = match kind.as_str() {
-            "primary" => db.following.is_none() && db.forked_from.is_none(),
-            "follower" => db.following.is_some(),
-            "fork" => db.forked_from.is_some(),
-            _ => true,
+        let keep = |db: &DatabaseView| {
+            let kind_matches = match kind.as_str() {
+                "primary" => db.following.is_none() && db.forked_from.is_none(),
+                "follower" => db.following.is_some(),
+                "fork" => db.forked_from.is_some(),
+                _ => true,
+            };
+            db.name.to_lowercase().contains(&name) && (phase.is_empty() || db.phase.as_str() == phase) && kind_matches
         };
-        db.name.to_lowercase().contains(&name) && (phase.is_empty() || db.phase.as_str() == phase) && kind_matches
+        dbs.values().filter(|db| keep(db)).map(|db| db.name.clone()).collect()
     }
 
     fn any(&self) -> bool {
@@ -124,11 +128,10 @@ fn DatabaseList(dialogs: Dialogs, me: Me) -> impl IntoView {
     };
     let empty = move || live.dbs.with(|d| d.is_empty());
     // Names only: each row follows its own database, so an event re-renders
-    // the row it is about and no other.
-    let shown = move || {
-        live.dbs.with(|d| d.values().filter(|db| filters.keep(db)).map(|db| db.name.clone()).collect::<Vec<_>>())
-    };
-    let none_match = move || !empty() && filters.any() && shown().is_empty();
+    // the row it is about and no other. One pass serves the rows and the
+    // "nothing matches" notice.
+    let shown = Memo::new(move |_| live.dbs.with(|d| filters.shown(d)));
+    let none_match = move || !empty() && filters.any() && shown.with(|s| s.is_empty());
     // Stored: the rows are made again whenever the list reappears.
     let me = StoredValue::new(me);
     view! {
@@ -172,7 +175,7 @@ fn DatabaseList(dialogs: Dialogs, me: Me) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    <For each=shown key=|name| name.clone() let:name>
+                    <For each=move || shown.get() key=|name| name.clone() let:name>
                         <LiveRow name dialogs me=me.get_value()/>
                     </For>
                 </tbody>
