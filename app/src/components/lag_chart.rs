@@ -59,8 +59,11 @@ pub fn LagChart(name: Memo<String>, #[prop(into)] current: Signal<Option<Lag>>) 
         all.extend(seen.into_iter().filter(|(at, _)| newest.is_none_or(|n| *at > n)));
         all
     });
+    // The right edge is now, or the newest sample if the browser's clock
+    // is behind the server's.
     let plot = move || {
-        Plot::new(&samples.get(), now.get().max(samples.with(|s| s.last().map(|(at, _)| *at)).unwrap_or(now.get())))
+        let now = now.get();
+        samples.with(|s| Plot::new(s, s.last().map_or(now, |(at, _)| now.max(*at))))
     };
     let now_words = move || match current.get() {
         Some(lag) => format!("Now: {}", format::lag(&lag)),
