@@ -63,14 +63,21 @@ struct Dialogs {
 fn Detail(name: Memo<String>) -> impl IntoView {
     let live = use_live();
     let db = Memo::new(move |_| live.get(&name.get()));
-    // Read in the browser only: it decides whether Extend shows, and the
-    // server's page shows it until then.
-    let settings = crate::fetched::fetched(get_settings);
+    // Read in the browser only, and only for members: it decides whether
+    // Extend shows (admins always see it), and the server's page shows it
+    // until then.
+    let admin = use_me().role == UserRole::Admin;
+    let ttl_max = crate::fetched::fetched(move || async move {
+        match admin {
+            true => None,
+            false => get_settings().await.ok().map(|s| s.fork_ttl_max_seconds),
+        }
+    });
     let dialogs = Dialogs {
         promote_open: RwSignal::new(false),
         create: RwSignal::new(None),
         request: RwSignal::new(None),
-        ttl_max: Signal::derive(move || settings.get().and_then(|s| s.ok()).map(|s| s.fork_ttl_max_seconds)),
+        ttl_max: Signal::derive(move || ttl_max.get().flatten()),
         destroy_open: RwSignal::new(false),
         typed: RwSignal::new(String::new()),
         take_followers: RwSignal::new(false),
@@ -112,7 +119,6 @@ fn Detail(name: Memo<String>) -> impl IntoView {
         dialogs.error.set(None);
     });
     let me = use_me();
-    let admin = me.role == UserRole::Admin;
     let is_follower = Memo::new(move |_| db.with(|d| d.as_ref().is_some_and(|d| d.role == Role::Follower)));
     let can_capture = {
         let me = me.clone();
