@@ -27,7 +27,7 @@ pub fn BackupsCard(name: Memo<String>, can_capture: Signal<bool>) -> impl IntoVi
     Effect::new(move |_| mounted.set(true));
     let primary = Memo::new(move |_| db.with(|d| d.as_ref().is_some_and(|d| d.following.is_none())));
     // A follower has no backups of its own: nothing is asked for.
-    let list = LocalResource::new(move || {
+    let list = crate::fetched::fetched(move || {
         let (name, _, primary) = (name.get(), marker.get(), primary.get());
         async move {
             match primary {
