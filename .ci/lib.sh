@@ -37,6 +37,14 @@ wasm_bindgen_bin() {
     echo "$TOOLS/wasm-bindgen-$(wasm_bindgen_version)/bin/wasm-bindgen"
 }
 
+# The console's WASM splitter (.ci/wasm-split), installed under a name that
+# changes with its sources.
+wasm_split_bin() {
+    local key
+    key=$(cat "$ROOT"/.ci/wasm-split/Cargo.toml "$ROOT"/.ci/wasm-split/Cargo.lock "$ROOT"/.ci/wasm-split/src/*.rs | sha256sum | cut -c1-12)
+    echo "$TOOLS/wasm-split-$key/bin/pgfleet-wasm-split"
+}
+
 # True when rustup's toolchain already has the wasm32 standard library.
 has_rustup_wasm_std() {
     local sysroot

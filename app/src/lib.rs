@@ -33,6 +33,7 @@ pub mod names;
 pub mod pages;
 pub mod policy;
 pub mod ready;
+pub mod routes;
 pub mod session;
 pub mod shell;
 pub mod status;
@@ -45,5 +46,7 @@ pub use shell::{shell, App};
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    // Lazy routes (routes.rs) hydrate once their part has loaded, so the
+    // body is hydrated asynchronously.
+    leptos::mount::hydrate_lazy(App);
 }

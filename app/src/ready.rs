@@ -3,7 +3,7 @@
 //! interactive; a button pressed then would do nothing, and a form would be
 //! submitted by the browser itself (a GET to the same page, with what was
 //! typed in the URL). The page's first script, [`PRELUDE`], holds the last
-//! such press instead (the control shows it is waiting), and once the app
+//! such press instead (the control shows it is waiting), and once the page
 //! is hydrated [`mark_hydrated`] hands it to the control, now live.
 //!
 //! Links are left alone: they work without the WASM.
@@ -40,8 +40,9 @@ pub const PRELUDE: &str = r#"(function () {
   };
 })();"#;
 
-/// Sets `data-hydrated` on `<html>` once the WASM has taken over (tests and
-/// styles read it), then replays a held press.
+/// Sets `data-hydrated` on `<html>` once the WASM has taken over the page
+/// (tests and styles read it), then replays a held press. Each route calls
+/// it (`routes.rs`): a lazy page hydrates after the rest of the app.
 pub fn mark_hydrated() {
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]

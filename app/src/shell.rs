@@ -2,22 +2,12 @@
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
-use leptos_router::{
-    components::{Route, Router, Routes, A},
-    ParamSegment, StaticSegment,
-};
+use leptos_router::components::{Router, A};
 
 use crate::accounts::{Me, UserRole};
 use crate::api::sign_out;
 use crate::live::provide_live;
-use crate::pages::audit::AuditPage;
-use crate::pages::databases::DatabasesPage;
-use crate::pages::detail::DetailPage;
-use crate::pages::requests::RequestsPage;
-use crate::pages::sign_in::SignInPage;
-use crate::pages::team::TeamPage;
-use crate::pages::tokens::TokensPage;
-use crate::ready::mark_hydrated;
+use crate::routes::AppRoutes;
 use crate::session::{provide_session, reload_to};
 
 /// The whole page the server renders around the app; `stylesheet` is the
@@ -46,7 +36,6 @@ pub fn shell(options: LeptosOptions, stylesheet: String) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    mark_hydrated();
     provide_live();
     provide_session();
 
@@ -64,15 +53,7 @@ pub fn App() -> impl IntoView {
                 <UserMenu/>
             </header>
             <main class="content" id="main" tabindex="-1">
-                <Routes fallback=|| view! { <p class="notice">"This page does not exist."</p> }>
-                    <Route path=StaticSegment("") view=DatabasesPage/>
-                    <Route path=(StaticSegment("databases"), ParamSegment("name")) view=DetailPage/>
-                    <Route path=StaticSegment("sign-in") view=SignInPage/>
-                    <Route path=StaticSegment("requests") view=RequestsPage/>
-                    <Route path=StaticSegment("team") view=TeamPage/>
-                    <Route path=StaticSegment("tokens") view=TokensPage/>
-                    <Route path=StaticSegment("audit") view=AuditPage/>
-                </Routes>
+                <AppRoutes/>
             </main>
         </Router>
     }

@@ -1,0 +1,66 @@
+//! Cuts the console's linked WASM at its `#[lazy_route]`s into a main module
+//! and parts the browser fetches when a page first needs them, with names
+//! and a manifest that can be cached forever.
+//!
+//! `pgfleet-wasm-split INPUT OUT_DIR HASH` writes into OUT_DIR:
+//! - `main.wasm`, the main module, for wasm-bindgen to finish;
+//! - each part as `NAME.HASH.wasm` and the loader `__wasm_split.HASH.js`,
+//!   which the main module imports and which imports `./pgfleet.js`
+//!   (the build puts the hashed name of that file in once it exists);
+//! - `__wasm_split_manifest.HASH.json`, which leptos reads on the server
+//!   (hash.txt's `manifest:` line) to preload the parts of a rendered page.
+//!
+//! HASH is the linked WASM's own hash: every file here is made from that
+//! file alone, so one hash names them all (the splitter's own names, like
+//! `chunk_3`, repeat from build to build).
+
+use std::{collections::HashMap, fs, path::Path};
+
+use anyhow::{bail, Context, Result};
+use wasm_split_cli_support::{transform, Options};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [input, out_dir, hash] = args.as_slice() else {
+        bail!("usage: pgfleet-wasm-split INPUT.wasm OUT_DIR HASH");
+    };
+    if hash.is_empty() || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("HASH must be hex, not {hash:?}");
+    }
+    let out_dir = Path::new(out_dir);
+    let input_wasm = fs::read(input).with_context(|| format!("reading {input}"))?;
+    let main_out = out_dir.join("main.wasm");
+    let link_name = format!("./__wasm_split.{hash}.js");
+
+    let mut options = Options::new(&input_wasm);
+    options.output_dir = out_dir;
+    options.main_out_path = &main_out;
+    options.link_name = &link_name;
+    options.main_module = "./pgfleet.js";
+    let split = transform(options).map_err(|e| anyhow::anyhow!("splitting the WASM: {e:?}"))?;
+
+    let link_path = out_dir.join(&link_name);
+    let mut loader = fs::read_to_string(&link_path).with_context(|| format!("reading {}", link_path.display()))?;
+    for part in &split.split_modules {
+        let stem = part
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .with_context(|| format!("a part without a name: {}", part.display()))?;
+        let (from, to) = (format!("\"./{stem}.wasm\""), format!("\"./{stem}.{hash}.wasm\""));
+        if !loader.contains(&from) {
+            bail!("the loader does not name {from}; the splitter's output has changed shape");
+        }
+        loader = loader.replace(&from, &to);
+        fs::rename(part, out_dir.join(format!("{stem}.{hash}.wasm")))?;
+    }
+    fs::write(&link_path, loader)?;
+
+    let manifest: HashMap<&String, Vec<String>> = split
+        .prefetch_map
+        .iter()
+        .map(|(route, parts)| (route, parts.iter().map(|part| format!("{part}.{hash}")).collect()))
+        .collect();
+    fs::write(out_dir.join(format!("__wasm_split_manifest.{hash}.json")), serde_json::to_string_pretty(&manifest)?)?;
+    eprintln!("split into the main module and {} parts", split.split_modules.len());
+    Ok(())
+}
