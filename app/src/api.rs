@@ -4,17 +4,17 @@
 //! token.
 
 use leptos::prelude::*;
-use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 use crate::accounts::{
     AuditEntry, ForkRequestView, Invitation, Me, NewForkRequest, NewToken, Settings, TokenView, UserRole, UserView,
 };
 use crate::client::ConsoleClient;
+use crate::codec::{JsonAnswer, JsonText};
 use crate::model::{AccessSettings, ApiError, DatabaseView, ErrorCode, NewDatabase};
 
 impl FromServerFnError for ApiError {
-    type Encoder = JsonEncoding;
+    type Encoder = JsonText;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         ApiError::new(ErrorCode::Unavailable, format!("the server could not be reached: {value}"))
@@ -22,22 +22,22 @@ impl FromServerFnError for ApiError {
 }
 
 /// The signed-in user, or `None`.
-#[server(endpoint = "me", client = ConsoleClient)]
+#[server(endpoint = "me", client = ConsoleClient, output = JsonAnswer)]
 pub async fn current_user() -> Result<Option<Me>, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.me().await }.await)
 }
 
-#[server(endpoint = "sign_in", client = ConsoleClient)]
+#[server(endpoint = "sign_in", client = ConsoleClient, output = JsonAnswer)]
 pub async fn sign_in(name: String, password: String) -> Result<(), ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.sign_in(name, password).await }.await)
 }
 
-#[server(endpoint = "sign_out", client = ConsoleClient)]
+#[server(endpoint = "sign_out", client = ConsoleClient, output = JsonAnswer)]
 pub async fn sign_out() -> Result<(), ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.sign_out().await }.await)
 }
 
-#[server(endpoint = "change_password", client = ConsoleClient)]
+#[server(endpoint = "change_password", client = ConsoleClient, output = JsonAnswer)]
 pub async fn change_password(current: String, new: String, repeat: String) -> Result<(), ApiError> {
     crate::backend::answer(
         async {
@@ -51,18 +51,18 @@ pub async fn change_password(current: String, new: String, repeat: String) -> Re
 }
 
 /// Every database, for the databases page.
-#[server(endpoint = "list_databases", client = ConsoleClient)]
+#[server(endpoint = "list_databases", client = ConsoleClient, output = JsonAnswer)]
 pub async fn list_databases() -> Result<Vec<DatabaseView>, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.list_databases().await }.await)
 }
 
 /// Creates a database, a follower or a fork.
-#[server(endpoint = "create_database", client = ConsoleClient)]
+#[server(endpoint = "create_database", client = ConsoleClient, output = JsonAnswer)]
 pub async fn create_database(request: NewDatabase) -> Result<DatabaseView, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.create_database(request).await }.await)
 }
 
-#[server(endpoint = "database_metrics", client = ConsoleClient)]
+#[server(endpoint = "database_metrics", client = ConsoleClient, output = JsonAnswer)]
 pub async fn database_metrics(
     name: String,
     query: crate::metrics::MetricsQuery,
@@ -70,28 +70,28 @@ pub async fn database_metrics(
     crate::backend::answer(async { crate::backend::backend()?.metrics(name, query).await }.await)
 }
 
-#[server(endpoint = "database_backups", client = ConsoleClient)]
+#[server(endpoint = "database_backups", client = ConsoleClient, output = JsonAnswer)]
 pub async fn database_backups(name: String) -> Result<Vec<crate::model::Backup>, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.backups(name).await }.await)
 }
 
-#[server(endpoint = "capture_backup", client = ConsoleClient)]
+#[server(endpoint = "capture_backup", client = ConsoleClient, output = JsonAnswer)]
 pub async fn capture_backup(name: String) -> Result<DatabaseView, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.capture_backup(name).await }.await)
 }
 
-#[server(endpoint = "retry_database", client = ConsoleClient)]
+#[server(endpoint = "retry_database", client = ConsoleClient, output = JsonAnswer)]
 pub async fn retry_database(name: String) -> Result<DatabaseView, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.retry_database(name).await }.await)
 }
 
-#[server(endpoint = "promote_database", client = ConsoleClient)]
+#[server(endpoint = "promote_database", client = ConsoleClient, output = JsonAnswer)]
 pub async fn promote_database(name: String) -> Result<DatabaseView, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.promote_database(name).await }.await)
 }
 
 /// Destroys `name` once `confirm` repeats it.
-#[server(endpoint = "destroy_database", client = ConsoleClient)]
+#[server(endpoint = "destroy_database", client = ConsoleClient, output = JsonAnswer)]
 pub async fn destroy_database(name: String, confirm: String, take_followers: bool) -> Result<(), ApiError> {
     crate::backend::answer(
         async {
@@ -104,77 +104,77 @@ pub async fn destroy_database(name: String, confirm: String, take_followers: boo
     )
 }
 
-#[server(endpoint = "database_credentials", client = ConsoleClient)]
+#[server(endpoint = "database_credentials", client = ConsoleClient, output = JsonAnswer)]
 pub async fn database_credentials(name: String) -> Result<String, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.credentials(name).await }.await)
 }
 
-#[server(endpoint = "set_access", client = ConsoleClient)]
+#[server(endpoint = "set_access", client = ConsoleClient, output = JsonAnswer)]
 pub async fn set_access(name: String, access: AccessSettings) -> Result<DatabaseView, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.set_access(name, access).await }.await)
 }
 
-#[server(endpoint = "extend_database", client = ConsoleClient)]
+#[server(endpoint = "extend_database", client = ConsoleClient, output = JsonAnswer)]
 pub async fn extend_database(name: String, hours: i64) -> Result<DatabaseView, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.extend(name, hours.saturating_mul(3600)).await }.await)
 }
 
-#[server(endpoint = "request_fork", client = ConsoleClient)]
+#[server(endpoint = "request_fork", client = ConsoleClient, output = JsonAnswer)]
 pub async fn request_fork(request: NewForkRequest) -> Result<ForkRequestView, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.request_fork(request).await }.await)
 }
 
-#[server(endpoint = "list_fork_requests", client = ConsoleClient)]
+#[server(endpoint = "list_fork_requests", client = ConsoleClient, output = JsonAnswer)]
 pub async fn list_fork_requests() -> Result<Vec<ForkRequestView>, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.fork_requests().await }.await)
 }
 
-#[server(endpoint = "decide_fork_request", client = ConsoleClient)]
+#[server(endpoint = "decide_fork_request", client = ConsoleClient, output = JsonAnswer)]
 pub async fn decide_fork_request(id: i64, approve: bool, reason: Option<String>) -> Result<ForkRequestView, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.decide(id, approve, reason).await }.await)
 }
 
-#[server(endpoint = "list_users", client = ConsoleClient)]
+#[server(endpoint = "list_users", client = ConsoleClient, output = JsonAnswer)]
 pub async fn list_users() -> Result<Vec<UserView>, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.users().await }.await)
 }
 
-#[server(endpoint = "invite_user", client = ConsoleClient)]
+#[server(endpoint = "invite_user", client = ConsoleClient, output = JsonAnswer)]
 pub async fn invite_user(name: String, role: UserRole) -> Result<Invitation, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.invite(name, role).await }.await)
 }
 
-#[server(endpoint = "set_user_role", client = ConsoleClient)]
+#[server(endpoint = "set_user_role", client = ConsoleClient, output = JsonAnswer)]
 pub async fn set_user_role(name: String, role: UserRole) -> Result<UserView, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.set_role(name, role).await }.await)
 }
 
-#[server(endpoint = "list_tokens", client = ConsoleClient)]
+#[server(endpoint = "list_tokens", client = ConsoleClient, output = JsonAnswer)]
 pub async fn list_tokens() -> Result<Vec<TokenView>, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.tokens().await }.await)
 }
 
-#[server(endpoint = "create_token", client = ConsoleClient)]
+#[server(endpoint = "create_token", client = ConsoleClient, output = JsonAnswer)]
 pub async fn create_token(name: String) -> Result<NewToken, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.create_token(name).await }.await)
 }
 
-#[server(endpoint = "revoke_token", client = ConsoleClient)]
+#[server(endpoint = "revoke_token", client = ConsoleClient, output = JsonAnswer)]
 pub async fn revoke_token(id: i64) -> Result<(), ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.revoke_token(id).await }.await)
 }
 
-#[server(endpoint = "audit_log", client = ConsoleClient)]
+#[server(endpoint = "audit_log", client = ConsoleClient, output = JsonAnswer)]
 pub async fn audit_log() -> Result<Vec<AuditEntry>, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.audit().await }.await)
 }
 
-#[server(endpoint = "get_settings", client = ConsoleClient)]
+#[server(endpoint = "get_settings", client = ConsoleClient, output = JsonAnswer)]
 pub async fn get_settings() -> Result<Settings, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.settings().await }.await)
 }
 
-#[server(endpoint = "put_settings", client = ConsoleClient)]
+#[server(endpoint = "put_settings", client = ConsoleClient, output = JsonAnswer)]
 pub async fn put_settings(settings: Settings) -> Result<Settings, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.put_settings(settings).await }.await)
 }

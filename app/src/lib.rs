@@ -21,6 +21,7 @@ pub mod api;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod client;
+pub mod codec;
 pub mod components;
 pub mod connection;
 pub mod fetched;

@@ -1,10 +1,12 @@
 //! The Create / Follow / Fork dialog: a name pre-filled with a free colour
 //! name and a plan, so one click does the common thing. Errors from the
-//! server appear inside the dialog, next to the form.
+//! server appear inside the dialog, next to the form. Its code loads on
+//! the first open ([`deferred`]).
 
 use leptos::prelude::*;
 
 use crate::api::create_database;
+use crate::components::deferred::deferred;
 use crate::components::modal::Modal;
 use crate::live::use_live;
 use crate::model::NewDatabase;
@@ -43,6 +45,16 @@ impl CreateMode {
 /// The dialog, shown while `mode` is `Some`.
 #[component]
 pub fn CreateDialog(mode: RwSignal<Option<CreateMode>>) -> impl IntoView {
+    deferred(move || mode.with(Option::is_some), move || create_dialog(mode))
+}
+
+#[lazy]
+fn create_dialog(mode: RwSignal<Option<CreateMode>>) -> AnyView {
+    view! { <Dialog mode/> }.into_any()
+}
+
+#[component]
+fn Dialog(mode: RwSignal<Option<CreateMode>>) -> impl IntoView {
     let live = use_live();
     let name = RwSignal::new(String::new());
     let plan = RwSignal::new("mini".to_string());

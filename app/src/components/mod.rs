@@ -6,6 +6,7 @@ pub mod copy_actions;
 pub mod copy_button;
 pub mod create_dialog;
 pub mod credentials;
+pub mod deferred;
 pub mod expiry;
 pub mod lag_chart;
 pub mod lineage;

@@ -1,12 +1,14 @@
 //! The Request fork dialog, for a member's fork of a database whose fork
 //! policy is `approval`: a name, why, and how long it should live. The
-//! request then waits for an admin on the fork requests page.
+//! request then waits for an admin on the fork requests page. Its code
+//! loads on the first open ([`deferred`]).
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use crate::accounts::NewForkRequest;
 use crate::api::request_fork;
+use crate::components::deferred::deferred;
 use crate::components::modal::Modal;
 use crate::live::use_live;
 use crate::names;
@@ -14,6 +16,16 @@ use crate::names;
 /// The dialog, shown while `source` is `Some`.
 #[component]
 pub fn RequestDialog(source: RwSignal<Option<String>>) -> impl IntoView {
+    deferred(move || source.with(Option::is_some), move || request_dialog(source))
+}
+
+#[lazy]
+fn request_dialog(source: RwSignal<Option<String>>) -> AnyView {
+    view! { <Dialog source/> }.into_any()
+}
+
+#[component]
+fn Dialog(source: RwSignal<Option<String>>) -> impl IntoView {
     let live = use_live();
     let name = RwSignal::new(String::new());
     let reason = RwSignal::new(String::new());
