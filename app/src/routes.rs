@@ -1,7 +1,7 @@
 //! The console's routes, and which pages the browser loads only when it
 //! first shows them.
 //!
-//! Every page but the databases list and sign-in is a `#[lazy_route]`: the
+//! Every page but the databases list is a `#[lazy_route]`: the
 //! browser build is cut at these points (`.ci/build-site` runs wasm-split),
 //! so the databases page, where almost every visit starts, downloads only
 //! its own code. A lazy page the server renders names its parts in the HTML
@@ -30,7 +30,7 @@ pub fn AppRoutes() -> impl IntoView {
         <Routes fallback=|| page(view! { <p class="notice">"This page does not exist."</p> })>
             <Route path=StaticSegment("") view=|| page(view! { <DatabasesPage/> })/>
             <Route path=(StaticSegment("databases"), ParamSegment("name")) view={Lazy::<DetailRoute>::new()}/>
-            <Route path=StaticSegment("sign-in") view=|| page(view! { <SignInPage/> })/>
+            <Route path=StaticSegment("sign-in") view={Lazy::<SignInRoute>::new()}/>
             <Route path=StaticSegment("requests") view={Lazy::<RequestsRoute>::new()}/>
             <Route path=StaticSegment("team") view={Lazy::<TeamRoute>::new()}/>
             <Route path=StaticSegment("tokens") view={Lazy::<TokensRoute>::new()}/>
@@ -56,6 +56,20 @@ impl LazyRoute for DetailRoute {
 
     fn view(_this: Self) -> AnyView {
         page(view! { <DetailPage/> })
+    }
+}
+
+/// Signing in.
+pub struct SignInRoute;
+
+#[lazy_route]
+impl LazyRoute for SignInRoute {
+    fn data() -> Self {
+        SignInRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        page(view! { <SignInPage/> })
     }
 }
 
