@@ -44,8 +44,15 @@ impl Default for Schedule {
     }
 }
 
-/// After a backup fails, the next try waits this long.
-const RETRY_AFTER: Duration = Duration::from_secs(300);
+/// How long the next try waits after `failures` backups in a row failed:
+/// a minute, doubling to at most half an hour. A first failure is often
+/// passing (WAL archiving behind a bulk load, a restart), so it is tried
+/// again soon; one that keeps failing is not retried in a tight loop.
+pub fn retry_delay(failures: u32) -> Duration {
+    const FIRST: Duration = Duration::from_secs(60);
+    const MOST: Duration = Duration::from_secs(30 * 60);
+    FIRST.saturating_mul(1 << failures.saturating_sub(1).min(5)).min(MOST)
+}
 
 /// The backup due for a primary now, if any: a full one when it has none,
 /// when the newest is older than the schedule, or when one was asked for
@@ -89,8 +96,9 @@ pub struct BackupLoop {
     recorder: Recorder,
     schedule: Schedule,
     wake: Arc<Notify>,
-    /// Databases whose last backup failed, and when.
-    failed: HashMap<String, Instant>,
+    /// Databases whose last backups failed: when the last one did, and how
+    /// many in a row.
+    failed: HashMap<String, (Instant, u32)>,
 }
 
 impl BackupLoop {
@@ -132,7 +140,7 @@ impl BackupLoop {
             tracing::warn!(db = %spec.name, error = %e, "cannot set up archiving yet");
         });
         let Some(mut backups) = listed(prov.as_ref(), spec).await else { return Ok(()) };
-        let retrying_later = self.failed.get(&spec.name).is_some_and(|t| t.elapsed() < RETRY_AFTER);
+        let retrying_later = self.failed.get(&spec.name).is_some_and(|(at, n)| at.elapsed() < retry_delay(*n));
         let due = next_backup(&prov.backup_kinds(), &backups, spec.backup_wanted_at, Utc::now(), &self.schedule);
         let taken = match (due, retrying_later) {
             (Some(kind), false) => {
@@ -181,11 +189,12 @@ impl BackupLoop {
                 self.recorder.note(&spec.name, EventKind::Backup, message).await
             }
             Err(e) => {
-                self.failed.insert(spec.name.clone(), Instant::now());
+                let failures = self.failed.get(&spec.name).map_or(0, |(_, n)| *n).saturating_add(1);
+                self.failed.insert(spec.name.clone(), (Instant::now(), failures));
                 let message = format!(
-                    "a {} backup failed: {e}; trying again in {} minutes",
+                    "a {} backup failed: {e}; trying again in {}",
                     kind.as_str(),
-                    RETRY_AFTER.as_secs() / 60
+                    app::format::span(retry_delay(failures).as_secs() as i64)
                 );
                 self.recorder.note(&spec.name, EventKind::BackupFailed, message).await
             }
@@ -201,6 +210,15 @@ async fn listed(prov: &dyn Provisioner, spec: &Spec) -> Option<Vec<Backup>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_backup_is_retried_in_a_minute_then_less_and_less_often() {
+        let minutes = |n| retry_delay(n).as_secs() / 60;
+        assert_eq!([minutes(1), minutes(2), minutes(3), minutes(4), minutes(5)], [1, 2, 4, 8, 16]);
+        assert_eq!(minutes(6), 30);
+        assert_eq!(minutes(u32::MAX), 30);
+        assert_eq!(minutes(0), 1);
+    }
 
     fn backup(kind: BackupKind, minutes_ago: i64, now: DateTime<Utc>) -> Backup {
         let at = now - chrono::Duration::minutes(minutes_ago);
