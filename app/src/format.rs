@@ -1,5 +1,7 @@
-//! How numbers read for people: sizes, durations, lag. Shared by the console
-//! and the CLI so both say the same thing the same way.
+//! How numbers read for people: sizes, durations, lag, times. Shared by the
+//! console and the CLI so both say the same thing the same way.
+
+use chrono::{DateTime, Datelike, Timelike, Utc};
 
 /// `1536` → `"1.5 KB"`; decimal units, as `pg_size_pretty` readers expect.
 pub fn bytes(n: u64) -> String {
@@ -95,9 +97,50 @@ pub fn span(seconds: i64) -> String {
     }
 }
 
+/// How much of a UTC time to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// `2026-12-01`
+    Date,
+    /// `10:02`
+    Minutes,
+    /// `2026-12-01 10:02`
+    DateMinutes,
+    /// `10:02:03`
+    Seconds,
+    /// `2026-12-01 10:02:03`
+    DateSeconds,
+}
+
+/// A time in UTC, written by hand rather than with chrono's `format`: its
+/// format-string parser is ~10 KB of the console's WASM, for a handful of
+/// fixed shapes.
+pub fn utc(at: DateTime<Utc>, clock: Clock) -> String {
+    let date = format!("{:04}-{:02}-{:02}", at.year(), at.month(), at.day());
+    let minutes = format!("{:02}:{:02}", at.hour(), at.minute());
+    let seconds = format!("{minutes}:{:02}", at.second());
+    match clock {
+        Clock::Date => date,
+        Clock::Minutes => minutes,
+        Clock::DateMinutes => format!("{date} {minutes}"),
+        Clock::Seconds => seconds,
+        Clock::DateSeconds => format!("{date} {seconds}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_read_as_chrono_would_write_them() {
+        let at = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.678Z").unwrap().with_timezone(&Utc);
+        assert_eq!(utc(at, Clock::Date), at.format("%Y-%m-%d").to_string());
+        assert_eq!(utc(at, Clock::Minutes), "03:04");
+        assert_eq!(utc(at, Clock::DateMinutes), "2026-01-02 03:04");
+        assert_eq!(utc(at, Clock::Seconds), at.format("%H:%M:%S").to_string());
+        assert_eq!(utc(at, Clock::DateSeconds), at.format("%Y-%m-%d %H:%M:%S").to_string());
+    }
 
     #[test]
     fn sizes_and_durations_read_well() {

@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::format::{self, Clock};
+
 /// Where a database is in its life. Every change of phase is persisted,
 /// logged and published as one event by the control plane.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -241,8 +243,8 @@ impl Followed {
     /// `"followed amber until 10:02 UTC"`; the date too unless it was on
     /// `today`'s date.
     pub fn describe(&self, now: DateTime<Utc>) -> String {
-        let format = if self.until.date_naive() == now.date_naive() { "%H:%M UTC" } else { "%Y-%m-%d %H:%M UTC" };
-        format!("followed {} until {}", self.source, self.until.format(format))
+        let clock = if self.until.date_naive() == now.date_naive() { Clock::Minutes } else { Clock::DateMinutes };
+        format!("followed {} until {} UTC", self.source, format::utc(self.until, clock))
     }
 }
 
@@ -261,7 +263,7 @@ impl ForkPoint {
     /// For people: "2026-12-01 10:00:00 UTC" or "LSN 0/3000060".
     pub fn describe(&self) -> String {
         match self {
-            ForkPoint::Time(t) => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+            ForkPoint::Time(t) => format!("{} UTC", format::utc(*t, Clock::DateSeconds)),
             ForkPoint::Lsn(l) => format!("LSN {l}"),
         }
     }
@@ -278,7 +280,11 @@ pub struct RestoreWindow {
 impl RestoreWindow {
     /// "from 2026-12-01 09:12:03 UTC to 2026-12-01 10:00:00 UTC".
     pub fn describe(&self) -> String {
-        format!("from {} to {}", self.from.format("%Y-%m-%d %H:%M:%S UTC"), self.to.format("%Y-%m-%d %H:%M:%S UTC"))
+        format!(
+            "from {} UTC to {} UTC",
+            format::utc(self.from, Clock::DateSeconds),
+            format::utc(self.to, Clock::DateSeconds)
+        )
     }
 }
 

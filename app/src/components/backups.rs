@@ -11,7 +11,7 @@ use leptos::prelude::*;
 
 use crate::api::{capture_backup, database_backups};
 use crate::components::progress::ProgressBar;
-use crate::format;
+use crate::format::{self, Clock};
 use crate::live::use_live;
 use crate::model::{Backup, Phase};
 
@@ -61,7 +61,7 @@ pub fn BackupsCard(name: Memo<String>, can_capture: Signal<bool>) -> impl IntoVi
                     {a.warning.clone().map(|w| view! { <p class="error" role="alert" data-testid="archiving-warning">{w}</p> })}
                     <p class="muted" data-testid="archiving">{format!(
                         "WAL archived {}; backups take {}.",
-                        a.last_archived_at.map(|t| format!("up to {}", t.format("%H:%M:%S UTC"))).unwrap_or_else(|| "not yet".into()),
+                        a.last_archived_at.map(|t| format!("up to {} UTC", format::utc(t, Clock::Seconds))).unwrap_or_else(|| "not yet".into()),
                         format::bytes(a.stored_bytes)
                     )}</p>
                 })}
@@ -100,7 +100,7 @@ fn BackupTable(list: Vec<Backup>) -> impl IntoView {
             <tbody>
                 <For each=move || list.clone().into_iter().rev() key=|b| b.id.clone() let:b>
                     <tr>
-                        <td>{b.finished_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</td>
+                        <td>{format!("{} UTC", format::utc(b.finished_at, Clock::DateSeconds))}</td>
                         <td>{b.kind.as_str()}</td>
                         <td>{format::bytes(b.size_bytes)}</td>
                         <td>{format::bytes(b.stored_bytes)}</td>

@@ -14,7 +14,7 @@ pub fn Expiry(at: DateTime<Utc>, created: DateTime<Utc>) -> impl IntoView {
     let text = if left <= 0 { "expiring now".to_string() } else { format!("expires in {}", format::span(left)) };
     view! {
         <span class=if soon { "expiry warning small" } else { "expiry muted small" } data-testid="expiry"
-            data-soon=soon.to_string() title=at.format("%Y-%m-%d %H:%M UTC").to_string()>
+            data-soon=soon.to_string() title=format!("{} UTC", format::utc(at, format::Clock::DateMinutes))>
             {if soon { format!("⚠ {text}") } else { text }}
         </span>
     }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::audit_log;
+use crate::format::{self, Clock};
 use crate::live::use_live;
 use crate::session::Signed;
 
@@ -39,7 +40,7 @@ fn Audit() -> impl IntoView {
                                     let class = format!("outcome-{}", e.outcome);
                                     view! {
                                     <tr class=class>
-                                        <td data-label="When">{e.at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                                        <td data-label="When">{format::utc(e.at, Clock::DateSeconds)}</td>
                                         <td data-label="Who">{e.actor}</td>
                                         <td data-label="What">{e.action}</td>
                                         <td data-label="Database">{e.database.unwrap_or_default()}</td>

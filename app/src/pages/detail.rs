@@ -20,7 +20,7 @@ use crate::components::progress::ProgressBar;
 use crate::components::request_dialog::RequestDialog;
 use crate::components::seeded::Seeded;
 use crate::components::tags::Tags;
-use crate::format;
+use crate::format::{self, Clock};
 use crate::live::use_live;
 use crate::model::{AccessSettings, DatabaseView, ForkPolicy, Phase, Role};
 use crate::policy::{allows, Action as Can};
@@ -253,7 +253,7 @@ fn info_rows(db: &DatabaseView) -> Vec<(&'static str, String)> {
         rows.push(("Tables", i.tables.to_string()));
         rows.push(("Connections", format!("{} / {}", i.connections, i.max_connections)));
     }
-    rows.push(("Created", db.created_at.format("%Y-%m-%d %H:%M UTC").to_string()));
+    rows.push(("Created", format!("{} UTC", format::utc(db.created_at, Clock::DateMinutes))));
     if let Some(owner) = &db.owner {
         rows.push(("Owner", owner.clone()));
     }

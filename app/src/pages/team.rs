@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::accounts::{Invitation, Settings, UserRole, UserView};
 use crate::api::{get_settings, invite_user, list_users, put_settings, set_user_role};
 use crate::components::copy_button::CopyButton;
-use crate::format;
+use crate::format::{self, Clock};
 use crate::session::Signed;
 
 #[component]
@@ -104,7 +104,7 @@ fn Person(user: UserView) -> impl IntoView {
                     <p class="error" role="alert" data-testid="role-error">{move || error.get()}</p>
                 </Show>
             </td>
-            <td data-label="Since">{user.created_at.format("%Y-%m-%d").to_string()}</td>
+            <td data-label="Since">{format::utc(user.created_at, Clock::Date)}</td>
         </tr>
     }
 }

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use crate::accounts::{NewToken, TokenView};
 use crate::api::{create_token, list_tokens, revoke_token};
 use crate::components::copy_button::CopyButton;
+use crate::format::{self, Clock};
 use crate::session::Signed;
 
 #[component]
@@ -89,7 +90,7 @@ fn Tokens() -> impl IntoView {
 #[component]
 fn TokenTable(list: Vec<TokenView>, revoke: Action<i64, Result<(), crate::model::ApiError>>) -> impl IntoView {
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| {
-        t.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "never".into())
+        t.map(|t| format::utc(t, Clock::DateMinutes)).unwrap_or_else(|| "never".into())
     };
     view! {
         <table class="databases" data-testid="tokens">
@@ -104,11 +105,11 @@ fn TokenTable(list: Vec<TokenView>, revoke: Action<i64, Result<(), crate::model:
                         <tr data-testid=format!("token-{id}")>
                             <td data-label="Name">{t.name.clone()}</td>
                             <td data-label="Owner">{t.owner.clone().unwrap_or_default()}</td>
-                            <td data-label="Created">{t.created_at.format("%Y-%m-%d %H:%M").to_string()}</td>
+                            <td data-label="Created">{format::utc(t.created_at, Clock::DateMinutes)}</td>
                             <td data-label="Last used">{when(t.last_used_at)}</td>
                             <td class="actions">
                                 {match t.revoked_at {
-                                    Some(at) => view! { <span class="muted">{format!("revoked {}", at.format("%Y-%m-%d"))}</span> }.into_any(),
+                                    Some(at) => view! { <span class="muted">{format!("revoked {}", format::utc(at, Clock::Date))}</span> }.into_any(),
                                     None => view! {
                                         <button class="button small danger" data-testid="revoke"
                                             on:click=move |_| { revoke.dispatch(id); }>"Revoke"</button>
