@@ -21,6 +21,27 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+/// A measured value in its unit: `"1.5 MB"`, `"12 MB/s"`, `"102/s"`,
+/// `"4"`, `"99.5%"`, `"3s"`.
+pub fn measure(unit: crate::metrics::Unit, v: f64) -> String {
+    use crate::metrics::Unit;
+    if !v.is_finite() {
+        return "unknown".into();
+    }
+    let v = v.max(0.0);
+    match unit {
+        Unit::Bytes => bytes(v.round() as u64),
+        Unit::BytesPerSecond => format!("{}/s", bytes(v.round() as u64)),
+        Unit::PerSecond if v >= 1000.0 => format!("{:.1}k/s", v / 1000.0),
+        Unit::PerSecond if v >= 10.0 || v == 0.0 => format!("{v:.0}/s"),
+        Unit::PerSecond => format!("{v:.1}/s"),
+        Unit::Count => format!("{}", v.round() as u64),
+        Unit::Ratio if v >= 0.999_95 => "100%".into(),
+        Unit::Ratio => format!("{:.1}%", v * 100.0),
+        Unit::Seconds => duration(v),
+    }
+}
+
 /// `75.0` → `"1m 15s"`.
 pub fn duration(seconds: f64) -> String {
     if !seconds.is_finite() || seconds < 0.0 {
@@ -131,6 +152,22 @@ pub fn utc(at: DateTime<Utc>, clock: Clock) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn measures_read_in_their_units() {
+        use crate::metrics::Unit;
+        assert_eq!(measure(Unit::Bytes, 1536.0), "1.5 KB");
+        assert_eq!(measure(Unit::BytesPerSecond, 12e6), "12 MB/s");
+        assert_eq!(measure(Unit::PerSecond, 102.4), "102/s");
+        assert_eq!(measure(Unit::PerSecond, 0.5), "0.5/s");
+        assert_eq!(measure(Unit::PerSecond, 0.0), "0/s");
+        assert_eq!(measure(Unit::PerSecond, 2500.0), "2.5k/s");
+        assert_eq!(measure(Unit::Count, 4.0), "4");
+        assert_eq!(measure(Unit::Ratio, 0.995), "99.5%");
+        assert_eq!(measure(Unit::Ratio, 1.0), "100%");
+        assert_eq!(measure(Unit::Seconds, 3.0), "3s");
+        assert_eq!(measure(Unit::Count, f64::NAN), "unknown");
+    }
 
     #[test]
     fn times_read_as_chrono_would_write_them() {

@@ -46,6 +46,9 @@ pub struct Live {
     /// Bumped whenever a fork request changes, so pages that list
     /// requests fetch them again (events carry no request details).
     pub requests_version: RwSignal<u64>,
+    /// When each database's statistics were last sampled, so an open
+    /// Insights tab fetches the new points.
+    pub sampled: RwSignal<HashMap<String, chrono::DateTime<chrono::Utc>>>,
 }
 
 impl Live {
@@ -57,6 +60,7 @@ impl Live {
             started: StoredValue::new(false),
             lag_history: RwSignal::new(HashMap::new()),
             requests_version: RwSignal::new(0),
+            sampled: RwSignal::new(HashMap::new()),
         }
     }
 
@@ -76,6 +80,13 @@ impl Live {
     pub fn apply_event(&self, event: Event) {
         if event.kind == EventKind::Request {
             self.requests_version.update(|v| *v += 1);
+        }
+        if event.kind == EventKind::Metrics {
+            // Sampling changes nothing the list shows.
+            self.sampled.update(|s| {
+                s.insert(event.database, event.at);
+            });
+            return;
         }
         match event.view {
             Some(view) => {

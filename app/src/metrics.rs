@@ -18,7 +18,8 @@ pub const DEFAULT_STEP_SECONDS: i64 = 10;
 /// How far back an answer goes when `since` is not given.
 pub const DEFAULT_WINDOW_MINUTES: i64 = 15;
 
-/// One measured quantity.
+/// One measured quantity. Rates are per second over the interval since
+/// the sample before; counts and sizes are what the server reported then.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -27,23 +28,120 @@ pub enum Metric {
     LagBytes,
     /// How old the follower's last replayed change is (0 when caught up).
     LagSeconds,
+    /// Transactions committed in its database.
+    CommitsPerSecond,
+    RollbacksPerSecond,
+    /// Client connections running a query (not waiting on a lock).
+    ConnectionsActive,
+    ConnectionsIdle,
+    ConnectionsIdleInTransaction,
+    /// Client connections waiting on a lock.
+    ConnectionsWaiting,
+    /// The server's `max_connections`, the line the counts are read against.
+    MaxConnections,
+    /// Blocks found in shared buffers over all blocks read (0 to 1).
+    CacheHitRatio,
+    /// Its database's size.
+    SizeBytes,
+    InsertsPerSecond,
+    UpdatesPerSecond,
+    DeletesPerSecond,
+    /// WAL written (a primary) or replayed (a follower).
+    WalBytesPerSecond,
+    /// Deadlocks detected since the sample before.
+    Deadlocks,
+    /// Bytes written to temporary files by queries that ran out of `work_mem`.
+    TempBytesPerSecond,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 2] = [Metric::LagBytes, Metric::LagSeconds];
+    pub const ALL: [Metric; 17] = [
+        Metric::LagBytes,
+        Metric::LagSeconds,
+        Metric::CommitsPerSecond,
+        Metric::RollbacksPerSecond,
+        Metric::ConnectionsActive,
+        Metric::ConnectionsIdle,
+        Metric::ConnectionsIdleInTransaction,
+        Metric::ConnectionsWaiting,
+        Metric::MaxConnections,
+        Metric::CacheHitRatio,
+        Metric::SizeBytes,
+        Metric::InsertsPerSecond,
+        Metric::UpdatesPerSecond,
+        Metric::DeletesPerSecond,
+        Metric::WalBytesPerSecond,
+        Metric::Deadlocks,
+        Metric::TempBytesPerSecond,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Metric::LagBytes => "lag_bytes",
             Metric::LagSeconds => "lag_seconds",
+            Metric::CommitsPerSecond => "commits_per_second",
+            Metric::RollbacksPerSecond => "rollbacks_per_second",
+            Metric::ConnectionsActive => "connections_active",
+            Metric::ConnectionsIdle => "connections_idle",
+            Metric::ConnectionsIdleInTransaction => "connections_idle_in_transaction",
+            Metric::ConnectionsWaiting => "connections_waiting",
+            Metric::MaxConnections => "max_connections",
+            Metric::CacheHitRatio => "cache_hit_ratio",
+            Metric::SizeBytes => "size_bytes",
+            Metric::InsertsPerSecond => "inserts_per_second",
+            Metric::UpdatesPerSecond => "updates_per_second",
+            Metric::DeletesPerSecond => "deletes_per_second",
+            Metric::WalBytesPerSecond => "wal_bytes_per_second",
+            Metric::Deadlocks => "deadlocks",
+            Metric::TempBytesPerSecond => "temp_bytes_per_second",
+        }
+    }
+
+    /// What a chart calls it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Metric::LagBytes => "Lag",
+            Metric::LagSeconds => "Lag (time)",
+            Metric::CommitsPerSecond => "Commits",
+            Metric::RollbacksPerSecond => "Rollbacks",
+            Metric::ConnectionsActive => "Active",
+            Metric::ConnectionsIdle => "Idle",
+            Metric::ConnectionsIdleInTransaction => "Idle in transaction",
+            Metric::ConnectionsWaiting => "Waiting on a lock",
+            Metric::MaxConnections => "Limit",
+            Metric::CacheHitRatio => "Cache hit ratio",
+            Metric::SizeBytes => "Database size",
+            Metric::InsertsPerSecond => "Inserted",
+            Metric::UpdatesPerSecond => "Updated",
+            Metric::DeletesPerSecond => "Deleted",
+            Metric::WalBytesPerSecond => "WAL",
+            Metric::Deadlocks => "Deadlocks",
+            Metric::TempBytesPerSecond => "Temporary files",
         }
     }
 
     pub fn unit(self) -> Unit {
         match self {
-            Metric::LagBytes => Unit::Bytes,
+            Metric::LagBytes | Metric::SizeBytes => Unit::Bytes,
             Metric::LagSeconds => Unit::Seconds,
+            Metric::CommitsPerSecond
+            | Metric::RollbacksPerSecond
+            | Metric::InsertsPerSecond
+            | Metric::UpdatesPerSecond
+            | Metric::DeletesPerSecond => Unit::PerSecond,
+            Metric::WalBytesPerSecond | Metric::TempBytesPerSecond => Unit::BytesPerSecond,
+            Metric::ConnectionsActive
+            | Metric::ConnectionsIdle
+            | Metric::ConnectionsIdleInTransaction
+            | Metric::ConnectionsWaiting
+            | Metric::MaxConnections
+            | Metric::Deadlocks => Unit::Count,
+            Metric::CacheHitRatio => Unit::Ratio,
         }
+    }
+
+    pub fn parse(s: &str) -> Option<Metric> {
+        Metric::ALL.into_iter().find(|m| m.as_str() == s)
     }
 }
 
@@ -53,6 +151,12 @@ impl Metric {
 pub enum Unit {
     Bytes,
     Seconds,
+    /// Events a second (transactions, rows).
+    PerSecond,
+    BytesPerSecond,
+    Count,
+    /// A fraction from 0 to 1.
+    Ratio,
 }
 
 /// What a caller asks for: `since` (RFC 3339, at most [`KEEP_DAYS`] ago;
@@ -95,8 +199,8 @@ impl MetricsQuery {
     }
 }
 
-/// One point: the largest value sampled in the step starting at `at`
-/// (for lag, the worst it was).
+/// One point: the largest value sampled in the step starting at `at`, so
+/// a peak stays visible however long the step (for lag, the worst it was).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Point {
@@ -170,6 +274,29 @@ impl Metrics {
     pub fn series(&self, metric: Metric) -> Option<&Series> {
         self.series.iter().find(|s| s.metric == metric)
     }
+
+    /// Takes in `newer` (asked for since a step of this answer, with the
+    /// same step): its points replace this answer's from where they start,
+    /// and points that fell out of a window starting at `since` go.
+    pub fn merge(&mut self, newer: Metrics, since: DateTime<Utc>) {
+        for fresh in newer.series {
+            let first = fresh.points.first().map(|p| p.at);
+            match self.series.iter_mut().find(|s| s.metric == fresh.metric) {
+                Some(kept) => {
+                    kept.points.retain(|p| first.is_none_or(|f| p.at < f));
+                    kept.points.extend(fresh.points);
+                }
+                None => self.series.push(fresh),
+            }
+        }
+        for series in &mut self.series {
+            series.points.retain(|p| p.at >= since);
+        }
+        self.series.retain(|s| !s.points.is_empty());
+        self.series.sort_by_key(|s| s.metric);
+        self.since = since;
+        self.until = self.until.max(newer.until);
+    }
 }
 
 #[cfg(test)]
@@ -202,6 +329,33 @@ mod tests {
             assert!(q.window(now()).unwrap_err().message.contains("step"), "{step}");
         }
         assert!(MetricsQuery { since: Some(now() - Duration::days(7)), step: Some(3600) }.window(now()).is_ok());
+    }
+
+    #[test]
+    fn a_newer_answer_replaces_the_tail_and_the_window_slides() {
+        let at = |s: i64| now() - Duration::seconds(s);
+        let series = |metric, points: &[(i64, f64)]| Series {
+            metric,
+            unit: metric.unit(),
+            points: points.iter().map(|(s, v)| Point { at: at(*s), value: *v }).collect(),
+        };
+        let answer = |since: i64, series: Vec<Series>| Metrics {
+            name: "r".into(),
+            since: at(since),
+            until: at(0),
+            step_seconds: 10,
+            series,
+        };
+        let mut kept = answer(60, vec![series(Metric::CommitsPerSecond, &[(60, 1.0), (50, 2.0), (40, 3.0)])]);
+        let newer = answer(
+            40,
+            vec![series(Metric::CommitsPerSecond, &[(40, 4.0), (30, 5.0)]), series(Metric::SizeBytes, &[(30, 9.0)])],
+        );
+        kept.merge(newer, at(50));
+        let values = |m: Metric| kept.series(m).unwrap().points.iter().map(|p| p.value).collect::<Vec<_>>();
+        assert_eq!(values(Metric::CommitsPerSecond), vec![2.0, 4.0, 5.0], "the step at 40 s is the newer one's");
+        assert_eq!(values(Metric::SizeBytes), vec![9.0]);
+        assert_eq!(kept.since, at(50));
     }
 
     #[test]

@@ -414,10 +414,12 @@ pub enum EventKind {
     Backup,
     /// A backup failed (it is tried again later).
     BackupFailed,
+    /// Its statistics were sampled (the metrics route has the numbers).
+    Metrics,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::Created,
         EventKind::Phase,
         EventKind::Progress,
@@ -430,6 +432,7 @@ impl EventKind {
         EventKind::Request,
         EventKind::Backup,
         EventKind::BackupFailed,
+        EventKind::Metrics,
     ];
 
     /// The SSE event name.
@@ -447,6 +450,7 @@ impl EventKind {
             EventKind::Request => "request",
             EventKind::Backup => "backup",
             EventKind::BackupFailed => "backup_failed",
+            EventKind::Metrics => "metrics",
         }
     }
 }

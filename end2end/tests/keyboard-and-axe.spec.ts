@@ -2,21 +2,11 @@
 // and state the suite visits, failing on any serious or critical violation;
 // each dialog takes the focus, keeps Tab inside, closes on Escape and gives
 // the focus back; a skip link leads to the main content.
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import { memberState } from "../accounts";
+import { axe } from "./pages/axe";
 import { DatabasesPage } from "./pages/databases-page";
 import { auth, available } from "./pages/fleet-api";
-
-/** Fails on serious or critical violations, naming each with its nodes. */
-async function axe(page: Page, what: string) {
-  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]).analyze();
-  const bad = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  const report = bad
-    .map((v) => `${v.impact} ${v.id}: ${v.help}\n${v.nodes.map((n) => `  ${n.target.join(" ")}: ${n.failureSummary}`).join("\n")}`)
-    .join("\n");
-  expect(bad, `${what}\n${report}`).toEqual([]);
-}
 
 async function live(page: Page, url: string) {
   await page.goto(url);

@@ -14,6 +14,7 @@ pub mod config;
 pub mod console;
 pub mod digest;
 pub mod engine;
+pub mod insights;
 pub mod provisioner;
 pub mod public;
 pub mod serve;

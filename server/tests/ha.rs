@@ -75,7 +75,7 @@ async fn a_killed_leader_is_replaced_mid_fork_and_the_survivors_stream_sees_ever
     let health = second.health().await;
     assert!(!health.leader, "one leader: {health:?}");
     assert_eq!(health.status, "ok", "standing by is healthy: {health:?}");
-    for name in ["reconciler", "backups", "lease-keeper"] {
+    for name in ["reconciler", "backups", "metrics", "lease-keeper"] {
         assert_eq!(loop_state(&health, name), LoopState::Standby, "{name}");
     }
 
@@ -126,7 +126,7 @@ async fn a_killed_leader_is_replaced_mid_fork_and_the_survivors_stream_sees_ever
     until("the second server leading", Duration::from_secs(30), async || second.health().await.leader.then_some(()))
         .await;
     let health = second.health().await;
-    for name in ["reconciler", "backups", "lease-keeper"] {
+    for name in ["reconciler", "backups", "metrics", "lease-keeper"] {
         assert_eq!(loop_state(&health, name), LoopState::Running, "{name} runs on the new leader");
     }
     let trial = phase(&second.client, "trial", Phase::Available).await;

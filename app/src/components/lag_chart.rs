@@ -118,7 +118,7 @@ impl Plot {
         let before = samples.iter().rfind(|(at, _)| *at < start).map(|(_, v)| (start, *v));
         let inside: Vec<(DateTime<Utc>, u64)> =
             before.into_iter().chain(samples.iter().copied().filter(|(at, _)| *at >= start && *at <= now)).collect();
-        let top = nice_ceiling(inside.iter().map(|(_, v)| *v).max().unwrap_or(0));
+        let top = super::chart::nice_ceiling(inside.iter().map(|(_, v)| *v).max().unwrap_or(0) as f64) as u64;
         let y = |v: u64| TOP + (1.0 - v as f64 / top as f64) * (H - TOP - BOTTOM);
         let path = (!inside.is_empty()).then(|| {
             let mut d = String::new();
@@ -155,35 +155,11 @@ impl Plot {
     }
 }
 
-/// The smallest of 1, 2 or 5 times a power of ten at or above `v` (at
-/// least 1), so the axis reads in round numbers.
-fn nice_ceiling(v: u64) -> u64 {
-    let mut base = 1u64;
-    loop {
-        for m in [1, 2, 5] {
-            let candidate = base.saturating_mul(m);
-            if candidate >= v || candidate == u64::MAX {
-                return candidate;
-            }
-        }
-        base = base.saturating_mul(10);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
 
     use super::*;
-
-    #[test]
-    fn axes_round_up_and_read_in_bytes() {
-        assert_eq!(nice_ceiling(0), 1);
-        assert_eq!(nice_ceiling(3), 5);
-        assert_eq!(nice_ceiling(22_000_000), 50_000_000);
-        assert_eq!(nice_ceiling(1000), 1000);
-        assert_eq!(nice_ceiling(u64::MAX), u64::MAX);
-    }
 
     #[test]
     fn the_line_steps_through_the_window_to_now() {

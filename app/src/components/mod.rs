@@ -2,12 +2,14 @@
 
 pub mod backups;
 pub mod badge;
+pub mod chart;
 pub mod copy_actions;
 pub mod copy_button;
 pub mod create_dialog;
 pub mod credentials;
 pub mod deferred;
 pub mod expiry;
+pub mod insights;
 pub mod lag_chart;
 pub mod lineage;
 pub mod modal;

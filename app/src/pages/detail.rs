@@ -13,6 +13,7 @@ use crate::components::copy_actions::CopyActions;
 use crate::components::create_dialog::{CreateDialog, CreateMode};
 use crate::components::credentials::Credentials;
 use crate::components::expiry::Expiry;
+use crate::components::insights::InsightsCharts;
 use crate::components::lag_chart::LagChart;
 use crate::components::lineage::Lineage;
 use crate::components::modal::Modal;
@@ -118,6 +119,8 @@ fn Detail(name: Memo<String>) -> impl IntoView {
         dialogs.url.set(None);
         dialogs.error.set(None);
     });
+    let query = leptos_router::hooks::use_query_map();
+    let tab = Memo::new(move |_| Tab::from_query(query.with(|q| q.get("tab"))));
     let me = use_me();
     let is_follower = Memo::new(move |_| db.with(|d| d.as_ref().is_some_and(|d| d.role == Role::Follower)));
     let can_capture = {
@@ -133,26 +136,63 @@ fn Detail(name: Memo<String>) -> impl IntoView {
                 </div>
             }
             .into_any(),
-            Some(current) => view! { <DetailBody db=current dialogs me=me.clone()/> }.into_any(),
+            Some(current) => view! { <DetailBody db=current dialogs me=me.clone() tab=tab.get()/> }.into_any(),
         }}
         // Outside the part that re-renders on every change, so a half-made
-        // choice survives lag and size updates, and the chart keeps its
-        // history instead of fetching it again with each lag event.
-        <Show when=move || is_follower.get()>
-            <section class="card lag-card">
-                <h2>"Replication lag"</h2>
-                <LagChart name current=Signal::derive(move || db.with(|d| d.as_ref().and_then(|d| d.lag.clone())))/>
-            </section>
+        // choice survives lag and size updates, and the charts keep their
+        // history instead of fetching it again with each event.
+        <Show when=move || tab.get() == Tab::Overview && db.with(Option::is_some)>
+            <Show when=move || is_follower.get()>
+                <section class="card lag-card">
+                    <h2>"Replication lag"</h2>
+                    <LagChart name current=Signal::derive(move || db.with(|d| d.as_ref().and_then(|d| d.lag.clone())))/>
+                </section>
+            </Show>
+            <BackupsCard name can_capture/>
+            {admin.then(|| view! { <AccessCard name/> })}
         </Show>
-        <BackupsCard name can_capture/>
-        {admin.then(|| view! { <AccessCard name/> })}
+        <Show when=move || tab.get() == Tab::Insights && db.with(Option::is_some)>
+            <InsightsCharts name follower=is_follower/>
+        </Show>
         <CreateDialog mode=dialogs.create/>
         <RequestDialog source=dialogs.request/>
     }
 }
 
+/// The page's tabs, chosen by `?tab=` so a tab can be linked to and
+/// survives a reload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tab {
+    Overview,
+    Insights,
+}
+
+impl Tab {
+    fn from_query(value: Option<String>) -> Tab {
+        match value.as_deref() {
+            Some("insights") => Tab::Insights,
+            _ => Tab::Overview,
+        }
+    }
+}
+
 #[component]
-fn DetailBody(db: DatabaseView, dialogs: Dialogs, me: Me) -> impl IntoView {
+fn TabNav(name: String, tab: Tab) -> impl IntoView {
+    let link = move |this: Tab, label: &'static str, query: &'static str| {
+        view! {
+            <a href=format!("/databases/{name}{query}") aria-current=(tab == this).then_some("page")>{label}</a>
+        }
+    };
+    view! {
+        <nav class="tabs" aria-label="Database views">
+            {link(Tab::Overview, "Overview", "")}
+            {link(Tab::Insights, "Insights", "?tab=insights")}
+        </nav>
+    }
+}
+
+#[component]
+fn DetailBody(db: DatabaseView, dialogs: Dialogs, me: Me, tab: Tab) -> impl IntoView {
     let live = use_live();
     let forks: Vec<String> = live.dbs.with(|dbs| {
         dbs.values().filter(|d| d.forked_from.as_deref() == Some(&db.name)).map(|d| d.name.clone()).collect()
@@ -187,6 +227,8 @@ fn DetailBody(db: DatabaseView, dialogs: Dialogs, me: Me) -> impl IntoView {
         {db.progress.clone().filter(|_| phase == Phase::Provisioning).map(|p| view! { <ProgressBar progress=p/> })}
         {db.message.clone().map(|m| view! { <Message message=m down=phase.is_down()/> })}
         {can_retry.then(|| view! { <RetryButton name=db.name.clone()/> })}
+        <TabNav name=db.name.clone() tab/>
+        {(tab == Tab::Overview).then(|| view! {
         <div class="grid">
             <section class="card">
                 <h2>"Info"</h2>
@@ -218,6 +260,7 @@ fn DetailBody(db: DatabaseView, dialogs: Dialogs, me: Me) -> impl IntoView {
             </Show>
             {can_destroy.then(|| view! { <DestroyButton db=destroy_db.clone() dialogs/> })}
         </div>
+        })}
     }
 }
 

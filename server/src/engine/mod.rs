@@ -36,6 +36,7 @@ pub mod reconciler;
 pub mod recorder;
 pub mod relay;
 pub mod restarts;
+pub mod sampler;
 pub mod spec;
 
 pub use error::EngineError;
@@ -57,6 +58,8 @@ pub struct EngineConfig {
     pub info_every: Duration,
     /// When backups are taken.
     pub backups: backups::Schedule,
+    /// How often every available database's statistics are sampled.
+    pub sample_every: Duration,
 }
 
 impl Default for EngineConfig {
@@ -66,6 +69,7 @@ impl Default for EngineConfig {
             tick: Duration::from_secs(1),
             info_every: Duration::from_secs(5),
             backups: backups::Schedule::default(),
+            sample_every: Duration::from_secs(10),
         }
     }
 }
@@ -187,6 +191,13 @@ impl Engine {
                     wake.clone(),
                 )
                 .run(stop)
+            });
+        }
+        {
+            let (store, provisioner, recorder, every) =
+                (store.clone(), provisioner.clone(), recorder.clone(), config.sample_every);
+            supervisor.spawn_gated("metrics", leadership.gate(), move |stop| {
+                sampler::Sampler::new(store.clone(), provisioner.clone(), recorder.clone(), every).run(stop)
             });
         }
         Engine {

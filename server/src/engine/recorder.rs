@@ -92,6 +92,12 @@ impl Recorder {
         self.store.append_sample(name, &sample).await
     }
 
+    /// Keeps a sample of `name`'s statistics and tells open consoles.
+    pub async fn metrics(&self, name: &str, sample: &Sample) -> Result<(), StoreError> {
+        self.store.append_sample(name, sample).await?;
+        self.publish(name, EventKind::Metrics, None).await
+    }
+
     /// Records a probe when what it shows changed ([`noteworthy::info_changed`]).
     pub async fn info(&self, name: &str, info: Info) -> Result<(), StoreError> {
         let (_, before) = self.store.observed(name).await?;

@@ -171,6 +171,10 @@ pub trait Provisioner: Send + Sync + 'static {
     async fn replica_state(&self, db: &Spec, source: Option<&Spec>) -> Result<ReplicaState, ProvisionError>;
     /// Version, size, tables and connections.
     async fn info(&self, db: &Spec) -> Result<Info, ProvisionError>;
+    /// A connection to `db`'s own database with the most privilege pgfleet
+    /// holds there (the superuser where it has one, else the owner role),
+    /// for the insights that read statistics and end sessions.
+    async fn connect(&self, db: &Spec) -> Result<sqlx::postgres::PgConnection, ProvisionError>;
     /// The URL a client connects with (async: another backend may read it
     /// from elsewhere, e.g. a Kubernetes Secret).
     async fn connection_url(&self, db: &Spec) -> Result<String, ProvisionError>;

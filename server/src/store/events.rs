@@ -31,7 +31,7 @@ pub const MAX_MEASUREMENTS: i64 = 5_000;
 /// Whether events of `kind` are measurements (kept briefly).
 pub fn is_measurement(kind: EventKind) -> bool {
     match kind {
-        EventKind::Lag | EventKind::Info | EventKind::Progress => true,
+        EventKind::Lag | EventKind::Info | EventKind::Progress | EventKind::Metrics => true,
         EventKind::Created
         | EventKind::Phase
         | EventKind::Restarted

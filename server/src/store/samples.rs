@@ -1,12 +1,22 @@
-//! Measurements kept over time: what the lag chart draws across page loads
-//! and the metrics API serves. The recorder appends them
-//! (`engine/recorder.rs` decides how often); the reconciler's sweep drops
-//! what is older than [`app::metrics::KEEP_DAYS`].
+//! Measurements kept over time: what the charts draw across page loads
+//! and the metrics API serves. The recorder appends them (the metrics loop
+//! every 10 s, lag when it moves); the reconciler's sweep thins what is
+//! older than [`FULL_RESOLUTION`] to the samples of the first
+//! [`THINNED_SLOT_MS`] of every [`THINNED_EVERY_MS`] (about one sample in
+//! thirty), and drops what is older than [`app::metrics::KEEP_DAYS`].
 
 use app::metrics::{Metric, Sample, Window};
 use chrono::{DateTime, Duration, Utc};
 
 use super::{Store, StoreError};
+
+/// How long every sample is kept.
+pub const FULL_RESOLUTION: Duration = Duration::days(1);
+/// Older samples are thinned to those in the first [`THINNED_SLOT_MS`] of
+/// every five minutes: wider than the 10 s sampling, so a slot seldom
+/// misses a sample and holds at most two.
+pub const THINNED_EVERY_MS: i64 = 5 * 60 * 1000;
+pub const THINNED_SLOT_MS: i64 = 15 * 1000;
 
 impl Store {
     pub async fn append_sample(&self, name: &str, sample: &Sample) -> Result<(), StoreError> {
@@ -46,10 +56,21 @@ impl Store {
             .collect()
     }
 
-    /// Drops samples older than they are kept.
+    /// Thins samples past [`FULL_RESOLUTION`] and drops those older than
+    /// they are kept.
     pub async fn prune_samples(&self) -> Result<(), StoreError> {
-        let oldest = Utc::now() - Duration::days(app::metrics::KEEP_DAYS);
+        self.prune_samples_at(Utc::now()).await
+    }
+
+    pub async fn prune_samples_at(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let oldest = now - Duration::days(app::metrics::KEEP_DAYS);
         sqlx::query("DELETE FROM samples WHERE at < $1").bind(oldest.timestamp_millis()).execute(self.pool()).await?;
+        sqlx::query("DELETE FROM samples WHERE at < $1 AND at % $2 >= $3")
+            .bind((now - FULL_RESOLUTION).timestamp_millis())
+            .bind(THINNED_EVERY_MS)
+            .bind(THINNED_SLOT_MS)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
 }

@@ -50,3 +50,86 @@ impl Documented {
         }
     }
 }
+
+impl Documented {
+    /// An error naming the first place where `value` is not what schema
+    /// `name` (under `components.schemas`) describes: a missing required
+    /// field, a field the schema does not have, a wrong type or an enum
+    /// value it does not list.
+    pub fn conforms(&self, name: &str, value: &Value) -> Result<(), String> {
+        self.check_schema(&serde_json::json!({ "$ref": format!("#/components/schemas/{name}") }), value, name)
+    }
+
+    fn check_schema(&self, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+        if let Some(reference) = schema["$ref"].as_str() {
+            let name = reference.rsplit('/').next().unwrap_or(reference);
+            let target = &self.doc["components"]["schemas"][name];
+            if target.is_null() {
+                return Err(format!("{at}: {reference} is not in the document"));
+            }
+            return self.check_schema(target, value, at);
+        }
+        for key in ["oneOf", "anyOf"] {
+            if let Some(choices) = schema[key].as_array() {
+                let errors: Vec<String> =
+                    choices.iter().filter_map(|c| self.check_schema(c, value, at).err()).collect();
+                return if errors.len() < choices.len() { Ok(()) } else { Err(errors.join("; ")) };
+            }
+        }
+        if let Some(all) = schema["allOf"].as_array() {
+            for part in all {
+                self.check_schema(part, value, at)?;
+            }
+            return Ok(());
+        }
+        if let Some(options) = schema["enum"].as_array() {
+            if !options.contains(value) {
+                return Err(format!("{at}: {value} is not one of {options:?}"));
+            }
+        }
+        let types: Vec<&str> = match &schema["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let kind = match value {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        let fits = types.is_empty() || types.contains(&kind) || (kind == "integer" && types.contains(&"number"));
+        if !fits {
+            return Err(format!("{at}: a {kind} ({value}) where the document says {types:?}"));
+        }
+        match value {
+            Value::Object(fields) => {
+                let properties = schema["properties"].as_object();
+                for required in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                    if !fields.contains_key(required) {
+                        return Err(format!("{at}: {required} is required but missing"));
+                    }
+                }
+                if let Some(properties) = properties {
+                    for (key, field) in fields {
+                        let Some(schema) = properties.get(key) else {
+                            return Err(format!("{at}: {key} is not in the document"));
+                        };
+                        self.check_schema(schema, field, &format!("{at}.{key}"))?;
+                    }
+                }
+                Ok(())
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.check_schema(&schema["items"], item, &format!("{at}[{i}]"))?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}

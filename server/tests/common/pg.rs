@@ -55,6 +55,7 @@ pub fn test_engine_config() -> EngineConfig {
         tick: Duration::from_millis(200),
         info_every: Duration::from_secs(1),
         backups: pgfleet::engine::backups::Schedule { tick: Duration::from_millis(500), ..Default::default() },
+        sample_every: Duration::from_secs(1),
     }
 }
 

@@ -508,6 +508,12 @@ impl Provisioner for KubernetesProvisioner {
         probe::server_info(&mut conn).await
     }
 
+    async fn connect(&self, db: &Spec) -> Result<sqlx::postgres::PgConnection, ProvisionError> {
+        // CloudNativePG gives pgfleet no superuser: the owner sees its own
+        // sessions whole and others' without their query text.
+        connect::connect(&self.config.reach, &db.name, Self::owner(db)).await
+    }
+
     async fn connection_url(&self, db: &Spec) -> Result<String, ProvisionError> {
         let (host, port) = self.config.reach.address(&db.name)?;
         let query = self.config.reach.url_query();

@@ -587,6 +587,10 @@ impl Provisioner for LocalProvisioner {
         Ok(info)
     }
 
+    async fn connect(&self, db: &Spec) -> Result<sqlx::postgres::PgConnection, ProvisionError> {
+        sql::connect(&self.layout.run(&db.name), db.port, &db.pg_database).await
+    }
+
     async fn connection_url(&self, db: &Spec) -> Result<String, ProvisionError> {
         Ok(format!("postgres://{}:{}@{}:{}/{}", db.pg_user, db.pg_password, self.public_host, db.port, db.pg_database))
     }

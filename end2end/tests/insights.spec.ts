@@ -1,0 +1,62 @@
+// The Insights tab against a real pgfleet under pgbench: charts of the
+// sampled metrics with axes and legends, moving live as samples arrive,
+// hover values, the range switch, and a screenshot.
+import { expect, test } from "@playwright/test";
+import { spawn, type ChildProcess } from "node:child_process";
+import * as path from "node:path";
+import { axe } from "./pages/axe";
+import { auth, available } from "./pages/fleet-api";
+
+const out = (name: string) => path.join(__dirname, "..", "output", name);
+const pgbench = "/usr/lib/postgresql/15/bin/pgbench";
+
+test("the Insights tab charts the database's metrics live", async ({ page, request }) => {
+  await available(request, { name: "gauge" });
+  const url = (await (await request.get("/api/v1/databases/gauge/credentials", { headers: auth() })).json()).url;
+  let load: ChildProcess | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const init = spawn(pgbench, ["-i", "-q", "-s", "1", url], { stdio: "ignore" });
+      init.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`pgbench -i exited ${code}`))));
+    });
+    load = spawn(pgbench, ["-n", "-c", "2", "-R", "50", "-T", "300", url], { stdio: "ignore" });
+
+    await page.goto("/databases/gauge?tab=insights");
+    await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+    await expect(page.getByRole("link", { name: "Insights" })).toHaveAttribute("aria-current", "page");
+    const tx = page.getByTestId("chart-transactions");
+    await expect(tx).toBeVisible();
+    await expect(page.getByTestId("chart-connections")).toBeVisible();
+    await expect(page.getByTestId("chart-cache")).toBeVisible();
+    // pgbench commits about 50 a second, which the legend reads once sampled.
+    await expect(tx.locator(".legend")).toHaveText(/Commits [1-9]\d*(\.\d)?\/s/, { timeout: 60_000 });
+    await expect(tx.locator("text.axis").last()).toHaveText("now");
+    // Live: the line grows as samples arrive on the stream, without a reload.
+    const line = tx.getByTestId("chart-line").first();
+    const before = (await line.getAttribute("d")) ?? "";
+    await expect.poll(async () => ((await line.getAttribute("d")) ?? "").length, { timeout: 60_000 }).toBeGreaterThan(
+      before.length,
+    );
+    // Hovering reads the values at that time.
+    const box = (await tx.locator("svg").boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.99, box.y + box.height / 2);
+    await expect(tx.locator(".chart-readout")).toHaveText(/^\d\d:\d\d:\d\d: .*Commits \d/);
+    await page.screenshot({ path: out("insights.png"), fullPage: true });
+    await axe(page, "the Insights tab");
+
+    // Another range fetches its window.
+    await page.getByRole("button", { name: "24 h" }).click();
+    await expect(page.getByRole("button", { name: "24 h" })).toHaveAttribute("aria-pressed", "true");
+    await expect(tx.locator("text.axis").first()).toHaveText(/^0/);
+    await expect(tx.locator("text.axis", { hasText: "-24 h" })).toHaveCount(1);
+    await expect(tx.getByTestId("chart-line").first()).toHaveAttribute("d", /M/);
+
+    // Back to the overview.
+    await page.getByRole("link", { name: "Overview" }).click();
+    await expect(page.getByTestId("info")).toBeVisible();
+    await expect(page.getByTestId("insights")).toHaveCount(0);
+  } finally {
+    load?.kill();
+    await request.delete("/api/v1/databases/gauge", { headers: auth() });
+  }
+});
