@@ -80,6 +80,34 @@ pub async fn capture_backup(name: String) -> Result<DatabaseView, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.capture_backup(name).await }.await)
 }
 
+#[server(endpoint = "database_sessions", client = ConsoleClient, output = JsonAnswer)]
+pub async fn database_sessions(name: String) -> Result<Vec<crate::insights::Session>, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.sessions(name).await }.await)
+}
+
+#[server(endpoint = "database_locks", client = ConsoleClient, output = JsonAnswer)]
+pub async fn database_locks(name: String) -> Result<Vec<crate::insights::Blocking>, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.blocking(name).await }.await)
+}
+
+#[server(endpoint = "database_statements", client = ConsoleClient, output = JsonAnswer)]
+pub async fn database_statements(
+    name: String,
+    query: crate::insights::StatementsQuery,
+) -> Result<crate::insights::Statements, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.statements(name, query).await }.await)
+}
+
+#[server(endpoint = "end_session", client = ConsoleClient, output = JsonAnswer)]
+pub async fn end_session(name: String, pid: i64, terminate: bool) -> Result<crate::insights::Ended, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.end_session(name, pid, terminate).await }.await)
+}
+
+#[server(endpoint = "reset_statements", client = ConsoleClient, output = JsonAnswer)]
+pub async fn reset_statements(name: String) -> Result<(), ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.reset_statements(name).await }.await)
+}
+
 #[server(endpoint = "retry_database", client = ConsoleClient, output = JsonAnswer)]
 pub async fn retry_database(name: String) -> Result<DatabaseView, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.retry_database(name).await }.await)

@@ -46,6 +46,20 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     async fn backups(&self, name: String) -> Result<Vec<crate::model::Backup>, ApiError>;
     /// A full backup now.
     async fn capture_backup(&self, name: String) -> Result<DatabaseView, ApiError>;
+    /// Its client sessions (`pg:ps`).
+    async fn sessions(&self, name: String) -> Result<Vec<crate::insights::Session>, ApiError>;
+    /// Who waits on whose lock (`pg:locks`).
+    async fn blocking(&self, name: String) -> Result<Vec<crate::insights::Blocking>, ApiError>;
+    /// The statements that cost the most (`pg:outliers`).
+    async fn statements(
+        &self,
+        name: String,
+        query: crate::insights::StatementsQuery,
+    ) -> Result<crate::insights::Statements, ApiError>;
+    /// Cancels a query, or with `terminate` ends its session (audited).
+    async fn end_session(&self, name: String, pid: i64, terminate: bool) -> Result<crate::insights::Ended, ApiError>;
+    /// Forgets the statements' totals (audited).
+    async fn reset_statements(&self, name: String) -> Result<(), ApiError>;
 
     async fn request_fork(&self, request: NewForkRequest) -> Result<ForkRequestView, ApiError>;
     async fn fork_requests(&self) -> Result<Vec<ForkRequestView>, ApiError>;

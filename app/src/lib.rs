@@ -26,6 +26,7 @@ pub mod components;
 pub mod connection;
 pub mod fetched;
 pub mod format;
+pub mod insights;
 pub mod limits;
 pub mod live;
 pub mod metrics;

@@ -7,7 +7,11 @@
 //!   is an admin's call); forks of a database with the `approval` policy
 //!   become fork requests; promotes, destroys, extends and reveals the
 //!   credentials of what they own, and reveals unprotected ones.
-//! - **viewer**: reads; never sees credentials.
+//!   Members see the text of running queries; they cancel or terminate
+//!   sessions and reset query statistics only on what they own.
+//! - **viewer**: reads metrics, diagnoses and normalised query statistics
+//!   (PostgreSQL replaces their constants with `$1`); never sees
+//!   credentials or running queries' text, which carries literals.
 
 use crate::accounts::UserRole;
 use crate::model::{ApiError, DatabaseView, ErrorCode, ForkPolicy};
@@ -31,6 +35,12 @@ pub enum Action<'a> {
     Extend(&'a DatabaseView),
     /// Take a backup now.
     Backup(&'a DatabaseView),
+    /// Read the text of queries running on it (it carries literals).
+    SeeQueryText(&'a DatabaseView),
+    /// Cancel a query or terminate a session on it.
+    EndSession(&'a DatabaseView),
+    /// Reset its query statistics.
+    ResetStatements(&'a DatabaseView),
     /// Accounts, protection, approvals, settings and the audit log.
     Administer,
 }
@@ -43,6 +53,10 @@ pub fn check(role: UserRole, user: &str, action: Action<'_>) -> Result<(), ApiEr
         (UserRole::Admin, _) => Ok(()),
         (_, Action::Read) => Ok(()),
         (UserRole::Viewer, Action::RevealCredentials(_)) => deny("viewers never see credentials".into()),
+        (UserRole::Viewer, Action::SeeQueryText(_)) => {
+            deny("viewers do not see running queries' text, which carries the values in them".into())
+        }
+        (UserRole::Member, Action::SeeQueryText(_)) => Ok(()),
         (UserRole::Viewer, _) => deny("viewers have read-only access; ask an admin for the member role".into()),
         (UserRole::Member, Action::Create | Action::Fork(_)) => Ok(()),
         (UserRole::Member, Action::Follow(db)) if db.protected => {
@@ -52,7 +66,15 @@ pub fn check(role: UserRole, user: &str, action: Action<'_>) -> Result<(), ApiEr
         (UserRole::Member, Action::Promote(db) | Action::Destroy(db) | Action::Retry(db)) if db.protected => {
             deny(format!("{} is protected; only an admin can promote, retry or destroy it", db.name))
         }
-        (UserRole::Member, Action::Promote(db) | Action::Destroy(db) | Action::Retry(db) | Action::Extend(db)) => {
+        (
+            UserRole::Member,
+            Action::Promote(db)
+            | Action::Destroy(db)
+            | Action::Retry(db)
+            | Action::Extend(db)
+            | Action::EndSession(db)
+            | Action::ResetStatements(db),
+        ) => {
             if owns(db) {
                 Ok(())
             } else {

@@ -115,6 +115,30 @@ impl ConsoleBackend for Console {
         self.fleet.capture_backup(&actor()?, &name).await
     }
 
+    async fn sessions(&self, name: String) -> Result<Vec<app::insights::Session>, ApiError> {
+        self.fleet.sessions(&actor()?, &name).await
+    }
+
+    async fn blocking(&self, name: String) -> Result<Vec<app::insights::Blocking>, ApiError> {
+        self.fleet.blocking(&actor()?, &name).await
+    }
+
+    async fn statements(
+        &self,
+        name: String,
+        query: app::insights::StatementsQuery,
+    ) -> Result<app::insights::Statements, ApiError> {
+        self.fleet.statements(&actor()?, &name, &query).await
+    }
+
+    async fn end_session(&self, name: String, pid: i64, terminate: bool) -> Result<app::insights::Ended, ApiError> {
+        self.fleet.end_session(&actor()?, &name, pid, terminate).await
+    }
+
+    async fn reset_statements(&self, name: String) -> Result<(), ApiError> {
+        self.fleet.reset_statements(&actor()?, &name).await
+    }
+
     async fn promote_database(&self, name: String) -> Result<DatabaseView, ApiError> {
         self.fleet.promote(&actor()?, &name).await
     }

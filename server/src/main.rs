@@ -103,6 +103,36 @@ enum Command {
     /// Take a full backup of a database now and follow it.
     #[command(name = "backups:capture")]
     BackupsCapture { name: String },
+    /// A database's client sessions (`heroku pg:ps`).
+    Ps {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Cancel a session's query, or with --force end the session (`heroku pg:kill`).
+    Kill {
+        name: String,
+        pid: i64,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Sessions waiting on another's lock, and who holds it (`heroku pg:locks`).
+    Locks {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The statements that cost the most time (`heroku pg:outliers`).
+    Outliers {
+        name: String,
+        /// total_time (default), mean_time or calls.
+        #[arg(long, value_parser = ["total_time", "mean_time", "calls"], default_value = "total_time")]
+        order: String,
+        #[arg(long, default_value_t = 10)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
     /// List databases.
     List {
         #[arg(long)]
@@ -392,6 +422,43 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 print!("{}", cli::backups_text(&list));
+            }
+        }
+        Command::Ps { name, json } => {
+            let list = client.sessions(&name).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                print!("{}", cli::insights::sessions_text(&list));
+            }
+        }
+        Command::Kill { name, pid, force } => {
+            let ended = client.end_session(&name, pid, force).await?;
+            match (ended.signalled, force) {
+                (true, true) => println!("Terminated session {pid} on {name}."),
+                (true, false) => println!("Cancelled session {pid}'s query on {name}."),
+                (false, _) => println!("Session {pid} on {name} had already ended."),
+            }
+        }
+        Command::Locks { name, json } => {
+            let list = client.locks(&name).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                print!("{}", cli::insights::blocking_text(&list));
+            }
+        }
+        Command::Outliers { name, order, limit, json } => {
+            let order = match order.as_str() {
+                "mean_time" => app::insights::StatementOrder::MeanTime,
+                "calls" => app::insights::StatementOrder::Calls,
+                _ => app::insights::StatementOrder::TotalTime,
+            };
+            let statements = client.statements(&name, order, limit).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&statements)?);
+            } else {
+                print!("{}", cli::insights::statements_text(&statements));
             }
         }
         Command::BackupsCapture { name } => {

@@ -17,6 +17,7 @@ use crate::store::{Store, StoreError};
 
 pub mod accounts;
 pub mod databases;
+pub mod insights;
 pub mod leases;
 pub mod limiter;
 pub mod passwords;

@@ -20,6 +20,7 @@ pub mod databases;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod insights;
 pub mod requests;
 
 #[derive(OpenApi)]
@@ -28,7 +29,8 @@ pub mod requests;
     paths(
         databases::list, databases::show, databases::create, databases::promote, databases::retry, databases::destroy,
         databases::credentials, databases::protect, databases::extend, databases::backups, databases::capture_backup,
-        databases::metrics, events::all, events::one,
+        databases::metrics, insights::sessions, insights::locks, insights::cancel, insights::terminate,
+        insights::statements, insights::reset_statements, events::all, events::one,
         requests::list, requests::create, requests::show, requests::approve, requests::reject,
         accounts::me, accounts::users, accounts::invite, accounts::set_role, accounts::tokens,
         accounts::create_token, accounts::revoke_token, accounts::settings, accounts::put_settings, accounts::audit,
@@ -125,6 +127,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/databases/{name}/retry", post(databases::retry))
         .route("/databases/{name}/backups", get(databases::backups).post(databases::capture_backup))
         .route("/databases/{name}/metrics", get(databases::metrics))
+        .route("/databases/{name}/sessions", get(insights::sessions))
+        .route("/databases/{name}/sessions/{pid}/cancel", post(insights::cancel))
+        .route("/databases/{name}/sessions/{pid}/terminate", post(insights::terminate))
+        .route("/databases/{name}/locks", get(insights::locks))
+        .route("/databases/{name}/statements", get(insights::statements))
+        .route("/databases/{name}/statements/reset", post(insights::reset_statements))
         .route("/databases/{name}/extend", post(databases::extend))
         .route("/databases/{name}/credentials", get(databases::credentials))
         .route("/databases/{name}/events", get(events::one))

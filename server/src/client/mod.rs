@@ -95,6 +95,35 @@ impl Client {
         self.send(self.request(reqwest::Method::POST, &format!("/api/v1/databases/{name}/backups"))).await
     }
 
+    pub async fn sessions(&self, name: &str) -> Result<Vec<app::insights::Session>, ClientError> {
+        self.send(self.request(reqwest::Method::GET, &format!("/api/v1/databases/{name}/sessions"))).await
+    }
+
+    pub async fn locks(&self, name: &str) -> Result<Vec<app::insights::Blocking>, ClientError> {
+        self.send(self.request(reqwest::Method::GET, &format!("/api/v1/databases/{name}/locks"))).await
+    }
+
+    /// Cancels `pid`'s query, or with `terminate` ends its session.
+    pub async fn end_session(
+        &self,
+        name: &str,
+        pid: i64,
+        terminate: bool,
+    ) -> Result<app::insights::Ended, ClientError> {
+        let how = if terminate { "terminate" } else { "cancel" };
+        self.send(self.request(reqwest::Method::POST, &format!("/api/v1/databases/{name}/sessions/{pid}/{how}"))).await
+    }
+
+    pub async fn statements(
+        &self,
+        name: &str,
+        order: app::insights::StatementOrder,
+        limit: i64,
+    ) -> Result<app::insights::Statements, ClientError> {
+        let path = format!("/api/v1/databases/{name}/statements?order={}&limit={limit}", order.as_str());
+        self.send(self.request(reqwest::Method::GET, &path)).await
+    }
+
     pub async fn retry(&self, name: &str) -> Result<DatabaseView, ClientError> {
         self.send(self.request(reqwest::Method::POST, &format!("/api/v1/databases/{name}/retry"))).await
     }

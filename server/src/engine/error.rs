@@ -4,6 +4,7 @@
 use app::model::{ApiError, ErrorCode, Phase};
 use app::names::NameError;
 
+use crate::insights::InsightError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +60,9 @@ pub enum EngineError {
     /// request's).
     #[error("{0}")]
     Backend(String),
+    /// A diagnostic could not be read or carried out.
+    #[error("{name}: {error}")]
+    Insight { name: String, error: crate::insights::InsightError },
     #[error("no free port in {0}-{1}")]
     NoFreePort(u16, u16),
     #[error(transparent)]
@@ -93,6 +97,12 @@ impl From<EngineError> for ApiError {
             EngineError::NoFreePort(..) | EngineError::Backend(_) | EngineError::Store(StoreError::Busy(_)) => {
                 ErrorCode::Unavailable
             }
+            EngineError::Insight { error, .. } => match error {
+                InsightError::NoSession(_) => ErrorCode::NotFound,
+                InsightError::Ours(_) => ErrorCode::Unprocessable,
+                InsightError::Unavailable(_) => ErrorCode::Conflict,
+                InsightError::Provision(_) => ErrorCode::Unavailable,
+            },
             EngineError::Store(inner) => {
                 tracing::error!(error = %inner, "metadata store failed");
                 return ApiError::new(ErrorCode::Unavailable, "the metadata store is not answering");

@@ -27,6 +27,7 @@ use crate::supervisor::Supervisor;
 pub mod admission;
 pub mod backups;
 pub mod bus;
+pub mod diagnostics;
 pub mod error;
 pub mod feed;
 pub mod leadership;
@@ -488,7 +489,6 @@ impl Engine {
         self.get(name).await
     }
 
-    /// A primary's backups and snapshots, oldest first.
     /// `name`'s measurements in `window`, stepped.
     pub async fn metrics(
         &self,
@@ -500,6 +500,7 @@ impl Engine {
         Ok(app::metrics::Metrics::from_samples(name, window, &samples))
     }
 
+    /// A primary's backups and snapshots, oldest first.
     pub async fn backups(&self, name: &str) -> Result<Vec<app::model::Backup>, EngineError> {
         let spec = self.spec(name).await?;
         if !spec.is_primary() {

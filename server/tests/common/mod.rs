@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod binary;
+pub mod cli;
 pub mod crd;
 pub mod kube_api;
 pub mod kube_fleet;

@@ -299,6 +299,9 @@ fn postgresql(plan: &Plan) -> PostgresConfiguration {
             ("max_connections".into(), plan.max_connections.to_string()),
             ("shared_buffers".into(), plan.shared_buffers.into()),
             ("work_mem".into(), plan.work_mem.into()),
+            // Setting any pg_stat_statements parameter makes the operator
+            // preload the extension and create it in every database.
+            ("pg_stat_statements.track".into(), "top".into()),
         ]),
         // Followers in other clusters stream with a password; the
         // operator's own rules cover its instances.

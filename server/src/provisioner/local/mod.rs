@@ -209,6 +209,11 @@ impl LocalProvisioner {
             format!("-c cluster_name='pgfleet-{}'", db.name),
             "-c password_encryption=scram-sha-256".into(),
         ];
+        // Query statistics for the Insights tab; a server started before
+        // this loads it at its next start (the tab says so).
+        if self.pg_bin().join("../lib/pg_stat_statements.so").exists() {
+            opts.push("-c shared_preload_libraries=pg_stat_statements".into());
+        }
         if let (Some(_), Some(src)) = (db.follows(), source) {
             let conninfo = format!(
                 "host={} port={} user={} passfile={} application_name={}",

@@ -1,6 +1,8 @@
 //! The `pgfleet` commands other than `serve`: a Heroku-style client of the
 //! API. `wait` follows the event stream live rather than polling.
 
+pub mod insights;
+
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
