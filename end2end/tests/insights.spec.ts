@@ -1,6 +1,7 @@
 // The Insights tab against a real pgfleet under pgbench: charts of the
 // sampled metrics with axes and legends, moving live as samples arrive,
-// hover values, the range switch, and a screenshot.
+// hover values, the range switch, the top queries, the sessions with
+// Terminate, and a screenshot.
 import { expect, test } from "@playwright/test";
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
@@ -9,11 +10,13 @@ import { auth, available } from "./pages/fleet-api";
 
 const out = (name: string) => path.join(__dirname, "..", "output", name);
 const pgbench = "/usr/lib/postgresql/15/bin/pgbench";
+const psql = "/usr/lib/postgresql/15/bin/psql";
 
 test("the Insights tab charts the database's metrics live", async ({ page, request }) => {
   await available(request, { name: "gauge" });
   const url = (await (await request.get("/api/v1/databases/gauge/credentials", { headers: auth() })).json()).url;
   let load: ChildProcess | undefined;
+  let sleeper: ChildProcess | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       const init = spawn(pgbench, ["-i", "-q", "-s", "1", url], { stdio: "ignore" });
@@ -41,8 +44,30 @@ test("the Insights tab charts the database's metrics live", async ({ page, reque
     const box = (await tx.locator("svg").boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.99, box.y + box.height / 2);
     await expect(tx.locator(".chart-readout")).toHaveText(/^\d\d:\d\d:\d\d: .*Commits \d/);
+
+    // pgbench's statements lead the top queries; a slow one is found
+    // among the sessions and terminated from the page.
+    const top = page.getByTestId("statement-list");
+    await expect(top).toContainText("pgbench_accounts", { timeout: 30_000 });
+    await page.getByTestId("top-queries").getByRole("button", { name: "Calls" }).click();
+    await expect(page.getByTestId("top-queries").getByRole("button", { name: "Calls" })).toHaveAttribute(
+      "aria-pressed",
+      "true",
+    );
+    await expect(top).toContainText("pgbench");
+    sleeper = spawn(psql, [url, "-c", "select pg_sleep(600) /* waits */"], { stdio: "ignore" });
+    const slow = page.getByTestId("session-list").locator("tr", { hasText: "pg_sleep(600)" });
+    await expect(slow).toHaveCount(1, { timeout: 30_000 });
+    await expect(slow.locator("td").nth(2)).toHaveText("active");
     await page.screenshot({ path: out("insights.png"), fullPage: true });
     await axe(page, "the Insights tab");
+    const pid = await slow.getAttribute("data-pid");
+    const gone = new Promise<number | null>((resolve) => sleeper!.on("exit", (code) => resolve(code)));
+    await slow.getByRole("button", { name: `Terminate session ${pid}` }).click();
+    await expect(page.getByTestId("diagnostics-said")).toHaveText(`Session ${pid} terminated.`);
+    await expect(slow).toHaveCount(0);
+    // psql saw its connection ended, not its query finished.
+    expect(await gone).not.toBe(0);
 
     // Another range fetches its window.
     await page.getByRole("button", { name: "24 h" }).click();
@@ -57,6 +82,7 @@ test("the Insights tab charts the database's metrics live", async ({ page, reque
     await expect(page.getByTestId("insights")).toHaveCount(0);
   } finally {
     load?.kill();
+    sleeper?.kill();
     await request.delete("/api/v1/databases/gauge", { headers: auth() });
   }
 });

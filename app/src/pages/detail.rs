@@ -1,6 +1,7 @@
 //! One database: everything `pg:info` shows, Follow and Fork (the list's
 //! buttons), its credentials, its lineage, a follower's lag chart, access
-//! settings for admins, Extend, Retry, Promote and Destroy.
+//! settings for admins, Extend, Retry, Promote and Destroy; and, on its
+//! Insights tab, the sampled metrics' charts and the diagnostics.
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -12,6 +13,7 @@ use crate::components::badge::PhaseBadge;
 use crate::components::copy_actions::CopyActions;
 use crate::components::create_dialog::{CreateDialog, CreateMode};
 use crate::components::credentials::Credentials;
+use crate::components::diagnostics::Diagnostics;
 use crate::components::expiry::Expiry;
 use crate::components::insights::InsightsCharts;
 use crate::components::lag_chart::LagChart;
@@ -153,6 +155,7 @@ fn Detail(name: Memo<String>) -> impl IntoView {
         </Show>
         <Show when=move || tab.get() == Tab::Insights && db.with(Option::is_some)>
             <InsightsCharts name follower=is_follower/>
+            <Diagnostics name/>
         </Show>
         <CreateDialog mode=dialogs.create/>
         <RequestDialog source=dialogs.request/>
