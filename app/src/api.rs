@@ -108,6 +108,16 @@ pub async fn reset_statements(name: String) -> Result<(), ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.reset_statements(name).await }.await)
 }
 
+#[server(endpoint = "database_diagnose", client = ConsoleClient, output = JsonAnswer)]
+pub async fn database_diagnose(name: String) -> Result<crate::diagnose::Diagnosis, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.diagnose(name).await }.await)
+}
+
+#[server(endpoint = "database_sizes", client = ConsoleClient, output = JsonAnswer)]
+pub async fn database_sizes(name: String) -> Result<crate::diagnose::Sizes, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.sizes(name).await }.await)
+}
+
 #[server(endpoint = "retry_database", client = ConsoleClient, output = JsonAnswer)]
 pub async fn retry_database(name: String) -> Result<DatabaseView, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.retry_database(name).await }.await)

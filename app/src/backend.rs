@@ -60,6 +60,10 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     async fn end_session(&self, name: String, pid: i64, terminate: bool) -> Result<crate::insights::Ended, ApiError>;
     /// Forgets the statements' totals (audited).
     async fn reset_statements(&self, name: String) -> Result<(), ApiError>;
+    /// Every health check (`pg:diagnose`).
+    async fn diagnose(&self, name: String) -> Result<crate::diagnose::Diagnosis, ApiError>;
+    /// Its largest tables and indexes.
+    async fn sizes(&self, name: String) -> Result<crate::diagnose::Sizes, ApiError>;
 
     async fn request_fork(&self, request: NewForkRequest) -> Result<ForkRequestView, ApiError>;
     async fn fork_requests(&self) -> Result<Vec<ForkRequestView>, ApiError>;

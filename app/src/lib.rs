@@ -24,6 +24,7 @@ pub mod client;
 pub mod codec;
 pub mod components;
 pub mod connection;
+pub mod diagnose;
 pub mod fetched;
 pub mod format;
 pub mod insights;

@@ -59,6 +59,18 @@ test("the Insights tab charts the database's metrics live", async ({ page, reque
     const slow = page.getByTestId("session-list").locator("tr", { hasText: "pg_sleep(600)" });
     await expect(slow).toHaveCount(1, { timeout: 30_000 });
     await expect(slow.locator("td").nth(2)).toHaveText("active");
+
+    // The Diagnose card: every check in words, the connections green;
+    // the Sizes card lists pgbench's tables, largest first.
+    const findings = page.getByTestId("findings").locator("li");
+    await expect(findings).toHaveCount(11);
+    const connections = page.getByTestId("findings").locator('li[data-check="Connections"]');
+    await expect(connections).toHaveAttribute("data-status", "green");
+    await expect(connections.locator(".badge")).toHaveText("Green");
+    await expect(page.getByTestId("findings").locator('li[data-check="FollowerLag"] .badge')).toHaveText("Skipped");
+    await expect(page.getByTestId("table-sizes").locator("tbody tr").first()).toContainText("public.pgbench_accounts");
+    await expect(page.getByTestId("index-sizes")).toContainText("pgbench_accounts_pkey");
+    await expect(page.getByTestId("diagnose-overall")).toHaveText(/^Checked at \d\d:\d\d:\d\d UTC: (Green|Yellow|Red)\.$/);
     await page.screenshot({ path: out("insights.png"), fullPage: true });
     await axe(page, "the Insights tab");
     const pid = await slow.getAttribute("data-pid");

@@ -139,6 +139,14 @@ impl ConsoleBackend for Console {
         self.fleet.reset_statements(&actor()?, &name).await
     }
 
+    async fn diagnose(&self, name: String) -> Result<app::diagnose::Diagnosis, ApiError> {
+        self.fleet.diagnose(&actor()?, &name).await
+    }
+
+    async fn sizes(&self, name: String) -> Result<app::diagnose::Sizes, ApiError> {
+        self.fleet.sizes(&actor()?, &name).await
+    }
+
     async fn promote_database(&self, name: String) -> Result<DatabaseView, ApiError> {
         self.fleet.promote(&actor()?, &name).await
     }

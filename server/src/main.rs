@@ -133,6 +133,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Health checks, each green, yellow or red with what to do (`heroku pg:diagnose`).
+    Diagnose {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The largest tables and indexes, unused and duplicate indexes, dead rows.
+    Sizes {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// List databases.
     List {
         #[arg(long)]
@@ -446,6 +458,22 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 print!("{}", cli::insights::blocking_text(&list));
+            }
+        }
+        Command::Diagnose { name, json } => {
+            let diagnosis = client.diagnose(&name).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&diagnosis)?);
+            } else {
+                print!("{}", cli::diagnose::diagnosis_text(&name, &diagnosis));
+            }
+        }
+        Command::Sizes { name, json } => {
+            let sizes = client.sizes(&name).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&sizes)?);
+            } else {
+                print!("{}", cli::diagnose::sizes_text(&sizes));
             }
         }
         Command::Outliers { name, order, limit, json } => {

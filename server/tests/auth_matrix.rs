@@ -114,6 +114,10 @@ async fn every_route_for_every_caller() {
         row(Method::GET, "/api/v1/databases/nothing/sessions", None, [404, 404, 404]),
         row(Method::GET, "/api/v1/databases/prod/locks", None, [200, 200, 200]),
         row(Method::GET, "/api/v1/databases/prod/statements", None, [200, 200, 200]),
+        row(Method::GET, "/api/v1/databases/prod/sizes", None, [200, 200, 200]),
+        row(Method::GET, "/api/v1/databases/nothing/sizes", None, [404, 404, 404]),
+        row(Method::GET, "/api/v1/databases/prod/diagnose", None, [200, 200, 200]),
+        row(Method::GET, "/api/v1/databases/nothing/diagnose", None, [404, 404, 404]),
         row(Method::GET, "/api/v1/databases/prod/statements?limit=0", None, [422, 422, 422]),
         row(Method::GET, "/api/v1/databases/prod/statements?order=slowest", None, [400, 400, 400]),
         // No session has the largest pid: allowed callers hear so.

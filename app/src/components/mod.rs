@@ -8,6 +8,7 @@ pub mod copy_button;
 pub mod create_dialog;
 pub mod credentials;
 pub mod deferred;
+pub mod diagnose;
 pub mod diagnostics;
 pub mod expiry;
 pub mod insights;

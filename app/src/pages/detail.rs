@@ -13,6 +13,7 @@ use crate::components::badge::PhaseBadge;
 use crate::components::copy_actions::CopyActions;
 use crate::components::create_dialog::{CreateDialog, CreateMode};
 use crate::components::credentials::Credentials;
+use crate::components::diagnose::DiagnoseCard;
 use crate::components::diagnostics::Diagnostics;
 use crate::components::expiry::Expiry;
 use crate::components::insights::InsightsCharts;
@@ -156,6 +157,7 @@ fn Detail(name: Memo<String>) -> impl IntoView {
         <Show when=move || tab.get() == Tab::Insights && db.with(Option::is_some)>
             <InsightsCharts name follower=is_follower/>
             <Diagnostics name/>
+            <DiagnoseCard name/>
         </Show>
         <CreateDialog mode=dialogs.create/>
         <RequestDialog source=dialogs.request/>

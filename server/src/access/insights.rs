@@ -1,9 +1,10 @@
 //! Diagnostics as people ask for them: anyone signed in reads sessions,
-//! locks and normalised statements, but only those [`app::policy`] lets see
+//! locks, normalised statements, sizes and health checks, but only those [`app::policy`] lets see
 //! query text get it (the others get statements with their quoted literals
 //! hidden, since utility statements are kept as written); ending a session and resetting statistics are the
 //! owner's or an admin's, and audited.
 
+use app::diagnose::{Diagnosis, Sizes, SIZES_LIMIT};
 use app::insights::{Blocking, Ended, Session, Statements, StatementsQuery};
 use app::model::ApiError;
 use app::policy::{allows, check, Action};
@@ -37,6 +38,17 @@ impl Fleet {
             }
         }
         Ok(found)
+    }
+
+    /// Sizes and health checks carry no query text: anyone signed in.
+    pub async fn sizes(&self, actor: &Actor, name: &str) -> Result<Sizes, ApiError> {
+        check(actor.role(), actor.name(), Action::Read)?;
+        Ok(self.engine.sizes(name, SIZES_LIMIT).await?)
+    }
+
+    pub async fn diagnose(&self, actor: &Actor, name: &str) -> Result<Diagnosis, ApiError> {
+        check(actor.role(), actor.name(), Action::Read)?;
+        Ok(self.engine.diagnose(name).await?)
     }
 
     /// Cancels `pid`'s query, or with `terminate` ends its session.

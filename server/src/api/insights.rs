@@ -1,6 +1,8 @@
 //! `/api/v1/databases/{name}/…` diagnostics: sessions (`pg:ps`) and ending
-//! them (`pg:kill`), locks (`pg:locks`), statements (`pg:outliers`).
+//! them (`pg:kill`), locks (`pg:locks`), statements (`pg:outliers`),
+//! sizes and health checks (`pg:diagnose`).
 
+use app::diagnose::{Diagnosis, Sizes};
 use app::insights::{Blocking, Ended, Session, Statements, StatementsQuery};
 use app::model::ErrorCode;
 use axum::extract::{Query, State};
@@ -102,4 +104,36 @@ pub async fn reset_statements(
 ) -> Result<StatusCode, Failure> {
     state.fleet.reset_statements(&actor, &name).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/databases/{name}/sizes", tag = "insights",
+    params(("name" = String, Path)),
+    responses((status = 200, body = Sizes,
+            description = "its 50 largest tables and indexes, with unused and duplicate indexes, dead rows and scans"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "it is not available, or a table is locked"),
+        (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn sizes(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<Sizes>, Failure> {
+    Ok(Json(state.fleet.sizes(&actor, &name).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/databases/{name}/diagnose", tag = "insights",
+    params(("name" = String, Path)),
+    responses((status = 200, body = Diagnosis,
+            description = "every health check, green, yellow, red or skipped, with the number behind it and what to do"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "it is not available, or a table is locked"),
+        (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn diagnose(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<Diagnosis>, Failure> {
+    Ok(Json(state.fleet.diagnose(&actor, &name).await?))
 }

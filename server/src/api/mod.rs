@@ -30,7 +30,7 @@ pub mod requests;
         databases::list, databases::show, databases::create, databases::promote, databases::retry, databases::destroy,
         databases::credentials, databases::protect, databases::extend, databases::backups, databases::capture_backup,
         databases::metrics, insights::sessions, insights::locks, insights::cancel, insights::terminate,
-        insights::statements, insights::reset_statements, events::all, events::one,
+        insights::statements, insights::reset_statements, insights::sizes, insights::diagnose, events::all, events::one,
         requests::list, requests::create, requests::show, requests::approve, requests::reject,
         accounts::me, accounts::users, accounts::invite, accounts::set_role, accounts::tokens,
         accounts::create_token, accounts::revoke_token, accounts::settings, accounts::put_settings, accounts::audit,
@@ -133,6 +133,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/databases/{name}/locks", get(insights::locks))
         .route("/databases/{name}/statements", get(insights::statements))
         .route("/databases/{name}/statements/reset", post(insights::reset_statements))
+        .route("/databases/{name}/sizes", get(insights::sizes))
+        .route("/databases/{name}/diagnose", get(insights::diagnose))
         .route("/databases/{name}/extend", post(databases::extend))
         .route("/databases/{name}/credentials", get(databases::credentials))
         .route("/databases/{name}/events", get(events::one))

@@ -1,6 +1,7 @@
 //! The `pgfleet` commands other than `serve`: a Heroku-style client of the
 //! API. `wait` follows the event stream live rather than polling.
 
+pub mod diagnose;
 pub mod insights;
 
 use std::collections::BTreeMap;

@@ -124,6 +124,14 @@ impl Client {
         self.send(self.request(reqwest::Method::GET, &path)).await
     }
 
+    pub async fn sizes(&self, name: &str) -> Result<app::diagnose::Sizes, ClientError> {
+        self.send(self.request(reqwest::Method::GET, &format!("/api/v1/databases/{name}/sizes"))).await
+    }
+
+    pub async fn diagnose(&self, name: &str) -> Result<app::diagnose::Diagnosis, ClientError> {
+        self.send(self.request(reqwest::Method::GET, &format!("/api/v1/databases/{name}/diagnose"))).await
+    }
+
     pub async fn retry(&self, name: &str) -> Result<DatabaseView, ClientError> {
         self.send(self.request(reqwest::Method::POST, &format!("/api/v1/databases/{name}/retry"))).await
     }

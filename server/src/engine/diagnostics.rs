@@ -1,14 +1,16 @@
 //! The diagnostics a person asks of one database (`pg:ps`, `pg:locks`,
-//! `pg:kill`, `pg:outliers`): the engine finds the database, checks that
+//! `pg:kill`, `pg:outliers`, sizes, `pg:diagnose`): the engine finds the database, checks that
 //! it runs, and has the backend connect; what is read is
 //! [`crate::insights`]' business, and who may see it is the access layer's.
 
+use app::diagnose::{Diagnosis, Sizes};
 use app::insights::{Blocking, Ended, Session, StatementOrder, Statements};
-use app::model::Phase;
+use app::model::{Phase, Role};
 use sqlx::postgres::PgConnection;
 
 use super::{Engine, EngineError};
-use crate::insights::{activity, statements, InsightError};
+use crate::insights::diagnose::{self, Known};
+use crate::insights::{activity, sizes, statements, InsightError};
 
 impl Engine {
     /// A connection into `name`, which must be available.
@@ -48,6 +50,23 @@ impl Engine {
     pub async fn reset_statements(&self, name: &str) -> Result<(), EngineError> {
         let mut conn = self.diagnostic_connection(name).await?;
         statements::reset(&mut conn).await.map_err(|e| insight(name, e))
+    }
+}
+
+impl Engine {
+    pub async fn sizes(&self, name: &str, limit: i64) -> Result<Sizes, EngineError> {
+        let mut conn = self.diagnostic_connection(name).await?;
+        sizes::read(&mut conn, limit).await.map_err(|e| insight(name, e))
+    }
+
+    /// Every health check, judged from what the database shows now and
+    /// what pgfleet knows of it (lag, archiving).
+    pub async fn diagnose(&self, name: &str) -> Result<Diagnosis, EngineError> {
+        let mut conn = self.diagnostic_connection(name).await?;
+        let seen = diagnose::observe(&mut conn).await.map_err(|e| insight(name, e))?;
+        let view = self.get(name).await?;
+        let known = Known { follower: view.role == Role::Follower, lag: view.lag, archiving: view.archiving };
+        Ok(Diagnosis::new(chrono::Utc::now(), diagnose::judge(&seen, &known)))
     }
 }
 

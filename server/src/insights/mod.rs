@@ -1,6 +1,6 @@
 //! What pgfleet reads from inside a running database to say how it is
 //! doing: the counters its metrics are sampled from, its sessions and
-//! locks, its costliest statements. The SQL here is the same on every
+//! locks, its costliest statements, its sizes and health checks. The SQL here is the same on every
 //! backend; a backend only hands over a connection
 //! (`Provisioner::connect`).
 
@@ -8,6 +8,8 @@ use crate::provisioner::ProvisionError;
 
 pub mod activity;
 pub mod counters;
+pub mod diagnose;
+pub mod sizes;
 pub mod statements;
 
 /// Why a diagnostic could not be read or carried out.
