@@ -108,6 +108,36 @@ pub async fn reset_statements(name: String) -> Result<(), ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.reset_statements(name).await }.await)
 }
 
+#[server(endpoint = "rotate_credentials", client = ConsoleClient, output = JsonAnswer)]
+pub async fn rotate_credentials(name: String, keep_sessions: bool) -> Result<crate::model::Rotated, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.rotate_credentials(name, keep_sessions).await }.await)
+}
+
+#[server(endpoint = "database_roles", client = ConsoleClient, output = JsonAnswer)]
+pub async fn database_roles(name: String) -> Result<Vec<crate::roles::RoleView>, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.roles(name).await }.await)
+}
+
+#[server(endpoint = "create_role", client = ConsoleClient, output = JsonAnswer)]
+pub async fn create_role(name: String, role: crate::roles::NewRole) -> Result<crate::roles::RoleUrl, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.create_role(name, role).await }.await)
+}
+
+#[server(endpoint = "role_url", client = ConsoleClient, output = JsonAnswer)]
+pub async fn role_url(name: String, role: String) -> Result<crate::roles::RoleUrl, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.role_url(name, role).await }.await)
+}
+
+#[server(endpoint = "rotate_role", client = ConsoleClient, output = JsonAnswer)]
+pub async fn rotate_role(name: String, role: String) -> Result<crate::roles::RoleUrl, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.rotate_role(name, role).await }.await)
+}
+
+#[server(endpoint = "drop_role", client = ConsoleClient, output = JsonAnswer)]
+pub async fn drop_role(name: String, role: String) -> Result<(), ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.drop_role(name, role).await }.await)
+}
+
 #[server(endpoint = "database_diagnose", client = ConsoleClient, output = JsonAnswer)]
 pub async fn database_diagnose(name: String) -> Result<crate::diagnose::Diagnosis, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.diagnose(name).await }.await)

@@ -60,6 +60,19 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     async fn end_session(&self, name: String, pid: i64, terminate: bool) -> Result<crate::insights::Ended, ApiError>;
     /// Forgets the statements' totals (audited).
     async fn reset_statements(&self, name: String) -> Result<(), ApiError>;
+    /// A new owner password; the owner's open sessions end unless kept
+    /// (audited).
+    async fn rotate_credentials(&self, name: String, keep_sessions: bool) -> Result<crate::model::Rotated, ApiError>;
+    /// Its additional roles (no passwords).
+    async fn roles(&self, name: String) -> Result<Vec<crate::roles::RoleView>, ApiError>;
+    /// Adds a role; answers its URL (audited).
+    async fn create_role(&self, name: String, role: crate::roles::NewRole) -> Result<crate::roles::RoleUrl, ApiError>;
+    /// A role's URL (the reveal is audited).
+    async fn role_url(&self, name: String, role: String) -> Result<crate::roles::RoleUrl, ApiError>;
+    /// A new password for a role; its sessions end (audited).
+    async fn rotate_role(&self, name: String, role: String) -> Result<crate::roles::RoleUrl, ApiError>;
+    /// Drops a role (audited).
+    async fn drop_role(&self, name: String, role: String) -> Result<(), ApiError>;
     /// Every health check (`pg:diagnose`).
     async fn diagnose(&self, name: String) -> Result<crate::diagnose::Diagnosis, ApiError>;
     /// Its largest tables and indexes.

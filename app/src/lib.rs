@@ -36,6 +36,7 @@ pub mod names;
 pub mod pages;
 pub mod policy;
 pub mod ready;
+pub mod roles;
 pub mod routes;
 pub mod session;
 pub mod shell;

@@ -49,6 +49,12 @@ pub struct Live {
     /// When each database's statistics were last sampled, so an open
     /// Insights tab fetches the new points.
     pub sampled: RwSignal<HashMap<String, chrono::DateTime<chrono::Utc>>>,
+    /// When each database's credentials were last rotated, so a page
+    /// showing the old URL hides it.
+    pub rotated: RwSignal<HashMap<String, chrono::DateTime<chrono::Utc>>>,
+    /// When each database's additional roles last changed, so its Roles
+    /// card fetches them again.
+    pub roles_changed: RwSignal<HashMap<String, chrono::DateTime<chrono::Utc>>>,
 }
 
 impl Live {
@@ -61,6 +67,8 @@ impl Live {
             lag_history: RwSignal::new(HashMap::new()),
             requests_version: RwSignal::new(0),
             sampled: RwSignal::new(HashMap::new()),
+            rotated: RwSignal::new(HashMap::new()),
+            roles_changed: RwSignal::new(HashMap::new()),
         }
     }
 
@@ -80,6 +88,16 @@ impl Live {
     pub fn apply_event(&self, event: Event) {
         if event.kind == EventKind::Request {
             self.requests_version.update(|v| *v += 1);
+        }
+        if event.kind == EventKind::CredentialsRotated {
+            self.rotated.update(|r| {
+                r.insert(event.database.clone(), event.at);
+            });
+        }
+        if event.kind == EventKind::Roles {
+            self.roles_changed.update(|r| {
+                r.insert(event.database.clone(), event.at);
+            });
         }
         if event.kind == EventKind::Metrics {
             // Sampling changes nothing the list shows.

@@ -416,10 +416,14 @@ pub enum EventKind {
     BackupFailed,
     /// Its statistics were sampled (the metrics route has the numbers).
     Metrics,
+    /// Its owner's password changed: a revealed URL no longer works.
+    CredentialsRotated,
+    /// Its additional roles changed (added, rotated or removed).
+    Roles,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::Created,
         EventKind::Phase,
         EventKind::Progress,
@@ -433,6 +437,8 @@ impl EventKind {
         EventKind::Backup,
         EventKind::BackupFailed,
         EventKind::Metrics,
+        EventKind::CredentialsRotated,
+        EventKind::Roles,
     ];
 
     /// The SSE event name.
@@ -451,8 +457,25 @@ impl EventKind {
             EventKind::Backup => "backup",
             EventKind::BackupFailed => "backup_failed",
             EventKind::Metrics => "metrics",
+            EventKind::CredentialsRotated => "credentials_rotated",
+            EventKind::Roles => "roles",
         }
     }
+}
+
+/// The answer to rotating a database's credentials.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Rotated {
+    /// The connection URL with the new password.
+    pub url: String,
+    /// The owner's sessions that were ended (none with `keep_sessions`).
+    pub ended_sessions: u64,
+    /// Followers that carry the database's roles, whose URLs changed too.
+    pub followers: Vec<String>,
+    /// When it was done, after its `credentials_rotated` events: a console
+    /// that rotated knows those events for its own.
+    pub at: chrono::DateTime<chrono::Utc>,
 }
 
 /// One change, as published on the event bus and streamed to clients.

@@ -8,7 +8,8 @@
 //!   become fork requests; promotes, destroys, extends and reveals the
 //!   credentials of what they own, and reveals unprotected ones.
 //!   Members see the text of running queries; they cancel or terminate
-//!   sessions and reset query statistics only on what they own.
+//!   sessions, reset query statistics, rotate credentials and manage
+//!   additional roles only on what they own.
 //! - **viewer**: reads metrics, diagnoses and normalised query statistics
 //!   (PostgreSQL replaces their constants with `$1`); never sees
 //!   credentials or running queries' text, which carries literals.
@@ -41,6 +42,9 @@ pub enum Action<'a> {
     EndSession(&'a DatabaseView),
     /// Reset its query statistics.
     ResetStatements(&'a DatabaseView),
+    /// Give its owner role a new password (`pg:credentials:rotate`), and
+    /// add, rotate or remove its additional roles (`pg:credentials:create`).
+    ManageCredentials(&'a DatabaseView),
     /// Accounts, protection, approvals, settings and the audit log.
     Administer,
 }
@@ -73,7 +77,8 @@ pub fn check(role: UserRole, user: &str, action: Action<'_>) -> Result<(), ApiEr
             | Action::Retry(db)
             | Action::Extend(db)
             | Action::EndSession(db)
-            | Action::ResetStatements(db),
+            | Action::ResetStatements(db)
+            | Action::ManageCredentials(db),
         ) => {
             if owns(db) {
                 Ok(())

@@ -80,6 +80,41 @@ test("create, fork with live progress, follow, promote, destroy", async ({ page 
   await expect(page.getByTestId("lineage")).toContainText("reader (follower)");
   await page.getByTestId("reveal").click();
   await expect(page.getByTestId("url")).toHaveText(/^postgres:\/\//);
+  // Rotating hides the old URL; revealing again shows the new password.
+  const before = await page.getByTestId("url").textContent();
+  await page.getByTestId("rotate").click();
+  await expect(page.getByTestId("rotate-dialog")).toBeVisible();
+  await page.getByTestId("keep-sessions").check();
+  await page.getByTestId("rotate-confirm").click();
+  await expect(page.getByTestId("rotate-dialog")).toHaveCount(0);
+  await expect(page.getByTestId("credentials-note")).toHaveText(/rotated.*open sessions were kept/i);
+  await expect(page.getByTestId("url")).toHaveCount(0);
+  await page.getByTestId("reveal").click();
+  await expect(page.getByTestId("url")).toHaveText(/^postgres:\/\//);
+  await expect(page.getByTestId("credentials-note")).toHaveCount(0);
+  expect(await page.getByTestId("url").textContent()).not.toBe(before);
+
+  // Roles: a read-only role reads but cannot write; rotate; remove.
+  const roles = page.getByTestId("roles");
+  await expect(roles.getByTestId("no-roles")).toBeVisible();
+  await roles.getByTestId("role-name").fill("analyst");
+  await roles.getByTestId("role-add").click();
+  await expect(roles.getByTestId("role-url")).toHaveText(/^postgres:\/\/analyst:/);
+  await expect(roles.getByTestId("role-analyst")).toContainText("read-only");
+  const roleUrl = (await roles.getByTestId("role-url").textContent())!;
+  const psqlAs = (url: string, sql: string) =>
+    execFileSync("/usr/lib/postgresql/15/bin/psql", [url, "-Atc", sql], { encoding: "utf8", stdio: "pipe" }).trim();
+  expect(psqlAs(roleUrl, "SELECT count(*) > 0 FROM pgbench_branches")).toBe("t");
+  expect(() => psqlAs(roleUrl, "DELETE FROM pgbench_history")).toThrow(/permission denied/);
+  await roles.getByTestId("role-analyst").getByTestId("role-rotate").click();
+  await expect(roles.getByTestId("role-url")).toHaveText(/^postgres:\/\/analyst:/);
+  await expect(roles.getByTestId("role-url")).not.toHaveText(roleUrl);
+  expect(() => psqlAs(roleUrl, "SELECT 1")).toThrow(/password authentication failed/);
+  await roles.getByTestId("role-analyst").getByTestId("role-remove").click();
+  await roles.getByTestId("role-analyst").getByTestId("role-remove-confirm").click();
+  await expect(roles.getByTestId("role-analyst")).toHaveCount(0);
+  await expect(roles.getByTestId("no-roles")).toBeVisible();
+  await expect(roles.getByTestId("role-url")).toHaveCount(0);
   await page.setViewportSize({ width: 1280, height: 900 });
   await page.screenshot({ path: out("detail-desktop.png"), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });

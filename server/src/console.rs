@@ -139,6 +139,30 @@ impl ConsoleBackend for Console {
         self.fleet.reset_statements(&actor()?, &name).await
     }
 
+    async fn rotate_credentials(&self, name: String, keep_sessions: bool) -> Result<app::model::Rotated, ApiError> {
+        self.fleet.rotate_credentials(&actor()?, &name, keep_sessions).await
+    }
+
+    async fn roles(&self, name: String) -> Result<Vec<app::roles::RoleView>, ApiError> {
+        self.fleet.roles(&actor()?, &name).await
+    }
+
+    async fn create_role(&self, name: String, role: app::roles::NewRole) -> Result<app::roles::RoleUrl, ApiError> {
+        self.fleet.create_role(&actor()?, &name, role).await
+    }
+
+    async fn role_url(&self, name: String, role: String) -> Result<app::roles::RoleUrl, ApiError> {
+        self.fleet.role_url(&actor()?, &name, &role).await
+    }
+
+    async fn rotate_role(&self, name: String, role: String) -> Result<app::roles::RoleUrl, ApiError> {
+        self.fleet.rotate_role(&actor()?, &name, &role, false).await
+    }
+
+    async fn drop_role(&self, name: String, role: String) -> Result<(), ApiError> {
+        self.fleet.drop_role(&actor()?, &name, &role).await
+    }
+
     async fn diagnose(&self, name: String) -> Result<app::diagnose::Diagnosis, ApiError> {
         self.fleet.diagnose(&actor()?, &name).await
     }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use app::roles::{NewRole, RoleAccess};
 use clap::{Parser, Subcommand};
 use pgfleet::cli::{self, WaitOutcome};
 use pgfleet::client::Client;
@@ -180,8 +181,53 @@ enum Command {
         #[arg(long)]
         take_followers: bool,
     },
-    /// Print a database's connection URL.
-    Credentials { name: String },
+    /// Print a database's connection URL (its owner's, or an additional
+    /// role's).
+    Credentials {
+        name: String,
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// List a database's additional roles (`heroku pg:credentials`).
+    #[command(name = "credentials:list")]
+    CredentialsList {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add a login role with a password of its own and print its URL
+    /// (`heroku pg:credentials:create`); read-only unless --read-write.
+    #[command(name = "credentials:create")]
+    CredentialsCreate {
+        name: String,
+        #[arg(long)]
+        role: String,
+        /// Let it write rows too (never schema changes).
+        #[arg(long)]
+        read_write: bool,
+    },
+    /// Give a database's owner (or --role) a new password and print the
+    /// new URL (`heroku pg:credentials:rotate`); its open sessions end.
+    #[command(name = "credentials:rotate")]
+    CredentialsRotate {
+        name: String,
+        #[arg(long)]
+        role: Option<String>,
+        /// Leave the role's open sessions running.
+        #[arg(long)]
+        keep_sessions: bool,
+    },
+    /// Drop an additional role; its sessions end
+    /// (`heroku pg:credentials:destroy`).
+    #[command(name = "credentials:destroy")]
+    CredentialsDestroy {
+        name: String,
+        #[arg(long)]
+        role: String,
+        /// The role's name again, to confirm.
+        #[arg(long)]
+        confirm: String,
+    },
     /// Manage team accounts on this host (works on the store directly).
     User {
         #[command(subcommand)]
@@ -427,7 +473,34 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             client.destroy(&name, take_followers).await?;
             println!("Destroying {name}.");
         }
-        Command::Credentials { name } => println!("{}", client.credentials(&name).await?),
+        Command::Credentials { name, role: None } => println!("{}", client.credentials(&name).await?),
+        Command::Credentials { name, role: Some(role) } => println!("{}", client.role_url(&name, &role).await?.url),
+        Command::CredentialsList { name, json } => {
+            let list = client.roles(&name).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                print!("{}", cli::roles_text(&list));
+            }
+        }
+        Command::CredentialsCreate { name, role, read_write } => {
+            let access = if read_write { RoleAccess::ReadWrite } else { RoleAccess::ReadOnly };
+            let made = client.create_role(&name, &NewRole { name: role, access }).await?;
+            eprintln!("Added {} ({}) to {name}.", made.name, made.access.describe());
+            println!("{}", made.url);
+        }
+        Command::CredentialsRotate { name, role: Some(role), keep_sessions } => {
+            let rotated = client.rotate_role(&name, &role, keep_sessions).await?;
+            eprintln!("Rotated {role}'s password on {name}: the old one no longer opens sessions.");
+            println!("{}", rotated.url);
+        }
+        Command::CredentialsDestroy { name, role, confirm } => {
+            if confirm != role {
+                bail!("--confirm {confirm} does not match {role}; nothing was dropped");
+            }
+            client.drop_role(&name, &role).await?;
+            eprintln!("Dropped {role} from {name}; its sessions were ended.");
+        }
         Command::Backups { name, json } => {
             let list = client.backups(&name).await?;
             if json {
@@ -459,6 +532,18 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
             } else {
                 print!("{}", cli::insights::blocking_text(&list));
             }
+        }
+        Command::CredentialsRotate { name, role: None, keep_sessions } => {
+            let rotated = client.rotate_credentials(&name, keep_sessions).await?;
+            eprintln!(
+                "Rotated {name}'s credentials: the old password no longer opens sessions; {} session(s) ended{}.",
+                rotated.ended_sessions,
+                match rotated.followers.as_slice() {
+                    [] => String::new(),
+                    list => format!("; the URL of {} changed too", list.join(", ")),
+                }
+            );
+            println!("{}", rotated.url);
         }
         Command::Diagnose { name, json } => {
             let diagnosis = client.diagnose(&name).await?;

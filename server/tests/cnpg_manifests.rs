@@ -34,6 +34,7 @@ fn spec(name: &str, plan: &str, origin: Origin, source: Option<&str>) -> Spec {
         public: false,
         fork_point: None,
         backup_wanted_at: None,
+        roles: Vec::new(),
     }
 }
 
@@ -157,4 +158,60 @@ fn the_validator_rejects_what_an_api_server_would() {
     assert!(both_images.iter().any(|e| e.contains("mutually exclusive")), "{both_images:?}");
     let bad_name = broken(&|o| o["metadata"]["name"] = json!("Prod_1"));
     assert!(bad_name.iter().any(|e| e.contains("metadata.name")), "{bad_name:?}");
+}
+
+#[test]
+fn additional_roles_are_managed_roles_with_secrets_of_their_own() {
+    use app::roles::RoleAccess;
+    use pgfleet::engine::spec::ExtraRole;
+    let clusters = common::crd::cnpg_schema("postgresql.cnpg.io_clusters.yaml");
+    let role = |name: &str, access, dropped| ExtraRole {
+        name: name.into(),
+        access,
+        password: format!("{name}-secret"),
+        created_at: chrono::Utc::now(),
+        created_by: Some("ada".into()),
+        password_set_at: chrono::Utc::now(),
+        dropped,
+    };
+    let mut prod = spec("prod", "mini", Origin::Empty, None);
+    prod.roles = vec![
+        role("analyst", RoleAccess::ReadOnly, false),
+        role("etl_writer", RoleAccess::ReadWrite, false),
+        role("gone", RoleAccess::ReadOnly, true),
+    ];
+    let install = &installs()[1].1;
+    let cluster = serde_json::to_value(manifests::cluster(&prod, None, install).unwrap()).unwrap();
+    assert_valid("prod with roles", &cluster, &clusters);
+    let roles = cluster["spec"]["managed"]["roles"].as_array().unwrap();
+    let find = |name: &str| roles.iter().find(|r| r["name"] == name).unwrap_or_else(|| panic!("{name}: {roles:?}"));
+    assert_eq!(find("analyst")["inRoles"], json!(["pg_read_all_data"]));
+    assert_eq!(find("analyst")["login"], true);
+    assert_eq!(find("analyst")["passwordSecret"]["name"], "prod-pgfleet-role-analyst");
+    assert_eq!(find("etl_writer")["inRoles"], json!(["pg_read_all_data", "pg_write_all_data"]));
+    assert_eq!(find("etl_writer")["passwordSecret"]["name"], "prod-pgfleet-role-etl-writer");
+    assert_eq!(find("gone")["ensure"], "absent");
+    assert!(find("gone").get("passwordSecret").is_none());
+
+    // A Secret per live role, in the format the operator reads.
+    let secrets = manifests::secrets(&prod, install);
+    let names: Vec<&str> = secrets.iter().map(|s| s.metadata.name.as_deref().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["prod-pgfleet-owner", "prod-pgfleet-replication", "prod-pgfleet-role-analyst", "prod-pgfleet-role-etl-writer"]
+    );
+    let writer = secrets[3].string_data.as_ref().unwrap();
+    assert_eq!(writer["username"], "etl_writer");
+    assert_eq!(writer["password"], "etl_writer-secret");
+    assert_eq!(secrets[3].type_.as_deref(), Some("kubernetes.io/basic-auth"));
+
+    // A fork drops every role its source's copy carried.
+    let mut trial = spec("trial", "mini", Origin::Fork, Some("prod"));
+    trial.roles = Spec::inherited_tombstones(&prod);
+    let fork = serde_json::to_value(manifests::cluster(&trial, Some("prod"), install).unwrap()).unwrap();
+    assert_valid("fork with inherited roles", &fork, &clusters);
+    let absent: Vec<&Value> = fork["spec"]["managed"]["roles"].as_array().unwrap()[2..].iter().collect();
+    assert_eq!(absent.len(), 3);
+    assert!(absent.iter().all(|r| r["ensure"] == "absent" && r.get("passwordSecret").is_none()), "{absent:?}");
+    assert_eq!(manifests::secrets(&trial, install).len(), 2, "no Secret for a dropped role");
 }

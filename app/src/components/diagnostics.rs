@@ -107,7 +107,7 @@ pub fn Diagnostics(name: Memo<String>) -> impl IntoView {
                     None => view! { <p class="muted">"Loading…"</p> }.into_any(),
                     Some(Err(e)) => view! { <p class="error">{e.message}</p> }.into_any(),
                     Some(Ok(s)) if !s.loaded => view! {
-                        <p class="muted" data-testid="statements-note">
+                        <p class="warning" data-testid="statements-note">
                             {s.note.unwrap_or_else(|| "pg_stat_statements is not loaded on this server.".into())}
                         </p>
                     }.into_any(),

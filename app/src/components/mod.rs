@@ -17,5 +17,6 @@ pub mod lineage;
 pub mod modal;
 pub mod progress;
 pub mod request_dialog;
+pub mod roles;
 pub mod seeded;
 pub mod tags;

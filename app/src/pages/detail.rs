@@ -7,7 +7,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::accounts::{Me, UserRole};
-use crate::api::{destroy_database, extend_database, get_settings, promote_database, retry_database, set_access};
+use crate::api::{
+    destroy_database, extend_database, get_settings, promote_database, retry_database, rotate_credentials, set_access,
+};
 use crate::components::backups::BackupsCard;
 use crate::components::badge::PhaseBadge;
 use crate::components::copy_actions::CopyActions;
@@ -22,6 +24,7 @@ use crate::components::lineage::Lineage;
 use crate::components::modal::Modal;
 use crate::components::progress::ProgressBar;
 use crate::components::request_dialog::RequestDialog;
+use crate::components::roles::RolesCard;
 use crate::components::seeded::Seeded;
 use crate::components::tags::Tags;
 use crate::format::{self, Clock};
@@ -61,6 +64,13 @@ struct Dialogs {
     error: RwSignal<Option<String>>,
     promote: Action<String, Result<DatabaseView, crate::model::ApiError>>,
     destroy: Action<(String, String, bool), Result<(), crate::model::ApiError>>,
+    rotate_open: RwSignal<bool>,
+    keep_sessions: RwSignal<bool>,
+    rotate: Action<(String, bool), Result<crate::model::Rotated, crate::model::ApiError>>,
+    /// Said in the Connection card after a rotation (here or elsewhere).
+    credentials_note: RwSignal<Option<String>>,
+    /// When this page's own last rotation was done (server time).
+    rotated_here: RwSignal<Option<chrono::DateTime<chrono::Utc>>>,
 }
 
 #[component]
@@ -95,7 +105,53 @@ fn Detail(name: Memo<String>) -> impl IntoView {
             let (name, confirm, take) = (name.clone(), confirm.clone(), *take);
             async move { destroy_database(name, confirm, take).await }
         }),
+        rotate_open: RwSignal::new(false),
+        keep_sessions: RwSignal::new(false),
+        rotate: Action::new(move |(name, keep): &(String, bool)| {
+            let (name, keep) = (name.clone(), *keep);
+            async move { rotate_credentials(name, keep).await }
+        }),
+        credentials_note: RwSignal::new(None),
+        rotated_here: RwSignal::new(None),
     };
+    // A rotated password: the URL shown (if any) no longer works; it is
+    // revealed again on demand, as every reveal is audited.
+    Effect::new(move |_| match dialogs.rotate.value().get() {
+        Some(Ok(r)) => {
+            dialogs.rotate_open.set(false);
+            dialogs.url.set(None);
+            dialogs.rotated_here.set(Some(r.at));
+            let sessions = match (dialogs.keep_sessions.get_untracked(), r.ended_sessions) {
+                (true, _) => "open sessions were kept".to_string(),
+                (false, 1) => "1 open session was ended".to_string(),
+                (false, n) => format!("{n} open sessions were ended"),
+            };
+            dialogs
+                .credentials_note
+                .set(Some(format!("Rotated: the old password no longer works; {sessions}. Reveal the new URL.")));
+        }
+        Some(Err(e)) => dialogs.error.set(Some(e.message)),
+        None => {}
+    });
+    // Said until the new URL is revealed.
+    Effect::new(move |_| {
+        if dialogs.url.with(Option::is_some) {
+            dialogs.credentials_note.set(None);
+        }
+    });
+    let rotated_at = Memo::new(move |_| live.rotated.with(|r| r.get(&name.get()).copied()));
+    Effect::new(move |_| {
+        // This page's own rotation said so already, and a URL revealed
+        // since is the new one.
+        let own = move |at| dialogs.rotated_here.get_untracked().is_some_and(|here| at <= here);
+        if let Some(at) = rotated_at.get().filter(|at| !own(*at)) {
+            dialogs.url.set(None);
+            dialogs.credentials_note.set(Some(format!(
+                "The password was rotated at {} UTC; reveal the new URL.",
+                format::utc(at, Clock::Seconds)
+            )));
+        }
+    });
     Effect::new(move |_| match dialogs.promote.value().get() {
         Some(Ok(_)) => dialogs.promote_open.set(false),
         Some(Err(e)) => dialogs.error.set(Some(e.message)),
@@ -121,6 +177,10 @@ fn Detail(name: Memo<String>) -> impl IntoView {
         dialogs.take_followers.set(false);
         dialogs.url.set(None);
         dialogs.error.set(None);
+        dialogs.rotate_open.set(false);
+        dialogs.keep_sessions.set(false);
+        dialogs.credentials_note.set(None);
+        dialogs.rotated_here.set(None);
     });
     let query = leptos_router::hooks::use_query_map();
     let tab = Memo::new(move |_| Tab::from_query(query.with(|q| q.get("tab"))));
@@ -129,6 +189,24 @@ fn Detail(name: Memo<String>) -> impl IntoView {
     let can_capture = {
         let me = me.clone();
         Signal::derive(move || db.with(|d| d.as_ref().is_some_and(|d| allows(me.role, &me.name, Can::Backup(d)))))
+    };
+    let can_manage_roles = {
+        let me = me.clone();
+        Signal::derive(move || {
+            db.with(|d| {
+                d.as_ref().is_some_and(|d| {
+                    d.role != Role::Follower
+                        && d.phase == Phase::Available
+                        && allows(me.role, &me.name, Can::ManageCredentials(d))
+                })
+            })
+        })
+    };
+    let can_reveal = {
+        let me = me.clone();
+        Signal::derive(move || {
+            db.with(|d| d.as_ref().is_some_and(|d| allows(me.role, &me.name, Can::RevealCredentials(d))))
+        })
     };
     view! {
         {move || match db.get() {
@@ -151,6 +229,7 @@ fn Detail(name: Memo<String>) -> impl IntoView {
                     <LagChart name current=Signal::derive(move || db.with(|d| d.as_ref().and_then(|d| d.lag.clone())))/>
                 </section>
             </Show>
+            <RolesCard name can_manage=can_manage_roles can_reveal/>
             <BackupsCard name can_capture/>
             {admin.then(|| view! { <AccessCard name/> })}
         </Show>
@@ -212,6 +291,8 @@ fn DetailBody(db: DatabaseView, dialogs: Dialogs, me: Me, tab: Tab) -> impl Into
     let can_destroy = allows(me.role, &me.name, Can::Destroy(&db));
     let can_extend = db.expires_at.is_some() && allows(me.role, &me.name, Can::Extend(&db));
     let can_retry = phase == Phase::Failed && allows(me.role, &me.name, Can::Retry(&db));
+    let can_rotate =
+        !is_follower && phase == Phase::Available && allows(me.role, &me.name, Can::ManageCredentials(&db));
     view! {
         <div class="page-head">
             <div class="title">
@@ -243,11 +324,15 @@ fn DetailBody(db: DatabaseView, dialogs: Dialogs, me: Me, tab: Tab) -> impl Into
             </section>
             <section class="card">
                 <h2>"Connection"</h2>
+                {move || dialogs.credentials_note.get().map(|n| view! {
+                    <p class="warning" role="status" data-testid="credentials-note">{n}</p>
+                })}
                 {if can_reveal {
                     view! { <Credentials name=db.name.clone() url=dialogs.url/> }.into_any()
                 } else {
                     view! { <p class="muted" data-testid="no-credentials">{no_credentials_reason(&me, &db)}</p> }.into_any()
                 }}
+                {can_rotate.then(|| view! { <RotateButton name=db.name.clone() dialogs/> })}
             </section>
 
             <section class="card">
@@ -512,6 +597,43 @@ fn PromoteButton(db: DatabaseView, dialogs: Dialogs) -> impl IntoView {
                     <button class="button secondary" on:click=move |_| open.set(false)>"Cancel"</button>
                     <button class="button" data-testid="promote-confirm"
                         on:click=move |_| { promote.dispatch(name.get_value()); }>"Promote"</button>
+                </div>
+            </Modal>
+        </Show>
+    }
+}
+
+#[component]
+fn RotateButton(name: String, dialogs: Dialogs) -> impl IntoView {
+    let open = dialogs.rotate_open;
+    let keep = dialogs.keep_sessions;
+    let error = dialogs.error;
+    let rotate = dialogs.rotate;
+    let name = StoredValue::new(name);
+    view! {
+        <p>
+            <button class="button secondary small" data-testid="rotate" on:click=move |_| {
+                error.set(None);
+                open.set(true);
+            }>"Rotate credentials"</button>
+        </p>
+        <Show when=move || open.get()>
+            <Modal on_close=Callback::new(move |_| open.set(false)) labelledby="rotate-title" testid="rotate-dialog">
+                <h2 id="rotate-title">{format!("Rotate {}'s credentials", name.get_value())}</h2>
+                <p>"Its owner gets a new password: apps using the current URL cannot open new connections until they are given the new one. Followers get it too; forks keep theirs."</p>
+                <label class="check">
+                    <input type="checkbox" data-testid="keep-sessions" prop:checked=move || keep.get()
+                        on:change=move |ev| keep.set(event_target_checked(&ev))/>
+                    " Keep open sessions (otherwise they are ended now)"
+                </label>
+                <Show when=move || error.get().is_some()>
+                    <p class="error" role="alert" data-testid="dialog-error">{move || error.get()}</p>
+                </Show>
+                <div class="dialog-actions">
+                    <button type="button" class="button secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="button" class="button danger" data-testid="rotate-confirm"
+                        disabled=move || rotate.pending().get()
+                        on:click=move |_| { rotate.dispatch((name.get_value(), keep.get_untracked())); }>"Rotate"</button>
                 </div>
             </Modal>
         </Show>

@@ -152,6 +152,23 @@ impl Fleet {
         self.audited(actor, "credentials.reveal", Some(name), None, result).await
     }
 
+    /// A new owner password (the owner's or an admin's; audited).
+    pub async fn rotate_credentials(
+        &self,
+        actor: &Actor,
+        name: &str,
+        keep_sessions: bool,
+    ) -> Result<app::model::Rotated, ApiError> {
+        let result = async {
+            let db = self.engine.get(name).await?;
+            check(actor.role(), actor.name(), Action::ManageCredentials(&db))?;
+            Ok(self.engine.rotate_credentials(name, keep_sessions).await?)
+        }
+        .await;
+        let detail = keep_sessions.then(|| "sessions kept".to_string());
+        self.audited(actor, "credentials.rotate", Some(name), detail, result).await
+    }
+
     /// Protection, fork policy and public status (admins only).
     pub async fn set_access(
         &self,

@@ -22,6 +22,7 @@ pub mod leases;
 pub mod limiter;
 pub mod passwords;
 pub mod requests;
+pub mod roles;
 
 /// A signed-in user.
 #[derive(Clone, Debug, PartialEq)]

@@ -23,6 +23,16 @@ pub struct DestroyQuery {
     pub take_followers: bool,
 }
 
+/// `POST /api/v1/databases/{name}/credentials/rotate?keep_sessions=`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RotateQuery {
+    /// Leave the owner's open sessions running (they were opened with the
+    /// old password; by default they are ended).
+    #[serde(default)]
+    pub keep_sessions: bool,
+}
+
 /// The connection URL of a database.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Credentials {
@@ -181,6 +191,24 @@ pub async fn credentials(
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Credentials>, Failure> {
     Ok(Json(Credentials { url: state.fleet.credentials(&actor, &name).await? }))
+}
+
+#[utoipa::path(post, path = "/api/v1/databases/{name}/credentials/rotate", tag = "databases",
+    params(("name" = String, Path), RotateQuery),
+    responses((status = 200, body = app::model::Rotated,
+            description = "a new owner password, applied (audited); the old one no longer opens sessions"),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "it is not available"),
+        (status = 422, body = ErrorBody, description = "a follower (its source's credentials are rotated)"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn rotate_credentials(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(name): ApiPath<String>,
+    query: Result<Query<RotateQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<app::model::Rotated>, Failure> {
+    let Query(query) = query.map_err(|e| Failure::new(ErrorCode::BadRequest, e.body_text()))?;
+    Ok(Json(state.fleet.rotate_credentials(&actor, &name, query.keep_sessions).await?))
 }
 
 /// What `PATCH /api/v1/databases/{name}` changes (admins only); absent

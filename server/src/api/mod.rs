@@ -22,13 +22,15 @@ pub mod events;
 pub mod extract;
 pub mod insights;
 pub mod requests;
+pub mod roles;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "pgfleet", description = "PostgreSQL databases, followers and forks for a team."),
     paths(
         databases::list, databases::show, databases::create, databases::promote, databases::retry, databases::destroy,
-        databases::credentials, databases::protect, databases::extend, databases::backups, databases::capture_backup,
+        databases::credentials, databases::rotate_credentials, roles::list, roles::create, roles::credentials,
+        roles::rotate, roles::destroy, databases::protect, databases::extend, databases::backups, databases::capture_backup,
         databases::metrics, insights::sessions, insights::locks, insights::cancel, insights::terminate,
         insights::statements, insights::reset_statements, insights::sizes, insights::diagnose, events::all, events::one,
         requests::list, requests::create, requests::show, requests::approve, requests::reject,
@@ -137,6 +139,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/databases/{name}/diagnose", get(insights::diagnose))
         .route("/databases/{name}/extend", post(databases::extend))
         .route("/databases/{name}/credentials", get(databases::credentials))
+        .route("/databases/{name}/credentials/rotate", post(databases::rotate_credentials))
+        .route("/databases/{name}/roles", get(roles::list).post(roles::create))
+        .route("/databases/{name}/roles/{role}", delete(roles::destroy))
+        .route("/databases/{name}/roles/{role}/credentials", get(roles::credentials))
+        .route("/databases/{name}/roles/{role}/rotate", post(roles::rotate))
         .route("/databases/{name}/events", get(events::one))
         .route("/events", get(events::all))
         .route("/fork-requests", get(requests::list).post(requests::create))

@@ -324,6 +324,25 @@ pub fn backups_text(list: &[app::model::Backup]) -> String {
     out
 }
 
+/// A database's additional roles as a table.
+pub fn roles_text(list: &[app::roles::RoleView]) -> String {
+    if list.is_empty() {
+        return "No additional roles; add one with credentials:create NAME --role ROLE.\n".into();
+    }
+    let mut out = format!("{:<40} {:<10} {:<20} {:<16} {:<20}\n", "ROLE", "ACCESS", "CREATED", "BY", "PASSWORD SET");
+    for r in list {
+        out.push_str(&format!(
+            "{:<40} {:<10} {:<20} {:<16} {:<20}\n",
+            r.name,
+            r.access.describe(),
+            r.created_at.format("%Y-%m-%d %H:%M:%S"),
+            r.created_by.as_deref().unwrap_or("-"),
+            r.password_set_at.format("%Y-%m-%d %H:%M:%S"),
+        ));
+    }
+    out
+}
+
 /// Reads `--at`: RFC 3339, or `YYYY-MM-DD HH:MM[:SS]` with an optional `Z`
 /// or `UTC` (times are UTC).
 pub fn parse_at(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {

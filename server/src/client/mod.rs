@@ -124,6 +124,47 @@ impl Client {
         self.send(self.request(reqwest::Method::GET, &path)).await
     }
 
+    pub async fn rotate_credentials(
+        &self,
+        name: &str,
+        keep_sessions: bool,
+    ) -> Result<app::model::Rotated, ClientError> {
+        let path = format!("/api/v1/databases/{name}/credentials/rotate?keep_sessions={keep_sessions}");
+        self.send(self.request(reqwest::Method::POST, &path)).await
+    }
+
+    pub async fn roles(&self, name: &str) -> Result<Vec<app::roles::RoleView>, ClientError> {
+        self.send(self.request(reqwest::Method::GET, &format!("/api/v1/databases/{name}/roles"))).await
+    }
+
+    pub async fn create_role(
+        &self,
+        name: &str,
+        role: &app::roles::NewRole,
+    ) -> Result<app::roles::RoleUrl, ClientError> {
+        self.send(self.request(reqwest::Method::POST, &format!("/api/v1/databases/{name}/roles")).json(role)).await
+    }
+
+    pub async fn role_url(&self, name: &str, role: &str) -> Result<app::roles::RoleUrl, ClientError> {
+        let path = format!("/api/v1/databases/{name}/roles/{role}/credentials");
+        self.send(self.request(reqwest::Method::GET, &path)).await
+    }
+
+    pub async fn rotate_role(
+        &self,
+        name: &str,
+        role: &str,
+        keep_sessions: bool,
+    ) -> Result<app::roles::RoleUrl, ClientError> {
+        let path = format!("/api/v1/databases/{name}/roles/{role}/rotate?keep_sessions={keep_sessions}");
+        self.send(self.request(reqwest::Method::POST, &path)).await
+    }
+
+    pub async fn drop_role(&self, name: &str, role: &str) -> Result<(), ClientError> {
+        let path = format!("/api/v1/databases/{name}/roles/{role}");
+        self.send::<Option<()>>(self.request(reqwest::Method::DELETE, &path)).await.map(|_| ())
+    }
+
     pub async fn sizes(&self, name: &str) -> Result<app::diagnose::Sizes, ClientError> {
         self.send(self.request(reqwest::Method::GET, &format!("/api/v1/databases/{name}/sizes"))).await
     }

@@ -1,5 +1,5 @@
-//! Admission: the one place where a request that takes a name or counts
-//! against a member's fork quota is decided. Everything here runs while
+//! Admission: the one place where a request that takes a name (of a
+//! database or of one of its roles) or counts against a quota is decided. Everything here runs while
 //! holding the engine's one admission lock and, when several servers share
 //! a PostgreSQL store, the store's turn ([`crate::store::turns`]), so two
 //! concurrent requests can never both take the last place in a quota, the
@@ -151,6 +151,19 @@ impl<'a> Admission<'a> {
     }
 }
 
+/// Whether `db` can take a new role `role`: a valid name that is not its
+/// owner's nor one of its roles', within [`app::roles::MAX_ROLES`].
+pub fn check_new_role(db: &Spec, role: &app::roles::NewRole) -> Result<(), EngineError> {
+    app::roles::validate_name(&role.name).map_err(|e| EngineError::Invalid(e.message))?;
+    if role.name == db.pg_user || db.live_roles().any(|r| r.name == role.name) {
+        return Err(EngineError::RoleExists { name: db.name.clone(), role: role.name.clone() });
+    }
+    if db.live_roles().count() >= app::roles::MAX_ROLES {
+        return Err(EngineError::TooManyRoles { name: db.name.clone(), max: app::roles::MAX_ROLES });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use app::model::{ForkPoint, RestoreWindow};
@@ -174,5 +187,31 @@ mod tests {
         assert!(check_fork_point("prod", &at(Duration::seconds(1)), Some(&window), now).is_ok());
         let none = check_fork_point("prod", &at(-Duration::minutes(1)), None, now).unwrap_err();
         assert!(matches!(none, EngineError::NoRestoreWindow { .. }), "{none}");
+    }
+
+    #[test]
+    fn a_new_role_needs_a_free_valid_name_and_room() {
+        use crate::engine::spec::{ExtraRole, Origin};
+        use app::roles::{NewRole, RoleAccess, MAX_ROLES};
+        let mut db = Spec::example("amber", "dev", Origin::Empty, None);
+        let new = |name: &str| NewRole { name: name.into(), access: RoleAccess::ReadOnly };
+        let role = |name: &str, dropped: bool| ExtraRole {
+            name: name.into(),
+            access: RoleAccess::ReadOnly,
+            password: "p".into(),
+            created_at: chrono::Utc::now(),
+            created_by: None,
+            password_set_at: chrono::Utc::now(),
+            dropped,
+        };
+        assert!(check_new_role(&db, &new("analyst")).is_ok());
+        assert!(matches!(check_new_role(&db, &new("u_app")), Err(EngineError::RoleExists { .. })));
+        assert!(matches!(check_new_role(&db, &new("pg_x")), Err(EngineError::Invalid(_))));
+        db.roles.push(role("analyst", false));
+        db.roles.push(role("gone", true));
+        assert!(matches!(check_new_role(&db, &new("analyst")), Err(EngineError::RoleExists { .. })));
+        assert!(check_new_role(&db, &new("gone")).is_ok(), "a dropped role's name is free again");
+        db.roles.extend((1..MAX_ROLES).map(|i| role(&format!("r{i}"), false)));
+        assert!(matches!(check_new_role(&db, &new("one_more")), Err(EngineError::TooManyRoles { max: MAX_ROLES, .. })));
     }
 }

@@ -56,6 +56,14 @@ pub enum EngineError {
     OutsideWindow { name: String, point: String, window: String },
     #[error("{0} is a follower; its source's backups cover it (back up or fork the source)")]
     NotAPrimary(String),
+    #[error("{name} follows {of} and carries its roles; change {of}'s credentials, and {name}'s follow")]
+    FollowerCredentials { name: String, of: String },
+    #[error("{name} already has a role named {role}")]
+    RoleExists { name: String, role: String },
+    #[error("{name} has no role named {role}")]
+    NoSuchRole { name: String, role: String },
+    #[error("{name} already has {max} additional roles, the most a database can have; destroy one first")]
+    TooManyRoles { name: String, max: usize },
     /// The backend could not answer (it is the backend's fault, not the
     /// request's).
     #[error("{0}")]
@@ -75,7 +83,7 @@ impl From<EngineError> for ApiError {
             EngineError::InvalidName(_) | EngineError::NameUnfit(_) | EngineError::FollowAndFork => {
                 ErrorCode::BadRequest
             }
-            EngineError::NotFound(_) => ErrorCode::NotFound,
+            EngineError::NotFound(_) | EngineError::NoSuchRole { .. } => ErrorCode::NotFound,
             EngineError::NameTaken(_)
             | EngineError::NameHeld { .. }
             | EngineError::QuotaReached { .. }
@@ -84,6 +92,7 @@ impl From<EngineError> for ApiError {
             | EngineError::TooManyFollowers { .. }
             | EngineError::Busy { .. }
             | EngineError::NotFailed { .. }
+            | EngineError::RoleExists { .. }
             | EngineError::SourceNotAvailable { .. } => ErrorCode::Conflict,
             EngineError::UnknownSource(..)
             | EngineError::UnknownPlan { .. }
@@ -93,6 +102,8 @@ impl From<EngineError> for ApiError {
             | EngineError::NoRestoreWindow { .. }
             | EngineError::OutsideWindow { .. }
             | EngineError::NotAPrimary(_)
+            | EngineError::FollowerCredentials { .. }
+            | EngineError::TooManyRoles { .. }
             | EngineError::IdempotencyMismatch { .. } => ErrorCode::Unprocessable,
             EngineError::NoFreePort(..) | EngineError::Backend(_) | EngineError::Store(StoreError::Busy(_)) => {
                 ErrorCode::Unavailable

@@ -27,6 +27,7 @@ use crate::supervisor::Supervisor;
 pub mod admission;
 pub mod backups;
 pub mod bus;
+pub mod credentials;
 pub mod diagnostics;
 pub mod error;
 pub mod feed;
@@ -37,6 +38,7 @@ pub mod reconciler;
 pub mod recorder;
 pub mod relay;
 pub mod restarts;
+pub mod roles;
 pub mod sampler;
 pub mod spec;
 
@@ -382,6 +384,13 @@ impl Engine {
             (Some(src), Origin::Follow) => (src.protected, src.fork_policy),
             _ => (false, app::model::ForkPolicy::Open),
         };
+        // A fork's server holds copies of its source's roles, which open
+        // with the source's passwords: it drops them (a follower carries
+        // them, as its source's replica).
+        let roles = match (&source, origin) {
+            (Some(src), Origin::Fork) => Spec::inherited_tombstones(roles::carrier(&specs, src)),
+            _ => Vec::new(),
+        };
         let spec = Spec {
             name: name.clone(),
             plan,
@@ -403,6 +412,7 @@ impl Engine {
             public: false,
             fork_point: req.fork_point.clone(),
             backup_wanted_at: None,
+            roles,
         };
         store.insert_spec(&spec).await?;
         self.inner.recorder.note(&name, app::model::EventKind::Created, format!("{name} was requested")).await?;
@@ -461,7 +471,11 @@ impl Engine {
             fork_policy: view.fork_policy,
             public: view.public,
         };
-        self.inner.store.request_promotion(name, &secret(), &secret(), access).await?;
+        // Its copies of its source's roles would still open it with the
+        // source's passwords: promoted, it drops them.
+        let specs = self.inner.store.specs().await?;
+        let roles = Spec::inherited_tombstones(roles::carrier(&specs, &spec));
+        self.inner.store.request_promotion(name, &secret(), &secret(), access, &roles).await?;
         self.wake().await;
         self.get(name).await
     }

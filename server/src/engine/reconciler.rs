@@ -21,7 +21,7 @@ use tokio::task::{AbortHandle, JoinSet};
 use super::recorder::Recorder;
 use super::relay::{Pacer, Relay};
 use super::restarts::{AfterFailure, Restarts};
-use super::spec::{Desired, Origin, Spec};
+use super::spec::{Desired, ExtraRole, Origin, Spec};
 use super::EngineConfig;
 use crate::provisioner::{ProvisionError, Provisioner, Recovery};
 use crate::store::{Store, StoreError};
@@ -88,6 +88,10 @@ struct Ctx {
     recorder: Recorder,
     /// Databases that are down, with their run of failed starts.
     restarts: Arc<std::sync::Mutex<HashMap<String, Restarts>>>,
+    /// The owner password and roles this process last applied to each
+    /// database (`set_up_owner`): ones not applied yet here (after a
+    /// restart of pgfleet, or a change that died half-way) are applied once.
+    owners_applied: Arc<std::sync::Mutex<HashMap<String, OwnerSetUp>>>,
     /// The engine's admission lock and port range, for moving the port of a
     /// database whose port was taken before it ever served.
     admission: Arc<tokio::sync::Mutex<()>>,
@@ -122,6 +126,7 @@ impl Reconciler {
                 provisioner,
                 recorder,
                 restarts: Default::default(),
+                owners_applied: Default::default(),
                 admission,
                 ports: config.ports.clone(),
             },
@@ -473,6 +478,9 @@ async fn supervise(ctx: &Ctx, spec: &Spec, with_info: bool) -> Result<(), StoreE
         ctx.restarts.lock().expect("restarts lock").remove(&spec.name);
         ctx.recorder.transition(&spec.name, Phase::Available, None).await?;
     }
+    if spec.follows().is_none() {
+        apply_owner_once(ctx, spec).await;
+    }
     if spec.follows().is_some() {
         if let Some(source) = source_of(ctx, spec).await? {
             match prov.replica_state(spec, Some(&source)).await {
@@ -485,6 +493,25 @@ async fn supervise(ctx: &Ctx, spec: &Spec, with_info: bool) -> Result<(), StoreE
         probe_info(ctx, spec).await?;
     }
     Ok(())
+}
+
+/// What an owner set-up applied: the owner's password and the roles.
+type OwnerSetUp = (String, Vec<ExtraRole>);
+
+/// Applies `spec`'s owner set-up unless this process already applied
+/// this password and these roles; a failure is tried again on the next
+/// pass.
+async fn apply_owner_once(ctx: &Ctx, spec: &Spec) {
+    let wanted = (spec.pg_password.clone(), spec.roles.clone());
+    if ctx.owners_applied.lock().expect("owners lock").get(&spec.name) == Some(&wanted) {
+        return;
+    }
+    match ctx.provisioner.set_up_owner(spec).await {
+        Ok(()) => {
+            ctx.owners_applied.lock().expect("owners lock").insert(spec.name.clone(), wanted);
+        }
+        Err(e) => tracing::warn!(db = %spec.name, error = %e, "could not apply the owner set-up"),
+    }
 }
 
 /// Starts a server that stopped, as [`super::restarts`] says when; the

@@ -3,7 +3,9 @@
 //! writes observations here (those live in `database_status`).
 
 use app::model::{ForkPoint, ForkPolicy};
+use app::roles::RoleAccess;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 /// How a database's data is made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +94,44 @@ pub struct Spec {
     pub fork_point: Option<ForkPoint>,
     /// A backup taken after this is wanted (`POST …/backups`).
     pub backup_wanted_at: Option<DateTime<Utc>>,
+    /// Its additional login roles, destroyed ones included.
+    pub roles: Vec<ExtraRole>,
+}
+
+/// An additional login role a database should have, or, once `dropped`,
+/// should no longer have. A dropped role stays listed so that every
+/// server carrying the database's roles (a fork made before the drop, a
+/// promoted follower) drops it too; a new role of the same name replaces
+/// it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExtraRole {
+    pub name: String,
+    pub access: RoleAccess,
+    pub password: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<String>,
+    pub password_set_at: DateTime<Utc>,
+    #[serde(default)]
+    pub dropped: bool,
+}
+
+impl ExtraRole {
+    /// What a copy of a database (a fork, a promoted follower) inherits of
+    /// its source's role: the name only, to drop, since the copied role
+    /// still opens with the source's password.
+    pub fn tombstone(&self) -> ExtraRole {
+        ExtraRole { dropped: true, password: String::new(), ..self.clone() }
+    }
+
+    pub fn view(&self) -> app::roles::RoleView {
+        app::roles::RoleView {
+            name: self.name.clone(),
+            access: self.access,
+            created_at: self.created_at,
+            created_by: self.created_by.clone(),
+            password_set_at: self.password_set_at,
+        }
+    }
 }
 
 impl Spec {
@@ -107,6 +147,17 @@ impl Spec {
     /// a restore window.
     pub fn is_primary(&self) -> bool {
         self.follows().is_none()
+    }
+
+    /// The roles it has (not the dropped ones).
+    pub fn live_roles(&self) -> impl Iterator<Item = &ExtraRole> {
+        self.roles.iter().filter(|r| !r.dropped)
+    }
+
+    /// Tombstones for every role `source` has or had: what a copy of it
+    /// must drop.
+    pub fn inherited_tombstones(source: &Spec) -> Vec<ExtraRole> {
+        source.roles.iter().map(ExtraRole::tombstone).collect()
     }
 }
 
@@ -136,6 +187,7 @@ impl Spec {
             public: false,
             fork_point: None,
             backup_wanted_at: None,
+            roles: Vec::new(),
         }
     }
 }

@@ -114,3 +114,16 @@ pub async fn end(conn: &mut PgConnection, pid: i32, terminate: bool) -> Result<b
     let sql = if terminate { "SELECT pg_terminate_backend($1)" } else { "SELECT pg_cancel_backend($1)" };
     sqlx::query_scalar(sql).bind(pid).fetch_one(conn).await.map_err(|e| sql_err(e).into())
 }
+
+/// Ends every client session of `role` but this one; how many.
+pub async fn end_role_sessions(conn: &mut PgConnection, role: &str) -> Result<u64, InsightError> {
+    let ended: i64 = sqlx::query_scalar(
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE backend_type = 'client backend' AND usename = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(role)
+    .fetch_one(conn)
+    .await
+    .map_err(sql_err)?;
+    Ok(ended.max(0) as u64)
+}

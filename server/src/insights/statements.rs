@@ -24,7 +24,7 @@ async fn loaded(conn: &mut PgConnection) -> Result<bool, InsightError> {
 /// when it cannot be read yet.
 async fn ensure_extension(conn: &mut PgConnection) -> Result<Option<String>, InsightError> {
     if !loaded(conn).await? {
-        return Ok(Some("pg_stat_statements is loaded at the database's next restart".into()));
+        return Ok(Some("Restart pending: pg_stat_statements is loaded when the database next starts; until then no statement is counted".into()));
     }
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements')")

@@ -126,8 +126,10 @@ pub trait Provisioner: Send + Sync + 'static {
     /// Removes all of `db`'s files. Only called for a database being deleted.
     async fn remove(&self, db: &Spec) -> Result<(), ProvisionError>;
 
-    /// Creates (or, for a fork, re-keys) the owner role and database so the
-    /// generated credentials work and no one else's do.
+    /// Creates (or, for a fork, re-keys) the owner role and database and
+    /// makes its additional roles match `db.roles` (dropped ones gone), so
+    /// the generated credentials work and no one else's do. Idempotent; a
+    /// follower takes all of this from its source.
     async fn set_up_owner(&self, db: &Spec) -> Result<(), ProvisionError>;
     /// Ends recovery on a follower or fork, making it writable.
     async fn promote(&self, db: &Spec) -> Result<(), ProvisionError>;

@@ -40,7 +40,9 @@ pub fn is_measurement(kind: EventKind) -> bool {
         | EventKind::Expired
         | EventKind::Request
         | EventKind::Backup
-        | EventKind::BackupFailed => false,
+        | EventKind::BackupFailed
+        | EventKind::CredentialsRotated
+        | EventKind::Roles => false,
     }
 }
 

@@ -6,11 +6,11 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::{Store, StoreError};
-use crate::engine::spec::{Desired, Origin, Spec};
+use crate::engine::spec::{Desired, ExtraRole, Origin, Spec};
 
 const COLUMNS: &str = "name, plan, origin, source, port, pg_user, pg_password, pg_database, \
                        replication_password, desired, take_followers, promote, created_at, owner, protected, \
-                       fork_policy, expires_at, public, fork_point_json, backup_wanted_at";
+                       fork_policy, expires_at, public, fork_point_json, backup_wanted_at, roles_json";
 
 impl Store {
     /// Inserts a new spec with its first status (`provisioning`) in one
@@ -20,7 +20,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO databases (name, plan, origin, source, port, pg_user, pg_password, pg_database, \
              replication_password, desired, take_followers, promote, created_at, owner, \
-             protected, fork_policy, expires_at, fork_point_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             protected, fork_policy, expires_at, fork_point_json, roles_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         )
         .bind(&spec.name)
         .bind(&spec.plan)
@@ -40,6 +40,7 @@ impl Store {
         .bind(spec.fork_policy.as_str())
         .bind(spec.expires_at.map(|t| t.to_rfc3339()))
         .bind(spec.fork_point.as_ref().map(|p| serde_json::to_string(p).expect("fork points serialise")))
+        .bind(roles_json(&spec.roles))
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -93,23 +94,25 @@ impl Store {
     }
 
     /// Asks for `name` to be promoted with passwords of its own (so it
-    /// no longer opens its source) and the access rules it had while
-    /// following, which become its own.
+    /// no longer opens its source), the access rules it had while
+    /// following, which become its own, and its source's roles to drop.
     pub async fn request_promotion(
         &self,
         name: &str,
         pg_password: &str,
         replication_password: &str,
         access: AccessSettings,
+        roles: &[ExtraRole],
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE databases SET promote = TRUE, pg_password = $1, replication_password = $2, protected = $3, \
-             fork_policy = $4 WHERE name = $5",
+             fork_policy = $4, roles_json = $5 WHERE name = $6",
         )
         .bind(pg_password)
         .bind(replication_password)
         .bind(access.protected)
         .bind(access.fork_policy.as_str())
+        .bind(roles_json(roles))
         .bind(name)
         .execute(self.pool())
         .await?;
@@ -122,6 +125,31 @@ impl Store {
             .bind(access.protected)
             .bind(access.fork_policy.as_str())
             .bind(access.public)
+            .bind(name)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Gives the owner role of `names` (a database and the followers that
+    /// carry its roles) a new password, all at once.
+    pub async fn set_owner_password(&self, names: &[String], password: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for name in names {
+            sqlx::query("UPDATE databases SET pg_password = $1 WHERE name = $2")
+                .bind(password)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets `name`'s additional roles (all of them, dropped ones included).
+    pub async fn set_roles(&self, name: &str, roles: &[ExtraRole]) -> Result<(), StoreError> {
+        sqlx::query("UPDATE databases SET roles_json = $1 WHERE name = $2")
+            .bind(roles_json(roles))
             .bind(name)
             .execute(self.pool())
             .await?;
@@ -164,6 +192,10 @@ impl Store {
     }
 }
 
+fn roles_json(roles: &[ExtraRole]) -> Option<String> {
+    (!roles.is_empty()).then(|| serde_json::to_string(roles).expect("roles serialise"))
+}
+
 fn spec_from_row(row: &sqlx::any::AnyRow) -> Result<Spec, StoreError> {
     let name: String = row.try_get("name")?;
     let origin: String = row.try_get("origin")?;
@@ -190,6 +222,11 @@ fn spec_from_row(row: &sqlx::any::AnyRow) -> Result<Spec, StoreError> {
         pg_password: row.try_get("pg_password")?,
         pg_database: row.try_get("pg_database")?,
         replication_password: row.try_get("replication_password")?,
+        roles: row
+            .try_get::<Option<String>, _>("roles_json")?
+            .map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{name}.roles: {e}"))))
+            .transpose()?
+            .unwrap_or_default(),
         take_followers: super::flag(row, "take_followers")?,
         promote: super::flag(row, "promote")?,
         created_at: DateTime::parse_from_rfc3339(&created_at)

@@ -94,6 +94,7 @@ fn spec_of(api: &FakeApi, c: &Value, made: &BTreeMap<String, Spec>, port: u16) -
         public: false,
         fork_point,
         backup_wanted_at: None,
+        roles: Vec::new(),
     })
 }
 

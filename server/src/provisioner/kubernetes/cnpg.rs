@@ -225,6 +225,13 @@ pub struct RoleConfiguration {
     pub replication: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password_secret: Option<LocalObjectReference>,
+    /// `present` (the operator's default) or `absent`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ensure: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_roles: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// What the operator reports; every field may be missing.

@@ -88,6 +88,12 @@ pub fn replication_secret(name: &str) -> String {
     format!("{name}-pgfleet-replication")
 }
 
+/// The Secret holding the password of `db`'s additional role `role`
+/// (role names use `_`, which object names cannot).
+pub fn role_secret(db: &str, role: &str) -> String {
+    format!("{db}-pgfleet-role-{}", role.replace('_', "-"))
+}
+
 /// The service that always reaches a cluster's primary.
 pub fn rw_host(name: &str, namespace: &str) -> String {
     format!("{name}-rw.{namespace}.svc")
@@ -129,10 +135,34 @@ fn basic_auth(name: String, database: &str, user: &str, password: &str, install:
 /// The Secrets pgfleet makes for `db`: its owner's and its replication
 /// role's passwords.
 pub fn secrets(db: &Spec, install: &Install) -> Vec<Secret> {
-    vec![
+    let mut secrets = vec![
         basic_auth(owner_secret(&db.name), &db.name, &db.pg_user, &db.pg_password, install),
         basic_auth(replication_secret(&db.name), &db.name, REPLICATION_ROLE, &db.replication_password, install),
-    ]
+    ];
+    secrets.extend(
+        db.live_roles().map(|r| basic_auth(role_secret(&db.name, &r.name), &db.name, &r.name, &r.password, install)),
+    );
+    secrets
+}
+
+/// `db`'s additional roles as the operator manages them: a live one with
+/// its Secret and access (PostgreSQL's predefined read/write roles), a
+/// dropped one `absent`.
+fn extra_roles(db: &Spec) -> impl Iterator<Item = RoleConfiguration> + '_ {
+    db.roles.iter().map(|r| match r.dropped {
+        true => RoleConfiguration { name: r.name.clone(), ensure: Some("absent".into()), ..Default::default() },
+        false => RoleConfiguration {
+            name: r.name.clone(),
+            login: Some(true),
+            password_secret: Some(LocalObjectReference { name: role_secret(&db.name, &r.name) }),
+            in_roles: match r.access {
+                app::roles::RoleAccess::ReadOnly => vec!["pg_read_all_data".into()],
+                app::roles::RoleAccess::ReadWrite => vec!["pg_read_all_data".into(), "pg_write_all_data".into()],
+            },
+            comment: Some("pgfleet additional role".into()),
+            ..Default::default()
+        },
+    })
 }
 
 /// The `Cluster` for `db`; `source` names the database it follows or forks.
@@ -151,16 +181,20 @@ pub fn cluster(db: &Spec, source: Option<&str>, install: &Install) -> Result<Clu
                 RoleConfiguration {
                     name: db.pg_user.clone(),
                     login: Some(true),
-                    replication: None,
                     password_secret: Some(LocalObjectReference { name: owner_secret(&db.name) }),
+                    ..Default::default()
                 },
                 RoleConfiguration {
                     name: REPLICATION_ROLE.into(),
                     login: Some(true),
                     replication: Some(true),
                     password_secret: Some(LocalObjectReference { name: replication_secret(&db.name) }),
+                    ..Default::default()
                 },
-            ],
+            ]
+            .into_iter()
+            .chain(extra_roles(db))
+            .collect(),
         }),
         ..Default::default()
     };

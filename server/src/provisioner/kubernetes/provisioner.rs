@@ -344,8 +344,12 @@ impl Provisioner for KubernetesProvisioner {
 
     async fn set_up_owner(&self, db: &Spec) -> Result<(), ProvisionError> {
         // Its passwords are its managed roles' Secrets; the operator sets
-        // them once the cluster takes writes.
-        self.apply_secrets(db).await?;
+        // them once the cluster takes writes. Additional roles are managed
+        // roles of the cluster too, so its manifest changes with them.
+        match db.roles.is_empty() {
+            true => self.apply_secrets(db).await?,
+            false => self.apply(db).await?,
+        }
         if db.follows().is_some() {
             return Ok(());
         }

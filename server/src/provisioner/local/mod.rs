@@ -24,6 +24,7 @@ pub mod copy;
 pub mod layout;
 pub mod os;
 pub mod pitr;
+pub mod roles;
 pub mod snapshots;
 pub mod sql;
 
@@ -496,13 +497,23 @@ impl Provisioner for LocalProvisioner {
             // A follower: its roles are its source's, replicated.
             return Ok(());
         }
+        // One set-up at a time on a server: the reconciler converging a
+        // change while the request that made it applies it too would
+        // have two sessions alter one role ("tuple concurrently
+        // updated"). A session lock, so it holds across pgfleet servers
+        // and goes with the connection.
+        sqlx::query("SELECT pg_advisory_lock(hashtext('pgfleet owner set-up'))")
+            .execute(&mut conn)
+            .await
+            .map_err(sql::sql_err)?;
         // Waiting for each catalog commit to reach disk would queue behind
         // the just-copied data dir's dirty pages. Set-up is redone after
         // every restart, so a crash cannot lose it for good.
         sqlx::query("SET synchronous_commit = off").execute(&mut conn).await.map_err(sql::sql_err)?;
         sql::upsert_role(&mut conn, &db.pg_user, &db.pg_password, false).await?;
         sql::upsert_role(&mut conn, sql::REPLICATION_ROLE, &db.replication_password, true).await?;
-        sql::ensure_database(&mut conn, &db.pg_database, &db.pg_user).await
+        sql::ensure_database(&mut conn, &db.pg_database, &db.pg_user).await?;
+        roles::converge(&mut conn, &self.layout.run(&db.name), db).await
     }
 
     async fn promote(&self, db: &Spec) -> Result<(), ProvisionError> {
