@@ -113,6 +113,11 @@ pub async fn rotate_credentials(name: String, keep_sessions: bool) -> Result<cra
     crate::backend::answer(async { crate::backend::backend()?.rotate_credentials(name, keep_sessions).await }.await)
 }
 
+#[server(endpoint = "schema_diff", client = ConsoleClient, output = JsonAnswer)]
+pub async fn schema_diff(name: String, other: Option<String>) -> Result<crate::schema_diff::SchemaDiff, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.schema_diff(name, other).await }.await)
+}
+
 #[server(endpoint = "database_roles", client = ConsoleClient, output = JsonAnswer)]
 pub async fn database_roles(name: String) -> Result<Vec<crate::roles::RoleView>, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.roles(name).await }.await)

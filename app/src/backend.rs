@@ -73,6 +73,12 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     async fn rotate_role(&self, name: String, role: String) -> Result<crate::roles::RoleUrl, ApiError>;
     /// Drops a role (audited).
     async fn drop_role(&self, name: String, role: String) -> Result<(), ApiError>;
+    /// `name`'s schema against `other`'s (its source's without one).
+    async fn schema_diff(
+        &self,
+        name: String,
+        other: Option<String>,
+    ) -> Result<crate::schema_diff::SchemaDiff, ApiError>;
     /// Every health check (`pg:diagnose`).
     async fn diagnose(&self, name: String) -> Result<crate::diagnose::Diagnosis, ApiError>;
     /// Its largest tables and indexes.

@@ -38,6 +38,7 @@ pub mod policy;
 pub mod ready;
 pub mod roles;
 pub mod routes;
+pub mod schema_diff;
 pub mod session;
 pub mod shell;
 pub mod status;

@@ -143,6 +143,10 @@ impl ConsoleBackend for Console {
         self.fleet.rotate_credentials(&actor()?, &name, keep_sessions).await
     }
 
+    async fn schema_diff(&self, name: String, other: Option<String>) -> Result<app::schema_diff::SchemaDiff, ApiError> {
+        self.fleet.schema_diff(&actor()?, &name, other.as_deref()).await
+    }
+
     async fn roles(&self, name: String) -> Result<Vec<app::roles::RoleView>, ApiError> {
         self.fleet.roles(&actor()?, &name).await
     }

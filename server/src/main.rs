@@ -146,6 +146,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What differs in a database's schema against another's (by default
+    /// the one it was forked from): tables, columns, indexes, constraints,
+    /// views, functions, triggers, sequences, extensions, enum types.
+    Diff {
+        name: String,
+        other: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// List databases.
     List {
         #[arg(long)]
@@ -551,6 +560,14 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
                 println!("{}", serde_json::to_string_pretty(&diagnosis)?);
             } else {
                 print!("{}", cli::diagnose::diagnosis_text(&name, &diagnosis));
+            }
+        }
+        Command::Diff { name, other, json } => {
+            let diff = client.schema_diff(&name, other.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&diff)?);
+            } else {
+                print!("{}", cli::diff_text(&diff));
             }
         }
         Command::Sizes { name, json } => {

@@ -27,22 +27,12 @@ async fn opens(url: &str) -> bool {
 async fn rotation_changes_the_password_everywhere_it_is_carried() {
     let app = common::spawn_app().await;
     let documented = common::openapi::Documented::fetch(&app).await;
-    let create = |body: Value| {
-        let app = &app;
-        async move {
-            let r = app.authed(Method::POST, "/api/v1/databases").json(&body).send().await.unwrap();
-            assert_eq!(r.status(), 202, "{body}");
-        }
-    };
-    create(json!({"name": "vault"})).await;
-    app.wait_phase("vault", Phase::Available).await;
+    app.create_available(json!({"name": "vault"})).await;
     let old = app.api().credentials("vault").await.unwrap();
     let mut data = sqlx::PgConnection::connect(&old).await.unwrap();
     exec(&mut data, "CREATE TABLE t (id int); INSERT INTO t VALUES (1)").await;
-    create(json!({"name": "vault-f", "follow": "vault"})).await;
-    create(json!({"name": "vault-k", "fork": "vault"})).await;
-    app.wait_phase("vault-f", Phase::Available).await;
-    app.wait_phase("vault-k", Phase::Available).await;
+    app.create_available(json!({"name": "vault-f", "follow": "vault"})).await;
+    app.create_available(json!({"name": "vault-k", "fork": "vault"})).await;
     let follower_old = app.api().credentials("vault-f").await.unwrap();
     let fork_url = app.api().credentials("vault-k").await.unwrap();
     assert!(opens(&follower_old).await);

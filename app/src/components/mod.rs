@@ -18,5 +18,6 @@ pub mod modal;
 pub mod progress;
 pub mod request_dialog;
 pub mod roles;
+pub mod schema_diff;
 pub mod seeded;
 pub mod tags;

@@ -1,7 +1,9 @@
 //! One database: everything `pg:info` shows, Follow and Fork (the list's
 //! buttons), its credentials, its lineage, a follower's lag chart, access
 //! settings for admins, Extend, Retry, Promote and Destroy; and, on its
-//! Insights tab, the sampled metrics' charts and the diagnostics.
+//! Insights tab, the sampled metrics' charts and the diagnostics. Cards
+//! that keep state of their own (Roles, Schema diff, Backups, Access)
+//! live outside the part re-rendered on every change of the database.
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -25,6 +27,7 @@ use crate::components::modal::Modal;
 use crate::components::progress::ProgressBar;
 use crate::components::request_dialog::RequestDialog;
 use crate::components::roles::RolesCard;
+use crate::components::schema_diff::SchemaDiffCard;
 use crate::components::seeded::Seeded;
 use crate::components::tags::Tags;
 use crate::format::{self, Clock};
@@ -190,6 +193,7 @@ fn Detail(name: Memo<String>) -> impl IntoView {
         let me = me.clone();
         Signal::derive(move || db.with(|d| d.as_ref().is_some_and(|d| allows(me.role, &me.name, Can::Backup(d)))))
     };
+    let forked_from = Memo::new(move |_| db.with(|d| d.as_ref().and_then(|d| d.forked_from.clone())));
     let can_manage_roles = {
         let me = me.clone();
         Signal::derive(move || {
@@ -229,6 +233,7 @@ fn Detail(name: Memo<String>) -> impl IntoView {
                     <LagChart name current=Signal::derive(move || db.with(|d| d.as_ref().and_then(|d| d.lag.clone())))/>
                 </section>
             </Show>
+            <SchemaDiffCard name source=forked_from/>
             <RolesCard name can_manage=can_manage_roles can_reveal/>
             <BackupsCard name can_capture/>
             {admin.then(|| view! { <AccessCard name/> })}

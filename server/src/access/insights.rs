@@ -46,6 +46,18 @@ impl Fleet {
         Ok(self.engine.sizes(name, SIZES_LIMIT).await?)
     }
 
+    /// `a`'s schema against `b`'s (its source's by default). A schema is
+    /// not data: anyone signed in may compare.
+    pub async fn schema_diff(
+        &self,
+        actor: &Actor,
+        a: &str,
+        b: Option<&str>,
+    ) -> Result<app::schema_diff::SchemaDiff, ApiError> {
+        check(actor.role(), actor.name(), Action::Read)?;
+        Ok(self.engine.schema_diff(a, b).await?)
+    }
+
     pub async fn diagnose(&self, actor: &Actor, name: &str) -> Result<Diagnosis, ApiError> {
         check(actor.role(), actor.name(), Action::Read)?;
         Ok(self.engine.diagnose(name).await?)

@@ -122,6 +122,40 @@ pub async fn sizes(
     Ok(Json(state.fleet.sizes(&actor, &name).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/databases/{name}/diff", tag = "insights",
+    params(("name" = String, Path)),
+    responses((status = 200, body = app::schema_diff::SchemaDiff,
+            description = "what differs in its schema against the database it was forked from"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "it or its source is not available"),
+        (status = 422, body = ErrorBody, description = "it was not forked or followed from another"),
+        (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn diff_with_source(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<app::schema_diff::SchemaDiff>, Failure> {
+    Ok(Json(state.fleet.schema_diff(&actor, &name, None).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/databases/{name}/diff/{other}", tag = "insights",
+    params(("name" = String, Path), ("other" = String, Path, description = "the database compared against")),
+    responses((status = 200, body = app::schema_diff::SchemaDiff,
+            description = "what differs in its schema against the other's: added (only in it), removed (only in \
+                           the other), changed (defined differently), grouped by schema"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "one of the two is not available"),
+        (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn diff(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath((name, other)): ApiPath<(String, String)>,
+) -> Result<Json<app::schema_diff::SchemaDiff>, Failure> {
+    Ok(Json(state.fleet.schema_diff(&actor, &name, Some(&other)).await?))
+}
+
 #[utoipa::path(get, path = "/api/v1/databases/{name}/diagnose", tag = "insights",
     params(("name" = String, Path)),
     responses((status = 200, body = Diagnosis,

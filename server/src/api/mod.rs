@@ -32,7 +32,7 @@ pub mod roles;
         databases::credentials, databases::rotate_credentials, roles::list, roles::create, roles::credentials,
         roles::rotate, roles::destroy, databases::protect, databases::extend, databases::backups, databases::capture_backup,
         databases::metrics, insights::sessions, insights::locks, insights::cancel, insights::terminate,
-        insights::statements, insights::reset_statements, insights::sizes, insights::diagnose, events::all, events::one,
+        insights::statements, insights::reset_statements, insights::sizes, insights::diff_with_source, insights::diff, insights::diagnose, events::all, events::one,
         requests::list, requests::create, requests::show, requests::approve, requests::reject,
         accounts::me, accounts::users, accounts::invite, accounts::set_role, accounts::tokens,
         accounts::create_token, accounts::revoke_token, accounts::settings, accounts::put_settings, accounts::audit,
@@ -137,6 +137,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/databases/{name}/statements/reset", post(insights::reset_statements))
         .route("/databases/{name}/sizes", get(insights::sizes))
         .route("/databases/{name}/diagnose", get(insights::diagnose))
+        .route("/databases/{name}/diff", get(insights::diff_with_source))
+        .route("/databases/{name}/diff/{other}", get(insights::diff))
         .route("/databases/{name}/extend", post(databases::extend))
         .route("/databases/{name}/credentials", get(databases::credentials))
         .route("/databases/{name}/credentials/rotate", post(databases::rotate_credentials))

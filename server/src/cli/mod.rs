@@ -324,6 +324,33 @@ pub fn backups_text(list: &[app::model::Backup]) -> String {
     out
 }
 
+/// A schema diff as text: one line per object (`+` added, `-` removed,
+/// `~` changed) under its schema, with its definitions indented below.
+pub fn diff_text(diff: &app::schema_diff::SchemaDiff) -> String {
+    let (a, b) = (&diff.a, &diff.b);
+    if diff.count() == 0 {
+        return format!("{a}'s schema is the same as {b}'s.\n");
+    }
+    let count = diff.count();
+    let mut out = format!("{a} against {b}: {count} difference{}\n", if count == 1 { "" } else { "s" });
+    let indent = |text: &str| text.trim_end().lines().map(|l| format!("      {l}\n")).collect::<String>();
+    for group in &diff.schemas {
+        let schema = if group.schema.is_empty() { "(database)" } else { group.schema.as_str() };
+        out.push_str(&format!("\n{schema}\n"));
+        for o in &group.objects {
+            out.push_str(&format!("  {} {:<11} {}\n", o.change.sign(), o.kind.label(), o.name));
+            match (&o.before, &o.after) {
+                (Some(before), Some(after)) => {
+                    out.push_str(&format!("    in {b}:\n{}    in {a}:\n{}", indent(before), indent(after)));
+                }
+                (None, Some(def)) | (Some(def), None) => out.push_str(&indent(def)),
+                (None, None) => {}
+            }
+        }
+    }
+    out
+}
+
 /// A database's additional roles as a table.
 pub fn roles_text(list: &[app::roles::RoleView]) -> String {
     if list.is_empty() {

@@ -169,6 +169,19 @@ impl Client {
         self.send(self.request(reqwest::Method::GET, &format!("/api/v1/databases/{name}/sizes"))).await
     }
 
+    /// `name`'s schema against `other`'s (its source's without one).
+    pub async fn schema_diff(
+        &self,
+        name: &str,
+        other: Option<&str>,
+    ) -> Result<app::schema_diff::SchemaDiff, ClientError> {
+        let path = match other {
+            Some(other) => format!("/api/v1/databases/{name}/diff/{other}"),
+            None => format!("/api/v1/databases/{name}/diff"),
+        };
+        self.send(self.request(reqwest::Method::GET, &path)).await
+    }
+
     pub async fn diagnose(&self, name: &str) -> Result<app::diagnose::Diagnosis, ClientError> {
         self.send(self.request(reqwest::Method::GET, &format!("/api/v1/databases/{name}/diagnose"))).await
     }

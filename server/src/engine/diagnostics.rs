@@ -14,7 +14,7 @@ use crate::insights::{activity, sizes, statements, InsightError};
 
 impl Engine {
     /// A connection into `name`, which must be available.
-    async fn diagnostic_connection(&self, name: &str) -> Result<PgConnection, EngineError> {
+    pub(super) async fn diagnostic_connection(&self, name: &str) -> Result<PgConnection, EngineError> {
         let spec = self.spec(name).await?;
         let phase = self.inner.store.phase_of(name).await?.unwrap_or(Phase::Provisioning);
         if phase != Phase::Available {

@@ -60,6 +60,8 @@ pub enum EngineError {
     FollowerCredentials { name: String, of: String },
     #[error("{name} already has a role named {role}")]
     RoleExists { name: String, role: String },
+    #[error("{0} was not forked from another database; name the database to compare it with")]
+    NothingToCompare(String),
     #[error("{name} has no role named {role}")]
     NoSuchRole { name: String, role: String },
     #[error("{name} already has {max} additional roles, the most a database can have; destroy one first")]
@@ -104,6 +106,7 @@ impl From<EngineError> for ApiError {
             | EngineError::NotAPrimary(_)
             | EngineError::FollowerCredentials { .. }
             | EngineError::TooManyRoles { .. }
+            | EngineError::NothingToCompare(_)
             | EngineError::IdempotencyMismatch { .. } => ErrorCode::Unprocessable,
             EngineError::NoFreePort(..) | EngineError::Backend(_) | EngineError::Store(StoreError::Busy(_)) => {
                 ErrorCode::Unavailable

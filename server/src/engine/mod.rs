@@ -40,6 +40,7 @@ pub mod relay;
 pub mod restarts;
 pub mod roles;
 pub mod sampler;
+pub mod schema_diff;
 pub mod spec;
 
 pub use error::EngineError;

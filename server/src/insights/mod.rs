@@ -1,6 +1,7 @@
 //! What pgfleet reads from inside a running database to say how it is
 //! doing: the counters its metrics are sampled from, its sessions and
-//! locks, its costliest statements, its sizes and health checks. The SQL here is the same on every
+//! locks, its costliest statements, its sizes and health checks, its
+//! schema (to compare with another's). The SQL here is the same on every
 //! backend; a backend only hands over a connection
 //! (`Provisioner::connect`).
 
@@ -9,6 +10,7 @@ use crate::provisioner::ProvisionError;
 pub mod activity;
 pub mod counters;
 pub mod diagnose;
+pub mod schema;
 pub mod sizes;
 pub mod statements;
 

@@ -104,6 +104,14 @@ impl TestApp {
         r.json().await.unwrap()
     }
 
+    /// Asks for a database (`body` as `POST /api/v1/databases` takes it)
+    /// as the admin and waits until it is available.
+    pub async fn create_available(&self, body: serde_json::Value) -> DatabaseView {
+        let r = self.authed(reqwest::Method::POST, "/api/v1/databases").json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 202, "{body}");
+        self.wait_phase(body["name"].as_str().expect("a named database"), Phase::Available).await
+    }
+
     /// Polls `GET /api/v1/databases/{name}` (as the admin) until `phase`;
     /// a database that fails on the way fails the test at once.
     pub async fn wait_phase(&self, name: &str, phase: Phase) -> DatabaseView {
