@@ -153,6 +153,11 @@ pub async fn database_sizes(name: String) -> Result<crate::diagnose::Sizes, ApiE
     crate::backend::answer(async { crate::backend::backend()?.sizes(name).await }.await)
 }
 
+#[server(endpoint = "reset_database", client = ConsoleClient, output = JsonAnswer)]
+pub async fn reset_database(name: String) -> Result<DatabaseView, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.reset_database(name).await }.await)
+}
+
 #[server(endpoint = "retry_database", client = ConsoleClient, output = JsonAnswer)]
 pub async fn retry_database(name: String) -> Result<DatabaseView, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.retry_database(name).await }.await)

@@ -31,6 +31,8 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     async fn create_database(&self, request: NewDatabase) -> Result<DatabaseView, ApiError>;
     async fn promote_database(&self, name: String) -> Result<DatabaseView, ApiError>;
     async fn retry_database(&self, name: String) -> Result<DatabaseView, ApiError>;
+    /// Makes a fork again from its source as it is now (audited).
+    async fn reset_database(&self, name: String) -> Result<DatabaseView, ApiError>;
     async fn destroy_database(&self, name: String, take_followers: bool) -> Result<(), ApiError>;
     /// The connection URL (the reveal is audited).
     async fn credentials(&self, name: String) -> Result<String, ApiError>;

@@ -520,19 +520,47 @@ impl NewDatabase {
     /// The moment asked for, if any: `at` or `at_lsn`, not both, and only
     /// with `fork`.
     pub fn fork_point(&self) -> Result<Option<ForkPoint>, String> {
-        let point = match (&self.at, &self.at_lsn) {
-            (Some(_), Some(_)) => return Err("give at or at_lsn, not both".into()),
-            (Some(t), None) => Some(ForkPoint::Time(*t)),
-            (None, Some(lsn)) => {
-                parse_lsn(lsn).ok_or_else(|| format!("at_lsn {lsn:?} is not a WAL position like 0/3000060"))?;
-                Some(ForkPoint::Lsn(lsn.trim().to_uppercase()))
-            }
-            (None, None) => None,
-        };
+        let point = ForkPoint::from_parts(self.at, self.at_lsn.as_deref())?;
         if point.is_some() && self.fork.is_none() {
             return Err("at and at_lsn go with fork: only a fork is made as of a past moment".into());
         }
         Ok(point)
+    }
+}
+
+/// `POST /api/v1/databases/{name}/reset`: make a fork again from its
+/// source, as it is now or as it was at `at` or `at_lsn` (inside the
+/// source's restore window), keeping its name, port and passwords.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub at_lsn: Option<String>,
+}
+
+impl ResetRequest {
+    /// The moment asked for, if any.
+    pub fn fork_point(&self) -> Result<Option<ForkPoint>, String> {
+        ForkPoint::from_parts(self.at, self.at_lsn.as_deref())
+    }
+}
+
+impl ForkPoint {
+    /// A moment given as a time or a WAL position, not both; `None` for
+    /// neither (now).
+    pub fn from_parts(at: Option<DateTime<Utc>>, at_lsn: Option<&str>) -> Result<Option<ForkPoint>, String> {
+        match (at, at_lsn) {
+            (Some(_), Some(_)) => Err("give at or at_lsn, not both".into()),
+            (Some(t), None) => Ok(Some(ForkPoint::Time(t))),
+            (None, Some(lsn)) => {
+                parse_lsn(lsn).ok_or_else(|| format!("at_lsn {lsn:?} is not a WAL position like 0/3000060"))?;
+                Ok(Some(ForkPoint::Lsn(lsn.trim().to_uppercase())))
+            }
+            (None, None) => Ok(None),
+        }
     }
 }
 

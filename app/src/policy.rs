@@ -5,8 +5,8 @@
 //! - **member**: creates databases; forks and follows what they can see
 //!   (following a protected database would hand over its password, so that
 //!   is an admin's call); forks of a database with the `approval` policy
-//!   become fork requests; promotes, destroys, extends and reveals the
-//!   credentials of what they own, and reveals unprotected ones.
+//!   become fork requests; promotes, destroys, resets, extends and reveals
+//!   the credentials of what they own, and reveals unprotected ones.
 //!   Members see the text of running queries; they cancel or terminate
 //!   sessions, reset query statistics, rotate credentials and manage
 //!   additional roles only on what they own.
@@ -31,6 +31,8 @@ pub enum Action<'a> {
     Destroy(&'a DatabaseView),
     /// Try a failed database again.
     Retry(&'a DatabaseView),
+    /// Make a fork again from its source (its data is replaced).
+    Reset(&'a DatabaseView),
     RevealCredentials(&'a DatabaseView),
     /// Give an expiring fork more time.
     Extend(&'a DatabaseView),
@@ -67,14 +69,17 @@ pub fn check(role: UserRole, user: &str, action: Action<'_>) -> Result<(), ApiEr
             deny(format!("{} is protected; only an admin can give it a follower", db.name))
         }
         (UserRole::Member, Action::Follow(_)) => Ok(()),
-        (UserRole::Member, Action::Promote(db) | Action::Destroy(db) | Action::Retry(db)) if db.protected => {
-            deny(format!("{} is protected; only an admin can promote, retry or destroy it", db.name))
+        (UserRole::Member, Action::Promote(db) | Action::Destroy(db) | Action::Retry(db) | Action::Reset(db))
+            if db.protected =>
+        {
+            deny(format!("{} is protected; only an admin can promote, retry, reset or destroy it", db.name))
         }
         (
             UserRole::Member,
             Action::Promote(db)
             | Action::Destroy(db)
             | Action::Retry(db)
+            | Action::Reset(db)
             | Action::Extend(db)
             | Action::EndSession(db)
             | Action::ResetStatements(db)

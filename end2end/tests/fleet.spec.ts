@@ -130,8 +130,22 @@ test("create, fork with live progress, follow, promote, destroy", async ({ page 
   await expect(detail.info()).toContainText("primary", { timeout: 60_000 });
   await expect(detail.phase()).toHaveText(/available/);
 
-  // Destroy the fork with the type-to-confirm dialog.
+  // Reset the fork from its source: a row written in it is gone after,
+  // and its URL is the same.
   await detail.goto("trial");
+  await page.getByTestId("reveal").click();
+  const trialUrl = (await page.getByTestId("url").textContent())!;
+  psqlAs(trialUrl, "CREATE TABLE only_in_the_fork (i int)");
+  await page.getByTestId("reset").click();
+  await expect(page.getByTestId("reset-confirm")).toBeDisabled();
+  await page.getByTestId("reset-confirm-input").fill("trial");
+  await page.getByTestId("reset-confirm").click();
+  await expect(page.getByTestId("reset-dialog")).toHaveCount(0);
+  await expect(detail.phase()).toHaveText(/provisioning/);
+  await expect(detail.phase()).toHaveText(/available/, { timeout: 120_000 });
+  expect(psqlAs(trialUrl, "SELECT count(*) FROM pg_class WHERE relname = 'only_in_the_fork'")).toBe("0");
+
+  // Destroy the fork with the type-to-confirm dialog.
   await page.getByTestId("destroy").click();
   await expect(page.getByTestId("destroy-confirm")).toBeDisabled();
   await page.getByTestId("destroy-confirm-input").fill("trial");

@@ -87,6 +87,7 @@ test("each dialog takes the focus, keeps Tab inside, closes on Escape and gives 
   await checkDialog(page, page.getByTestId("promote"), "promote-dialog", "Promote");
   await live(page, "/databases/axe-copy");
   await checkDialog(page, page.getByTestId("rotate"), "rotate-dialog", "Rotate credentials");
+  await checkDialog(page, page.getByTestId("reset"), "reset-dialog", "Reset from source");
   await checkDialog(page, page.getByTestId("destroy"), "destroy-dialog", "Destroy");
 
   // Enter in the type-to-confirm field destroys once the name matches.

@@ -179,6 +179,10 @@ impl ConsoleBackend for Console {
         self.fleet.promote(&actor()?, &name).await
     }
 
+    async fn reset_database(&self, name: String) -> Result<DatabaseView, ApiError> {
+        self.fleet.reset(&actor()?, &name, None).await
+    }
+
     async fn retry_database(&self, name: String) -> Result<DatabaseView, ApiError> {
         self.fleet.retry(&actor()?, &name).await
     }

@@ -180,6 +180,24 @@ enum Command {
     Promote { name: String },
     /// Try a failed database again.
     Retry { name: String },
+    /// Make a fork again from its source, now or as of a moment (its data
+    /// is replaced; its URL keeps working).
+    Reset {
+        name: String,
+        /// The fork's name again, to confirm.
+        #[arg(long)]
+        confirm: String,
+        /// As of this moment in the source's restore window (RFC 3339, or
+        /// `YYYY-MM-DD HH:MM[:SS]` UTC).
+        #[arg(long, conflicts_with = "at_lsn")]
+        at: Option<String>,
+        /// As of this WAL position (`0/3000060`).
+        #[arg(long)]
+        at_lsn: Option<String>,
+        /// Follow it until it is available, with progress.
+        #[arg(long)]
+        wait: bool,
+    },
     /// Destroy a database.
     Destroy {
         name: String,
@@ -474,6 +492,18 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Retry { name } => {
             client.retry(&name).await?;
             println!("Trying {name} again; `pgfleet wait {name}` follows it.");
+        }
+        Command::Reset { name, confirm, at, at_lsn, wait } => {
+            if confirm != name {
+                bail!("--confirm {confirm} does not match {name}; nothing was reset");
+            }
+            let at = at.map(|at| cli::parse_at(&at)).transpose().map_err(anyhow::Error::msg)?;
+            client.reset(&name, &app::model::ResetRequest { at, at_lsn }).await?;
+            println!("Resetting {name} from its source…");
+            if wait {
+                return finish_wait(cli::wait(&client, &[name], None, false).await?);
+            }
+            println!("Run `pgfleet wait {name}` to follow it.");
         }
         Command::Destroy { name, confirm, take_followers } => {
             if confirm != name {

@@ -118,6 +118,10 @@ async fn every_route_for_every_caller() {
         row(Method::POST, "/api/v1/databases/prod/credentials/rotate?keep_sessions=true", None, [403, 403, 200]),
         row(Method::POST, "/api/v1/databases/mine/credentials/rotate?keep_sessions=true", None, [403, 200, 200]),
         row(Method::POST, "/api/v1/databases/nothing/credentials/rotate", None, [404, 404, 404]),
+        // Neither is a fork: past the rules, the engine refuses.
+        row(Method::POST, "/api/v1/databases/prod/reset", None, [403, 403, 422]),
+        row(Method::POST, "/api/v1/databases/mine/reset", None, [403, 422, 422]),
+        row(Method::POST, "/api/v1/databases/nothing/reset", None, [404, 404, 404]),
         row(Method::GET, "/api/v1/databases/prod/diff/mine", None, [200, 200, 200]),
         row(Method::GET, "/api/v1/databases/prod/diff", None, [422, 422, 422]),
         row(Method::GET, "/api/v1/databases/nothing/diff", None, [404, 404, 404]),

@@ -35,6 +35,7 @@ fn spec(name: &str, plan: &str, origin: Origin, source: Option<&str>) -> Spec {
         fork_point: None,
         backup_wanted_at: None,
         roles: Vec::new(),
+        reset_generation: 0,
     }
 }
 

@@ -1,6 +1,6 @@
 //! Restart safety with the real binary: `pgfleet serve` is killed with
-//! SIGKILL mid-fork, mid-follow, mid point-in-time fork, right after a
-//! promote and right after a destroy; each time a new `pgfleet serve` on the same home finishes the
+//! SIGKILL mid-fork, mid-follow, mid-reset of a fork, mid point-in-time
+//! fork, right after a promote and right after a destroy; each time a new `pgfleet serve` on the same home finishes the
 //! work, with no copy left running, no server running twice, no slot left
 //! behind and no data dir lost.
 
@@ -113,6 +113,23 @@ async fn sigkill_at_any_step_ends_available_with_nothing_leaked() {
     server.kill9().await;
     let server = serve(home.path()).await;
     wait_until(&server.client, "reader", "available", available).await;
+
+    // Mid-reset: the fork is made again from prod, its URL kept.
+    let trial_url = server.client.credentials("trial").await.unwrap();
+    common::pg::exec(&mut fork, "CREATE TABLE before_reset (i int)").await;
+    drop(fork);
+    server.client.reset("trial", &Default::default()).await.unwrap();
+    copy_under_way(&server.client, "trial").await;
+    server.kill9().await;
+    let server = serve(home.path()).await;
+    wait_until(&server.client, "trial", "available", available).await;
+    assert!(processes_mentioning(home.path(), "pg_basebackup").is_empty(), "no copy is left running");
+    assert_eq!(server.client.credentials("trial").await.unwrap(), trial_url, "the URL is kept");
+    let mut fork: sqlx::PgConnection = sqlx::Connection::connect(&trial_url).await.unwrap();
+    assert_eq!(common::pg::scalar(&mut fork, common::pg::INVARIANT).await, 1);
+    let gone = "SELECT count(*) FROM pg_class WHERE relname = 'before_reset'";
+    assert_eq!(common::pg::scalar(&mut fork, gone).await, 0, "the fork's own change is gone");
+    drop(fork);
 
     // Mid point-in-time fork: restoring prod's backup or replaying its WAL.
     wait_until(&server.client, "prod", "backed up", |db| db.restore_window.is_some()).await;

@@ -4,22 +4,18 @@
 
 use leptos::prelude::*;
 
-use crate::api::database_credentials;
 use crate::components::copy_button::CopyButton;
 use crate::connection::Connection;
 
 #[component]
-pub fn Credentials(name: String, url: RwSignal<Option<String>>) -> impl IntoView {
-    let error = RwSignal::new(None::<String>);
-    let reveal = Action::new(move |name: &String| {
-        let name = name.clone();
-        async move { database_credentials(name).await }
-    });
-    Effect::new(move |_| match reveal.value().get() {
-        Some(Ok(u)) => url.set(Some(u)),
-        Some(Err(e)) => error.set(Some(e.message)),
-        None => {}
-    });
+pub fn Credentials(
+    name: String,
+    url: RwSignal<Option<String>>,
+    /// The reveal, owned by the page (see its `Dialogs`), which puts its
+    /// answer in `url`: it lands even if this card is drawn again meanwhile.
+    reveal: Action<String, Result<String, crate::model::ApiError>>,
+) -> impl IntoView {
+    let error = move || reveal.value().with(|r| r.as_ref().and_then(|r| r.as_ref().err()).map(|e| e.message.clone()));
     view! {
         {move || match url.get() {
             None => view! {
@@ -31,8 +27,8 @@ pub fn Credentials(name: String, url: RwSignal<Option<String>>) -> impl IntoView
             .into_any(),
             Some(u) => view! { <Revealed url=u/> }.into_any(),
         }}
-        <Show when=move || error.get().is_some()>
-            <p class="error" role="alert">{move || error.get()}</p>
+        <Show when=move || error().is_some()>
+            <p class="error" role="alert">{error}</p>
         </Show>
     }
 }

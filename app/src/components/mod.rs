@@ -3,6 +3,7 @@
 pub mod backups;
 pub mod badge;
 pub mod chart;
+pub mod confirm;
 pub mod copy_actions;
 pub mod copy_button;
 pub mod create_dialog;

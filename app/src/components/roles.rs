@@ -33,6 +33,9 @@ pub fn RolesCard(
         let (name, _) = (name.get(), changed.get());
         async move { database_roles(name).await }
     });
+    // The role whose removal waits for a second press (kept here, as the
+    // table is drawn again with each answer).
+    let confirming = RwSignal::new(None::<String>);
     // The one URL on show: just made, rotated or revealed.
     let shown = RwSignal::new(None::<RoleUrl>);
     let error = RwSignal::new(None::<String>);
@@ -83,7 +86,7 @@ pub fn RolesCard(
                         view! { <p class="muted" data-testid="no-roles">"No additional roles."</p> }.into_any()
                     }
                     Some(Ok(roles)) => view! {
-                        <RoleTable roles can_manage=can_manage.get() can_reveal=can_reveal.get() reveal rotate remove/>
+                        <RoleTable roles can_manage=can_manage.get() can_reveal=can_reveal.get() confirming reveal rotate remove/>
                     }.into_any(),
                 }}
                 {move || shown.get().map(|u| view! {
@@ -111,12 +114,11 @@ fn RoleTable(
     roles: Vec<RoleView>,
     can_manage: bool,
     can_reveal: bool,
+    confirming: RwSignal<Option<String>>,
     reveal: Action<String, ()>,
     rotate: Action<String, ()>,
     remove: Action<String, ()>,
 ) -> impl IntoView {
-    // The role whose removal waits for a second press.
-    let confirming = RwSignal::new(None::<String>);
     view! {
         <table class="roles-table" data-testid="roles-table">
             <thead><tr><th scope="col">"Role"</th><th scope="col">"Access"</th><th scope="col">"Added"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>

@@ -10,10 +10,12 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::accounts::{Me, UserRole};
 use crate::api::{
-    destroy_database, extend_database, get_settings, promote_database, retry_database, rotate_credentials, set_access,
+    database_credentials, destroy_database, extend_database, get_settings, promote_database, reset_database,
+    retry_database, rotate_credentials, set_access,
 };
 use crate::components::backups::BackupsCard;
 use crate::components::badge::PhaseBadge;
+use crate::components::confirm::TypeToConfirm;
 use crate::components::copy_actions::CopyActions;
 use crate::components::create_dialog::{CreateDialog, CreateMode};
 use crate::components::credentials::Credentials;
@@ -64,9 +66,14 @@ struct Dialogs {
     typed: RwSignal<String>,
     take_followers: RwSignal<bool>,
     url: RwSignal<Option<String>>,
+    /// Revealing the URL; owned here, as the Connection card is drawn
+    /// again with every change of the database and would drop its answer.
+    reveal: Action<String, Result<String, crate::model::ApiError>>,
     error: RwSignal<Option<String>>,
     promote: Action<String, Result<DatabaseView, crate::model::ApiError>>,
     destroy: Action<(String, String, bool), Result<(), crate::model::ApiError>>,
+    reset_open: RwSignal<bool>,
+    reset: Action<String, Result<DatabaseView, crate::model::ApiError>>,
     rotate_open: RwSignal<bool>,
     keep_sessions: RwSignal<bool>,
     rotate: Action<(String, bool), Result<crate::model::Rotated, crate::model::ApiError>>,
@@ -99,6 +106,10 @@ fn Detail(name: Memo<String>) -> impl IntoView {
         typed: RwSignal::new(String::new()),
         take_followers: RwSignal::new(false),
         url: RwSignal::new(None),
+        reveal: Action::new(move |name: &String| {
+            let name = name.clone();
+            async move { database_credentials(name).await }
+        }),
         error: RwSignal::new(None),
         promote: Action::new(move |name: &String| {
             let name = name.clone();
@@ -107,6 +118,11 @@ fn Detail(name: Memo<String>) -> impl IntoView {
         destroy: Action::new(move |(name, confirm, take): &(String, String, bool)| {
             let (name, confirm, take) = (name.clone(), confirm.clone(), *take);
             async move { destroy_database(name, confirm, take).await }
+        }),
+        reset_open: RwSignal::new(false),
+        reset: Action::new(move |name: &String| {
+            let name = name.clone();
+            async move { reset_database(name).await }
         }),
         rotate_open: RwSignal::new(false),
         keep_sessions: RwSignal::new(false),
@@ -135,6 +151,11 @@ fn Detail(name: Memo<String>) -> impl IntoView {
         }
         Some(Err(e)) => dialogs.error.set(Some(e.message)),
         None => {}
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(u)) = dialogs.reveal.value().get() {
+            dialogs.url.set(Some(u));
+        }
     });
     // Said until the new URL is revealed.
     Effect::new(move |_| {
@@ -169,6 +190,14 @@ fn Detail(name: Memo<String>) -> impl IntoView {
         Some(Err(e)) => dialogs.error.set(Some(e.message)),
         None => {}
     });
+    Effect::new(move |_| match dialogs.reset.value().get() {
+        Some(Ok(_)) => {
+            dialogs.reset_open.set(false);
+            dialogs.typed.set(String::new());
+        }
+        Some(Err(e)) => dialogs.error.set(Some(e.message)),
+        None => {}
+    });
     // A different database: fresh dialogs.
     Effect::new(move |_| {
         name.track();
@@ -176,9 +205,11 @@ fn Detail(name: Memo<String>) -> impl IntoView {
         dialogs.create.set(None);
         dialogs.request.set(None);
         dialogs.destroy_open.set(false);
+        dialogs.reset_open.set(false);
         dialogs.typed.set(String::new());
         dialogs.take_followers.set(false);
         dialogs.url.set(None);
+        dialogs.reveal.value().set(None);
         dialogs.error.set(None);
         dialogs.rotate_open.set(false);
         dialogs.keep_sessions.set(false);
@@ -194,9 +225,11 @@ fn Detail(name: Memo<String>) -> impl IntoView {
         Signal::derive(move || db.with(|d| d.as_ref().is_some_and(|d| allows(me.role, &me.name, Can::Backup(d)))))
     };
     let forked_from = Memo::new(move |_| db.with(|d| d.as_ref().and_then(|d| d.forked_from.clone())));
+    // Memos: they change when the answer does, not with every event about
+    // the database, so the cards reading them are not drawn again.
     let can_manage_roles = {
         let me = me.clone();
-        Signal::derive(move || {
+        Memo::new(move |_| {
             db.with(|d| {
                 d.as_ref().is_some_and(|d| {
                     d.role != Role::Follower
@@ -208,7 +241,7 @@ fn Detail(name: Memo<String>) -> impl IntoView {
     };
     let can_reveal = {
         let me = me.clone();
-        Signal::derive(move || {
+        Memo::new(move |_| {
             db.with(|d| d.as_ref().is_some_and(|d| allows(me.role, &me.name, Can::RevealCredentials(d))))
         })
     };
@@ -234,7 +267,7 @@ fn Detail(name: Memo<String>) -> impl IntoView {
                 </section>
             </Show>
             <SchemaDiffCard name source=forked_from/>
-            <RolesCard name can_manage=can_manage_roles can_reveal/>
+            <RolesCard name can_manage=can_manage_roles.into() can_reveal=can_reveal.into()/>
             <BackupsCard name can_capture/>
             {admin.then(|| view! { <AccessCard name/> })}
         </Show>
@@ -296,6 +329,9 @@ fn DetailBody(db: DatabaseView, dialogs: Dialogs, me: Me, tab: Tab) -> impl Into
     let can_destroy = allows(me.role, &me.name, Can::Destroy(&db));
     let can_extend = db.expires_at.is_some() && allows(me.role, &me.name, Can::Extend(&db));
     let can_retry = phase == Phase::Failed && allows(me.role, &me.name, Can::Retry(&db));
+    let can_reset = db.forked_from.is_some()
+        && matches!(phase, Phase::Available | Phase::Failed)
+        && allows(me.role, &me.name, Can::Reset(&db));
     let can_rotate =
         !is_follower && phase == Phase::Available && allows(me.role, &me.name, Can::ManageCredentials(&db));
     view! {
@@ -333,7 +369,7 @@ fn DetailBody(db: DatabaseView, dialogs: Dialogs, me: Me, tab: Tab) -> impl Into
                     <p class="warning" role="status" data-testid="credentials-note">{n}</p>
                 })}
                 {if can_reveal {
-                    view! { <Credentials name=db.name.clone() url=dialogs.url/> }.into_any()
+                    view! { <Credentials name=db.name.clone() url=dialogs.url reveal=dialogs.reveal/> }.into_any()
                 } else {
                     view! { <p class="muted" data-testid="no-credentials">{no_credentials_reason(&me, &db)}</p> }.into_any()
                 }}
@@ -353,6 +389,7 @@ fn DetailBody(db: DatabaseView, dialogs: Dialogs, me: Me, tab: Tab) -> impl Into
             <Show when=move || can_promote>
                 <PromoteButton db=promote_db.clone() dialogs/>
             </Show>
+            {can_reset.then(|| view! { <ResetButton db=db.clone() dialogs/> })}
             {can_destroy.then(|| view! { <DestroyButton db=destroy_db.clone() dialogs/> })}
         </div>
         })}
@@ -646,6 +683,35 @@ fn RotateButton(name: String, dialogs: Dialogs) -> impl IntoView {
 }
 
 #[component]
+fn ResetButton(db: DatabaseView, dialogs: Dialogs) -> impl IntoView {
+    let open = dialogs.reset_open;
+    let reset = dialogs.reset;
+    let name = StoredValue::new(db.name.clone());
+    let source = StoredValue::new(db.forked_from.clone().unwrap_or_default());
+    let confirm = Callback::new(move |()| {
+        reset.dispatch(name.get_value());
+    });
+    view! {
+        <button class="button secondary" data-testid="reset" on:click=move |_| {
+            dialogs.error.set(None);
+            dialogs.typed.set(String::new());
+            open.set(true);
+        }>"Reset from source"</button>
+        <Show when=move || open.get()>
+            <Modal on_close=Callback::new(move |_| open.set(false)) labelledby="reset-title" testid="reset-dialog">
+                <h2 id="reset-title">{format!("Reset {} from {}", name.get_value(), source.get_value())}</h2>
+                <p>{format!(
+                    "It is made again from {} as it is now: its own changes are lost, its open sessions are ended, and its URL and password stay the same.",
+                    source.get_value()
+                )}</p>
+                <TypeToConfirm name=name.get_value() id="reset-confirm" verb="Reset" typed=dialogs.typed error=dialogs.error
+                    pending=reset.pending() on_confirm=confirm on_cancel=Callback::new(move |()| open.set(false))/>
+            </Modal>
+        </Show>
+    }
+}
+
+#[component]
 fn DestroyButton(db: DatabaseView, dialogs: Dialogs) -> impl IntoView {
     let open = dialogs.destroy_open;
     let typed = dialogs.typed;
@@ -655,13 +721,9 @@ fn DestroyButton(db: DatabaseView, dialogs: Dialogs) -> impl IntoView {
     // Stored, so the dialog's content can be made again each time it opens.
     let name = StoredValue::new(db.name.clone());
     let followers = StoredValue::new(db.followers.clone());
-    let matches = move || typed.get() == name.get_value();
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        if typed.get_untracked() == name.get_value() && !destroy.pending().get_untracked() {
-            destroy.dispatch((name.get_value(), typed.get_untracked(), take_followers.get_untracked()));
-        }
-    };
+    let confirm = Callback::new(move |()| {
+        destroy.dispatch((name.get_value(), typed.get_untracked(), take_followers.get_untracked()));
+    });
     view! {
         <button class="button danger" data-testid="destroy" on:click=move |_| open.set(true)>"Destroy"</button>
         <Show when=move || open.get()>
@@ -677,20 +739,8 @@ fn DestroyButton(db: DatabaseView, dialogs: Dialogs) -> impl IntoView {
                         " Destroy its followers too"
                     </label>
                 })}
-                // A form, so Enter in the field destroys once the name matches.
-                <form on:submit=on_submit>
-                    <label for="destroy-confirm">{format!("Type {} to confirm", name.get_value())}</label>
-                    <input id="destroy-confirm" data-testid="destroy-confirm-input" autocomplete="off" autofocus
-                        prop:value=move || typed.get() on:input=move |ev| typed.set(event_target_value(&ev))/>
-                    <Show when=move || error.get().is_some()>
-                        <p class="error" role="alert" data-testid="dialog-error">{move || error.get()}</p>
-                    </Show>
-                    <div class="dialog-actions">
-                        <button type="button" class="button secondary" on:click=move |_| open.set(false)>"Cancel"</button>
-                        <button type="submit" class="button danger" data-testid="destroy-confirm"
-                            disabled=move || !matches()>"Destroy"</button>
-                    </div>
-                </form>
+                <TypeToConfirm name=name.get_value() id="destroy-confirm" verb="Destroy" typed error
+                    pending=destroy.pending() on_confirm=confirm on_cancel=Callback::new(move |()| open.set(false))/>
             </Modal>
         </Show>
     }

@@ -95,6 +95,23 @@ impl Fleet {
         self.audited(actor, "database.retry", Some(name), None, result).await
     }
 
+    /// Makes a fork again from its source (its owner's, or an admin's).
+    pub async fn reset(
+        &self,
+        actor: &Actor,
+        name: &str,
+        point: Option<app::model::ForkPoint>,
+    ) -> Result<DatabaseView, ApiError> {
+        let detail = point.as_ref().map(|p| format!("as of {}", p.describe()));
+        let result = async {
+            let db = self.engine.get(name).await?;
+            check(actor.role(), actor.name(), Action::Reset(&db))?;
+            Ok(self.engine.reset(name, point).await?)
+        }
+        .await;
+        self.audited(actor, "database.reset", Some(name), detail, result).await
+    }
+
     pub async fn destroy(&self, actor: &Actor, name: &str, take_followers: bool) -> Result<(), ApiError> {
         let result = async {
             let db = self.engine.get(name).await?;

@@ -211,6 +211,31 @@ pub async fn rotate_credentials(
     Ok(Json(state.fleet.rotate_credentials(&actor, &name, query.keep_sessions).await?))
 }
 
+#[utoipa::path(post, path = "/api/v1/databases/{name}/reset", tag = "databases",
+    params(("name" = String, Path)),
+    request_body(content = app::model::ResetRequest, description = "optional: as of a moment (an empty body: now)"),
+    responses((status = 202, body = DatabaseView,
+            description = "provisioning: made again from its source, keeping its name, port and passwords (audited)"),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "it is busy, or has followers"),
+        (status = 422, body = ErrorBody, description = "not a fork, a moment outside the source's window, or a bad body"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("token" = [])))]
+pub async fn reset(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    ApiPath(name): ApiPath<String>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<DatabaseView>), Failure> {
+    let request: app::model::ResetRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        Default::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| Failure::new(ErrorCode::Unprocessable, format!("the body is not a reset request: {e}")))?
+    };
+    let point = request.fork_point().map_err(|e| Failure::new(ErrorCode::Unprocessable, e))?;
+    Ok((StatusCode::ACCEPTED, Json(state.fleet.reset(&actor, &name, point).await?)))
+}
+
 /// What `PATCH /api/v1/databases/{name}` changes (admins only); absent
 /// fields keep their value.
 #[derive(Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]

@@ -28,7 +28,7 @@ pub mod roles;
 #[openapi(
     info(title = "pgfleet", description = "PostgreSQL databases, followers and forks for a team."),
     paths(
-        databases::list, databases::show, databases::create, databases::promote, databases::retry, databases::destroy,
+        databases::list, databases::show, databases::create, databases::promote, databases::retry, databases::reset, databases::destroy,
         databases::credentials, databases::rotate_credentials, roles::list, roles::create, roles::credentials,
         roles::rotate, roles::destroy, databases::protect, databases::extend, databases::backups, databases::capture_backup,
         databases::metrics, insights::sessions, insights::locks, insights::cancel, insights::terminate,
@@ -127,6 +127,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/databases/{name}", get(databases::show).patch(databases::protect).delete(databases::destroy))
         .route("/databases/{name}/promote", post(databases::promote))
         .route("/databases/{name}/retry", post(databases::retry))
+        .route("/databases/{name}/reset", post(databases::reset))
         .route("/databases/{name}/backups", get(databases::backups).post(databases::capture_backup))
         .route("/databases/{name}/metrics", get(databases::metrics))
         .route("/databases/{name}/sessions", get(insights::sessions))

@@ -190,6 +190,10 @@ impl Client {
         self.send(self.request(reqwest::Method::POST, &format!("/api/v1/databases/{name}/retry"))).await
     }
 
+    pub async fn reset(&self, name: &str, request: &app::model::ResetRequest) -> Result<DatabaseView, ClientError> {
+        self.send(self.request(reqwest::Method::POST, &format!("/api/v1/databases/{name}/reset")).json(request)).await
+    }
+
     pub async fn destroy(&self, name: &str, take_followers: bool) -> Result<(), ClientError> {
         let path = format!("/api/v1/databases/{name}?take_followers={take_followers}");
         self.send::<Option<()>>(self.request(reqwest::Method::DELETE, &path)).await.map(|_| ())

@@ -60,6 +60,10 @@ pub enum EngineError {
     FollowerCredentials { name: String, of: String },
     #[error("{name} already has a role named {role}")]
     RoleExists { name: String, role: String },
+    #[error("{0} is not a fork; only a fork is reset from its source")]
+    NotAFork(String),
+    #[error("{name} has followers ({followers}), which cannot follow a new copy; destroy or promote them first")]
+    FollowedReset { name: String, followers: String },
     #[error("{0} was not forked from another database; name the database to compare it with")]
     NothingToCompare(String),
     #[error("{name} has no role named {role}")]
@@ -95,6 +99,7 @@ impl From<EngineError> for ApiError {
             | EngineError::Busy { .. }
             | EngineError::NotFailed { .. }
             | EngineError::RoleExists { .. }
+            | EngineError::FollowedReset { .. }
             | EngineError::SourceNotAvailable { .. } => ErrorCode::Conflict,
             EngineError::UnknownSource(..)
             | EngineError::UnknownPlan { .. }
@@ -107,6 +112,7 @@ impl From<EngineError> for ApiError {
             | EngineError::FollowerCredentials { .. }
             | EngineError::TooManyRoles { .. }
             | EngineError::NothingToCompare(_)
+            | EngineError::NotAFork(_)
             | EngineError::IdempotencyMismatch { .. } => ErrorCode::Unprocessable,
             EngineError::NoFreePort(..) | EngineError::Backend(_) | EngineError::Store(StoreError::Busy(_)) => {
                 ErrorCode::Unavailable

@@ -37,6 +37,7 @@ pub mod plans;
 pub mod reconciler;
 pub mod recorder;
 pub mod relay;
+pub mod reset;
 pub mod restarts;
 pub mod roles;
 pub mod sampler;
@@ -414,6 +415,7 @@ impl Engine {
             fork_point: req.fork_point.clone(),
             backup_wanted_at: None,
             roles,
+            reset_generation: 0,
         };
         store.insert_spec(&spec).await?;
         self.inner.recorder.note(&name, app::model::EventKind::Created, format!("{name} was requested")).await?;

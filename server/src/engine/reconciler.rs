@@ -53,15 +53,43 @@ enum Step {
     Replace(Work),
 }
 
-/// The next step for a database, from its spec, its observed phase, the
-/// work running for it and (for an available, promoted follower) whether
-/// it still follows. Pure, so every case is unit-tested on its own.
-fn next_step(spec: &Spec, phase: Phase, running: Option<Work>, still_follows: bool) -> Step {
+/// What the reconciler sees of a database besides its spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Seen {
+    phase: Phase,
+    /// The work running for it.
+    running: Option<Work>,
+    /// For an available, promoted follower: whether it still follows.
+    still_follows: bool,
+    /// Its data was made before the last reset asked for.
+    stale: bool,
+}
+
+#[cfg(test)]
+impl Seen {
+    fn new(phase: Phase) -> Seen {
+        Seen { phase, running: None, still_follows: false, stale: false }
+    }
+}
+
+/// The next step for a database, from its spec and what is seen of it.
+/// Pure, so every case is unit-tested on its own.
+fn next_step(spec: &Spec, seen: Seen) -> Step {
+    let Seen { phase, running, still_follows, stale } = seen;
     if spec.desired == Desired::Deleted {
         return match running {
             Some(Work::Delete) => Step::Nothing,
             Some(_) => Step::Replace(Work::Delete),
             None => Step::Start(Work::Delete),
+        };
+    }
+    // A reset was asked for: the data there is moot, and so is watching
+    // over it. (A failed reset waits for a retry, as any failure does.)
+    if stale && matches!(phase, Phase::Provisioning | Phase::Available | Phase::Restarting) {
+        return match running {
+            Some(Work::Provision) => Step::Nothing,
+            Some(_) => Step::Replace(Work::Provision),
+            None => Step::Start(Work::Provision),
         };
     }
     if running.is_some() {
@@ -173,7 +201,9 @@ impl Reconciler {
             } else {
                 false
             };
-            match next_step(spec, phase, running, still_follows) {
+            let stale =
+                spec.reset_generation > 0 && spec.reset_generation > self.ctx.store.made_generation(&spec.name).await?;
+            match next_step(spec, Seen { phase, running, still_follows, stale }) {
                 Step::Nothing => {}
                 Step::Start(work) => self.spawn(spec, work),
                 Step::Replace(work) => {
@@ -248,6 +278,22 @@ async fn source_of(ctx: &Ctx, spec: &Spec) -> Result<Option<Spec>, StoreError> {
 async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
     let prov = &ctx.provisioner;
     let source = source_of(ctx, spec).await?;
+    if spec.reset_generation > ctx.store.made_generation(&spec.name).await? {
+        if ctx.store.phase_of(&spec.name).await? != Some(Phase::Provisioning) {
+            let message = format!("resetting from {}", spec.source.as_deref().unwrap_or("its source"));
+            ctx.recorder.transition(&spec.name, Phase::Provisioning, Some(message)).await?;
+        }
+        // The data made before goes, and its backups with it: the new copy
+        // starts a history of its own. Its sessions were told when the
+        // reset was asked for.
+        let removed = async {
+            prov.stop_for_removal(spec).await?;
+            prov.remove(spec).await
+        };
+        if let Err(e) = removed.await {
+            return fail(ctx, spec, format!("could not remove its data to reset it: {e}")).await;
+        }
+    }
     let mut made = match prov.is_made(spec).await {
         Ok(made) => made,
         Err(e) => return fail(ctx, spec, format!("cannot inspect its files: {e}")).await,
@@ -301,6 +347,7 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
             };
             return fail(ctx, spec, format!("{what}: {e}")).await;
         }
+        ctx.recorder.made(&spec.name, spec.reset_generation).await?;
     }
     let start_source = if spec.follows().is_some() { source.as_ref() } else { None };
     let mut spec = spec.clone();
@@ -633,34 +680,61 @@ mod tests {
         Spec::example("amber", "mini", origin, (origin != Origin::Empty).then_some("prod"))
     }
 
+    fn running(phase: Phase, work: Work) -> Seen {
+        Seen { running: Some(work), ..Seen::new(phase) }
+    }
+
     #[test]
     fn each_phase_has_its_work() {
         let empty = spec(Origin::Empty);
-        assert_eq!(next_step(&empty, Phase::Provisioning, None, false), Step::Start(Work::Provision));
-        assert_eq!(next_step(&empty, Phase::Available, None, false), Step::Start(Work::Supervise));
-        assert_eq!(next_step(&empty, Phase::Restarting, None, false), Step::Start(Work::Supervise));
-        assert_eq!(next_step(&empty, Phase::Failed, None, false), Step::Nothing, "a failed database waits for retry");
+        assert_eq!(next_step(&empty, Seen::new(Phase::Provisioning)), Step::Start(Work::Provision));
+        assert_eq!(next_step(&empty, Seen::new(Phase::Available)), Step::Start(Work::Supervise));
+        assert_eq!(next_step(&empty, Seen::new(Phase::Restarting)), Step::Start(Work::Supervise));
+        assert_eq!(next_step(&empty, Seen::new(Phase::Failed)), Step::Nothing, "a failed database waits for retry");
         let follower = spec(Origin::Follow);
-        assert_eq!(next_step(&follower, Phase::CatchingUp, None, false), Step::Start(Work::CatchUp));
+        assert_eq!(next_step(&follower, Seen::new(Phase::CatchingUp)), Step::Start(Work::CatchUp));
     }
 
     #[test]
     fn one_work_at_a_time_except_deletion_which_replaces_it() {
         let mut db = spec(Origin::Fork);
-        assert_eq!(next_step(&db, Phase::Provisioning, Some(Work::Provision), false), Step::Nothing);
+        assert_eq!(next_step(&db, running(Phase::Provisioning, Work::Provision)), Step::Nothing);
         db.desired = Desired::Deleted;
-        assert_eq!(next_step(&db, Phase::Provisioning, Some(Work::Provision), false), Step::Replace(Work::Delete));
-        assert_eq!(next_step(&db, Phase::Deleting, Some(Work::Delete), false), Step::Nothing);
-        assert_eq!(next_step(&db, Phase::Failed, None, false), Step::Start(Work::Delete), "failed ones go too");
+        assert_eq!(next_step(&db, running(Phase::Provisioning, Work::Provision)), Step::Replace(Work::Delete));
+        assert_eq!(next_step(&db, running(Phase::Deleting, Work::Delete)), Step::Nothing);
+        assert_eq!(next_step(&db, Seen::new(Phase::Failed)), Step::Start(Work::Delete), "failed ones go too");
     }
 
     #[test]
     fn a_promotion_is_finished_until_it_no_longer_follows() {
         let mut db = spec(Origin::Follow);
         db.promote = true;
-        assert_eq!(next_step(&db, Phase::CatchingUp, None, false), Step::Start(Work::Promote));
-        assert_eq!(next_step(&db, Phase::Promoting, None, false), Step::Start(Work::Promote));
-        assert_eq!(next_step(&db, Phase::Available, None, true), Step::Start(Work::Promote));
-        assert_eq!(next_step(&db, Phase::Available, None, false), Step::Start(Work::Supervise));
+        assert_eq!(next_step(&db, Seen::new(Phase::CatchingUp)), Step::Start(Work::Promote));
+        assert_eq!(next_step(&db, Seen::new(Phase::Promoting)), Step::Start(Work::Promote));
+        let follows = Seen { still_follows: true, ..Seen::new(Phase::Available) };
+        assert_eq!(next_step(&db, follows), Step::Start(Work::Promote));
+        assert_eq!(next_step(&db, Seen::new(Phase::Available)), Step::Start(Work::Supervise));
+    }
+
+    #[test]
+    fn stale_data_is_made_again_whatever_watched_over_it() {
+        let mut db = spec(Origin::Fork);
+        db.reset_generation = 1;
+        let stale = |seen: Seen| Seen { stale: true, ..seen };
+        // Asked for while it served: its supervision gives way.
+        assert_eq!(next_step(&db, stale(Seen::new(Phase::Available))), Step::Start(Work::Provision));
+        assert_eq!(next_step(&db, stale(running(Phase::Available, Work::Supervise))), Step::Replace(Work::Provision));
+        // The request already says provisioning, or a restart said
+        // restarting or available again meanwhile: made again all the same.
+        assert_eq!(
+            next_step(&db, stale(running(Phase::Provisioning, Work::Supervise))),
+            Step::Replace(Work::Provision)
+        );
+        assert_eq!(next_step(&db, stale(running(Phase::Restarting, Work::Supervise))), Step::Replace(Work::Provision));
+        assert_eq!(next_step(&db, stale(running(Phase::Provisioning, Work::Provision))), Step::Nothing);
+        // A reset that failed waits for a retry; a deletion still wins.
+        assert_eq!(next_step(&db, stale(Seen::new(Phase::Failed))), Step::Nothing);
+        db.desired = Desired::Deleted;
+        assert_eq!(next_step(&db, stale(running(Phase::Provisioning, Work::Provision))), Step::Replace(Work::Delete));
     }
 }

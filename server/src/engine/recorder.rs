@@ -143,6 +143,11 @@ impl Recorder {
         self.store.observe(name, &Observation::Copy(technique)).await
     }
 
+    /// Its data was made for reset `generation`.
+    pub async fn made(&self, name: &str, generation: i64) -> Result<(), StoreError> {
+        self.store.observe(name, &Observation::Made(generation)).await
+    }
+
     /// It no longer follows (its source and the moment stay in its lineage).
     pub async fn promoted(&self, name: &str) -> Result<(), StoreError> {
         self.store.observe(name, &Observation::Promoted).await

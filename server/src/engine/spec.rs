@@ -96,6 +96,9 @@ pub struct Spec {
     pub backup_wanted_at: Option<DateTime<Utc>>,
     /// Its additional login roles, destroyed ones included.
     pub roles: Vec<ExtraRole>,
+    /// How many resets from its source were asked for; data made for an
+    /// older one (`database_status.made_generation`) is stale.
+    pub reset_generation: i64,
 }
 
 /// An additional login role a database should have, or, once `dropped`,
@@ -188,6 +191,7 @@ impl Spec {
             fork_point: None,
             backup_wanted_at: None,
             roles: Vec::new(),
+            reset_generation: 0,
         }
     }
 }

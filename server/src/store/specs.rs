@@ -10,7 +10,7 @@ use crate::engine::spec::{Desired, ExtraRole, Origin, Spec};
 
 const COLUMNS: &str = "name, plan, origin, source, port, pg_user, pg_password, pg_database, \
                        replication_password, desired, take_followers, promote, created_at, owner, protected, \
-                       fork_policy, expires_at, public, fork_point_json, backup_wanted_at, roles_json";
+                       fork_policy, expires_at, public, fork_point_json, backup_wanted_at, roles_json, reset_generation";
 
 impl Store {
     /// Inserts a new spec with its first status (`provisioning`) in one
@@ -146,6 +146,26 @@ impl Store {
         Ok(())
     }
 
+    /// Asks for fork `name` to be made again from its source as of `point`
+    /// (`None`: now), with `roles` (its own and its source's to drop).
+    pub async fn request_reset(
+        &self,
+        name: &str,
+        point: Option<&app::model::ForkPoint>,
+        roles: &[ExtraRole],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE databases SET fork_point_json = $1, roles_json = $2, reset_generation = reset_generation + 1 \
+             WHERE name = $3",
+        )
+        .bind(point.map(|p| serde_json::to_string(p).expect("fork points serialise")))
+        .bind(roles_json(roles))
+        .bind(name)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     /// Sets `name`'s additional roles (all of them, dropped ones included).
     pub async fn set_roles(&self, name: &str, roles: &[ExtraRole]) -> Result<(), StoreError> {
         sqlx::query("UPDATE databases SET roles_json = $1 WHERE name = $2")
@@ -222,6 +242,7 @@ fn spec_from_row(row: &sqlx::any::AnyRow) -> Result<Spec, StoreError> {
         pg_password: row.try_get("pg_password")?,
         pg_database: row.try_get("pg_database")?,
         replication_password: row.try_get("replication_password")?,
+        reset_generation: row.try_get("reset_generation")?,
         roles: row
             .try_get::<Option<String>, _>("roles_json")?
             .map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{name}.roles: {e}"))))

@@ -21,6 +21,9 @@ pub enum Observation {
     Promoted,
     /// The technique that makes (or made) its copy.
     Copy(CopyTechnique),
+    /// Its data was made for this reset generation (see
+    /// `Spec::reset_generation`).
+    Made(i64),
     /// A primary's restore window and archiving, after the backup loop
     /// looked.
     Recoverability {
@@ -36,6 +39,15 @@ impl Store {
             .fetch_optional(self.pool())
             .await?;
         phase.map(|p| Phase::parse(&p).ok_or_else(|| StoreError::Corrupt(format!("{name}: phase {p:?}")))).transpose()
+    }
+
+    /// The reset generation `name`'s data was made for (0 before any).
+    pub async fn made_generation(&self, name: &str) -> Result<i64, StoreError> {
+        let made: Option<i64> = sqlx::query_scalar("SELECT made_generation FROM database_status WHERE name = $1")
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(made.unwrap_or(0))
     }
 
     /// The last recorded lag and probe of `name` (one small read, made for
@@ -86,6 +98,10 @@ impl Store {
             }
             Observation::Info(i) => {
                 sqlx::query("UPDATE database_status SET info_json = $1, updated_at = $2 WHERE name = $3").bind(json(i))
+            }
+            Observation::Made(generation) => {
+                sqlx::query("UPDATE database_status SET made_generation = $1, updated_at = $2 WHERE name = $3")
+                    .bind(*generation)
             }
             Observation::Copy(c) => {
                 sqlx::query("UPDATE database_status SET copy_json = $1, updated_at = $2 WHERE name = $3").bind(json(c))

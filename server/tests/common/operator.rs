@@ -95,6 +95,7 @@ fn spec_of(api: &FakeApi, c: &Value, made: &BTreeMap<String, Spec>, port: u16) -
         fork_point,
         backup_wanted_at: None,
         roles: Vec::new(),
+        reset_generation: 0,
     })
 }
 
