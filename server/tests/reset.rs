@@ -32,6 +32,9 @@ async fn a_reset_fork_has_its_sources_data_under_the_same_url() {
         .json(&json!({"name": "analyst", "access": "read_only"}));
     assert_eq!(r.send().await.unwrap().status(), 201);
 
+    // Backed up, so it has a restore window of its own to lose.
+    app.wait_until("trial", "backed up", std::time::Duration::from_secs(300), |db| db.restore_window.is_some()).await;
+    let asked = chrono::Utc::now();
     let r = app.authed(Method::POST, "/api/v1/databases/trial/reset").send().await.unwrap();
     assert_eq!(r.status(), 202);
     let body: Value = r.json().await.unwrap();
@@ -47,6 +50,8 @@ async fn a_reset_fork_has_its_sources_data_under_the_same_url() {
 
     let db = app.wait_phase("trial", Phase::Available).await;
     assert_eq!(db.forked_from.as_deref(), Some("prod"));
+    // Its old backups went with its old data: a window it shows is new.
+    assert!(db.restore_window.as_ref().is_none_or(|w| w.from >= asked), "{:?}", db.restore_window);
     assert_eq!(app.api().credentials("trial").await.unwrap(), url, "the same URL");
     let mut trial = sqlx::PgConnection::connect(&url).await.unwrap();
     let rows: String =

@@ -293,6 +293,9 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
         if let Err(e) = removed.await {
             return fail(ctx, spec, format!("could not remove its data to reset it: {e}")).await;
         }
+        // Its restore window went with its backups; the backup loop
+        // records the new one.
+        ctx.recorder.recoverability(&spec.name, None, None).await?;
     }
     let mut made = match prov.is_made(spec).await {
         Ok(made) => made,
