@@ -89,21 +89,21 @@ impl Live {
         if event.kind == EventKind::Request {
             self.requests_version.update(|v| *v += 1);
         }
-        if event.kind == EventKind::CredentialsRotated {
-            self.rotated.update(|r| {
-                r.insert(event.database.clone(), event.at);
-            });
-        }
-        if event.kind == EventKind::Roles {
-            self.roles_changed.update(|r| {
-                r.insert(event.database.clone(), event.at);
+        // When it last happened to each database, for the pages that
+        // fetch again or hide something when it does.
+        let stamped = match event.kind {
+            EventKind::CredentialsRotated => Some(self.rotated),
+            EventKind::Roles => Some(self.roles_changed),
+            EventKind::Metrics => Some(self.sampled),
+            _ => None,
+        };
+        if let Some(times) = stamped {
+            times.update(|t| {
+                t.insert(event.database.clone(), event.at);
             });
         }
         if event.kind == EventKind::Metrics {
             // Sampling changes nothing the list shows.
-            self.sampled.update(|s| {
-                s.insert(event.database, event.at);
-            });
             return;
         }
         match event.view {

@@ -229,15 +229,7 @@ fn Detail(name: Memo<String>) -> impl IntoView {
     // the database, so the cards reading them are not drawn again.
     let can_manage_roles = {
         let me = me.clone();
-        Memo::new(move |_| {
-            db.with(|d| {
-                d.as_ref().is_some_and(|d| {
-                    d.role != Role::Follower
-                        && d.phase == Phase::Available
-                        && allows(me.role, &me.name, Can::ManageCredentials(d))
-                })
-            })
-        })
+        Memo::new(move |_| db.with(|d| d.as_ref().is_some_and(|d| manages_credentials(&me, d))))
     };
     let can_reveal = {
         let me = me.clone();
@@ -332,8 +324,7 @@ fn DetailBody(db: DatabaseView, dialogs: Dialogs, me: Me, tab: Tab) -> impl Into
     let can_reset = db.forked_from.is_some()
         && matches!(phase, Phase::Available | Phase::Failed)
         && allows(me.role, &me.name, Can::Reset(&db));
-    let can_rotate =
-        !is_follower && phase == Phase::Available && allows(me.role, &me.name, Can::ManageCredentials(&db));
+    let can_rotate = manages_credentials(&me, &db);
     view! {
         <div class="page-head">
             <div class="title">
@@ -394,6 +385,12 @@ fn DetailBody(db: DatabaseView, dialogs: Dialogs, me: Me, tab: Tab) -> impl Into
         </div>
         })}
     }
+}
+
+/// Whether `me` may change `db`'s credentials now (its owner password,
+/// its roles): a primary that is available, and the rules allow it.
+fn manages_credentials(me: &Me, db: &DatabaseView) -> bool {
+    db.role != Role::Follower && db.phase == Phase::Available && allows(me.role, &me.name, Can::ManageCredentials(db))
 }
 
 fn info_rows(db: &DatabaseView) -> Vec<(&'static str, String)> {

@@ -36,7 +36,7 @@ impl Engine {
         let mut ended_sessions = 0;
         if !keep_sessions {
             for carrier in &carriers {
-                match self.end_sessions_of(carrier, &spec.pg_user).await {
+                match self.end_sessions_of(carrier, Some(&spec.pg_user)).await {
                     Ok(n) => ended_sessions += n,
                     Err(e) => tracing::warn!(db = %carrier, error = %e, "could not end the owner's sessions"),
                 }
@@ -69,11 +69,12 @@ impl Engine {
         Ok(carriers)
     }
 
-    /// Ends every session of `role` on `name`'s server; how many.
-    pub(super) async fn end_sessions_of(&self, name: &str, role: &str) -> Result<u64, EngineError> {
+    /// Ends every client session on `name`'s server (only `role`'s, given
+    /// one); how many.
+    pub(super) async fn end_sessions_of(&self, name: &str, role: Option<&str>) -> Result<u64, EngineError> {
         let spec = self.spec(name).await?;
         let mut conn = self.inner.provisioner.connect(&spec).await.map_err(|e| EngineError::Backend(e.to_string()))?;
-        activity::end_role_sessions(&mut conn, role)
+        activity::end_sessions(&mut conn, role)
             .await
             .map_err(|e| EngineError::Insight { name: name.to_string(), error: e })
     }

@@ -16,7 +16,6 @@ use chrono::Utc;
 
 use super::spec::{Desired, ExtraRole, Origin, Spec};
 use super::{admission, followers_of, roles, Engine, EngineError};
-use crate::insights::activity;
 
 impl Engine {
     /// Asks for fork `name` to be made again from its source as of
@@ -57,7 +56,7 @@ impl Engine {
         let roles = roles_after_reset(&spec, roles::carrier(&specs, &source));
         self.inner.store.request_reset(name, point.as_ref(), &roles).await?;
         drop(admitted);
-        match self.end_client_sessions(&spec).await {
+        match self.end_sessions_of(name, None).await {
             Ok(ended) => tracing::info!(db = name, ended, "sessions ended for a reset"),
             Err(e) => tracing::info!(db = name, error = %e, "no sessions ended for a reset"),
         }
@@ -72,15 +71,6 @@ impl Engine {
             .await?;
         self.wake().await;
         self.get(name).await
-    }
-
-    /// Ends every client session on `spec`'s server (a server that is
-    /// down has none).
-    async fn end_client_sessions(&self, spec: &Spec) -> Result<u64, EngineError> {
-        let mut conn = self.inner.provisioner.connect(spec).await.map_err(|e| EngineError::Backend(e.to_string()))?;
-        activity::end_client_sessions(&mut conn)
-            .await
-            .map_err(|e| EngineError::Insight { name: spec.name.clone(), error: e })
     }
 }
 

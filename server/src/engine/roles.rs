@@ -175,7 +175,7 @@ impl Engine {
     /// opens new sessions anyway).
     async fn end_role_sessions(&self, name: &str, role: &str) {
         for carrier in self.role_carriers(name).await.unwrap_or_else(|_| vec![name.to_string()]) {
-            if let Err(e) = self.end_sessions_of(&carrier, role).await {
+            if let Err(e) = self.end_sessions_of(&carrier, Some(role)).await {
                 tracing::warn!(db = %carrier, role, error = %e, "could not end the role's sessions");
             }
         }

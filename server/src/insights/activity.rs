@@ -115,23 +115,12 @@ pub async fn end(conn: &mut PgConnection, pid: i32, terminate: bool) -> Result<b
     sqlx::query_scalar(sql).bind(pid).fetch_one(conn).await.map_err(|e| sql_err(e).into())
 }
 
-/// Ends every client session but this one; how many.
-pub async fn end_client_sessions(conn: &mut PgConnection) -> Result<u64, InsightError> {
+/// Ends every client session but this one (only `role`'s, given one);
+/// how many.
+pub async fn end_sessions(conn: &mut PgConnection, role: Option<&str>) -> Result<u64, InsightError> {
     let ended: i64 = sqlx::query_scalar(
         "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
-         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
-    )
-    .fetch_one(conn)
-    .await
-    .map_err(sql_err)?;
-    Ok(ended.max(0) as u64)
-}
-
-/// Ends every client session of `role` but this one; how many.
-pub async fn end_role_sessions(conn: &mut PgConnection, role: &str) -> Result<u64, InsightError> {
-    let ended: i64 = sqlx::query_scalar(
-        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
-         WHERE backend_type = 'client backend' AND usename = $1 AND pid <> pg_backend_pid()",
+         WHERE backend_type = 'client backend' AND ($1::text IS NULL OR usename = $1) AND pid <> pg_backend_pid()",
     )
     .bind(role)
     .fetch_one(conn)
