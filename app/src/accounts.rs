@@ -165,6 +165,10 @@ pub struct ForkRequestView {
     /// The past moment the fork is to be made as of (`None`: when approved).
     #[serde(default)]
     pub at: Option<DateTime<Utc>>,
+    /// An unmasked fork of a database with masking rules (`reason` says
+    /// why); it is marked unmasked everywhere.
+    #[serde(default)]
+    pub unmasked: bool,
 }
 
 /// What a member asks for.
@@ -181,6 +185,10 @@ pub struct NewForkRequest {
     /// Fork the source as it was at this moment (inside its restore window).
     #[serde(default)]
     pub at: Option<DateTime<Utc>>,
+    /// Without its masking rules (always an admin's decision; `reason`
+    /// says why).
+    #[serde(default)]
+    pub unmasked: bool,
 }
 
 /// The guard rails admins set.

@@ -118,6 +118,27 @@ pub async fn schema_diff(name: String, other: Option<String>) -> Result<crate::s
     crate::backend::answer(async { crate::backend::backend()?.schema_diff(name, other).await }.await)
 }
 
+#[server(endpoint = "masking_rules", client = ConsoleClient, output = JsonAnswer)]
+pub async fn masking_rules(name: String) -> Result<crate::masking::MaskingView, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.masking(name).await }.await)
+}
+
+/// `rules` is the JSON of [`crate::masking::MaskRules`]: a form field
+/// carries it whole (its methods are tagged, which form encoding cannot
+/// say).
+#[server(endpoint = "save_masking", client = ConsoleClient, output = JsonAnswer)]
+pub async fn save_masking(name: String, rules: String) -> Result<crate::masking::MaskingView, ApiError> {
+    let rules: crate::masking::MaskRules = serde_json::from_str(&rules).map_err(|e| {
+        ApiError::new(crate::model::ErrorCode::BadRequest, format!("the rules are not {{\"rules\": [...]}}: {e}"))
+    })?;
+    crate::backend::answer(async { crate::backend::backend()?.save_masking(name, rules).await }.await)
+}
+
+#[server(endpoint = "masking_preview", client = ConsoleClient, output = JsonAnswer)]
+pub async fn masking_preview(name: String) -> Result<crate::masking::MaskPreview, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.masking_preview(name).await }.await)
+}
+
 #[server(endpoint = "database_roles", client = ConsoleClient, output = JsonAnswer)]
 pub async fn database_roles(name: String) -> Result<Vec<crate::roles::RoleView>, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.roles(name).await }.await)

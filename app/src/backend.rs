@@ -65,6 +65,16 @@ pub trait ConsoleBackend: Send + Sync + 'static {
     /// A new owner password; the owner's open sessions end unless kept
     /// (audited).
     async fn rotate_credentials(&self, name: String, keep_sessions: bool) -> Result<crate::model::Rotated, ApiError>;
+    /// Its masking rules, what they leave uncovered, suggestions.
+    async fn masking(&self, name: String) -> Result<crate::masking::MaskingView, ApiError>;
+    /// Saves new masking rules (checked against its schema; audited).
+    async fn save_masking(
+        &self,
+        name: String,
+        rules: crate::masking::MaskRules,
+    ) -> Result<crate::masking::MaskingView, ApiError>;
+    /// Masked sample rows, computed without writing.
+    async fn masking_preview(&self, name: String) -> Result<crate::masking::MaskPreview, ApiError>;
     /// Its additional roles (no passwords).
     async fn roles(&self, name: String) -> Result<Vec<crate::roles::RoleView>, ApiError>;
     /// Adds a role; answers its URL (audited).

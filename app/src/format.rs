@@ -23,6 +23,28 @@ pub fn bytes(n: u64) -> String {
 
 /// A measured value in its unit: `"1.5 MB"`, `"12 MB/s"`, `"102/s"`,
 /// `"4"`, `"99.5%"`, `"3s"`.
+/// `1,234,567`.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// How far a piece of long work is, in its unit: `12 MB / 40 MB` or
+/// `1,000 / 5,000 rows`.
+pub fn done_of(done: u64, total: u64, unit: crate::model::ProgressUnit) -> String {
+    match unit {
+        crate::model::ProgressUnit::Bytes => format!("{} / {}", bytes(done), bytes(total)),
+        crate::model::ProgressUnit::Rows => format!("{} / {} rows", count(done), count(total)),
+    }
+}
+
 pub fn measure(unit: crate::metrics::Unit, v: f64) -> String {
     use crate::metrics::Unit;
     if !v.is_finite() {

@@ -30,6 +30,7 @@ pub mod format;
 pub mod insights;
 pub mod limits;
 pub mod live;
+pub mod masking;
 pub mod metrics;
 pub mod model;
 pub mod names;

@@ -21,6 +21,9 @@ pub enum Phase {
     Available,
     /// A follower being turned into a standalone, writable database.
     Promoting,
+    /// A fork whose data is being masked by its source's rules; nobody has
+    /// working credentials for it yet.
+    Masking,
     /// Its server stopped (or cannot take connections) and pgfleet is
     /// starting it again, with backoff; `message` says why it is not back.
     Restarting,
@@ -32,9 +35,10 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in the order a database usually meets them.
-    pub const ALL: [Phase; 7] = [
+    pub const ALL: [Phase; 8] = [
         Phase::Provisioning,
         Phase::CatchingUp,
+        Phase::Masking,
         Phase::Available,
         Phase::Promoting,
         Phase::Restarting,
@@ -49,6 +53,7 @@ impl Phase {
             Phase::CatchingUp => "catching_up",
             Phase::Available => "available",
             Phase::Promoting => "promoting",
+            Phase::Masking => "masking",
             Phase::Restarting => "restarting",
             Phase::Failed => "failed",
             Phase::Deleting => "deleting",
@@ -62,6 +67,7 @@ impl Phase {
             Phase::CatchingUp => "catching up",
             Phase::Available => "available",
             Phase::Promoting => "promoting",
+            Phase::Masking => "masking",
             Phase::Restarting => "down, restarting",
             Phase::Failed => "failed",
             Phase::Deleting => "deleting",
@@ -72,7 +78,7 @@ impl Phase {
     pub fn symbol(self) -> &'static str {
         match self {
             Phase::Available => "●",
-            Phase::Provisioning | Phase::CatchingUp | Phase::Promoting => "◐",
+            Phase::Provisioning | Phase::CatchingUp | Phase::Promoting | Phase::Masking => "◐",
             Phase::Restarting => "▲",
             Phase::Failed => "✕",
             Phase::Deleting => "○",
@@ -89,7 +95,12 @@ impl Phase {
     pub fn is_down(self) -> bool {
         match self {
             Phase::Restarting | Phase::Failed => true,
-            Phase::Provisioning | Phase::CatchingUp | Phase::Available | Phase::Promoting | Phase::Deleting => false,
+            Phase::Provisioning
+            | Phase::CatchingUp
+            | Phase::Available
+            | Phase::Promoting
+            | Phase::Masking
+            | Phase::Deleting => false,
         }
     }
 
@@ -97,7 +108,12 @@ impl Phase {
     pub fn is_settled(self) -> bool {
         match self {
             Phase::Available | Phase::Failed => true,
-            Phase::Provisioning | Phase::CatchingUp | Phase::Promoting | Phase::Restarting | Phase::Deleting => false,
+            Phase::Provisioning
+            | Phase::CatchingUp
+            | Phase::Promoting
+            | Phase::Masking
+            | Phase::Restarting
+            | Phase::Deleting => false,
         }
     }
 }
@@ -130,6 +146,20 @@ pub struct Progress {
     /// Unknown until the source has measured itself.
     pub bytes_total: Option<u64>,
     pub eta_seconds: Option<f64>,
+    /// What `bytes_done` and `bytes_total` count: bytes, or (while masking)
+    /// rows.
+    #[serde(default)]
+    pub unit: ProgressUnit,
+}
+
+/// What a [`Progress`] counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ProgressUnit {
+    #[default]
+    Bytes,
+    Rows,
 }
 
 /// How far a follower is behind its source.
@@ -228,6 +258,13 @@ pub struct DatabaseView {
     /// For a promoted follower: whom it followed, until when.
     #[serde(default)]
     pub followed: Option<Followed>,
+    /// How many masking rules its forks are masked with (0: none).
+    #[serde(default)]
+    pub masking_rules: u32,
+    /// For a fork of a database with masking rules: masked, or made
+    /// unmasked with an admin's leave.
+    #[serde(default)]
+    pub masking: Option<crate::masking::ForkMasking>,
 }
 
 /// A promoted follower's past: its lineage does not end at the promotion.
@@ -368,6 +405,10 @@ pub enum ForkPolicy {
     Open,
     /// A member's fork becomes a fork request an admin decides.
     Approval,
+    /// A member's fork is made at once and masked by the database's
+    /// masking rules; an unmasked one (or any fork while it has no rules)
+    /// is a fork request an admin decides.
+    Masked,
 }
 
 impl ForkPolicy {
@@ -375,11 +416,12 @@ impl ForkPolicy {
         match self {
             ForkPolicy::Open => "open",
             ForkPolicy::Approval => "approval",
+            ForkPolicy::Masked => "masked",
         }
     }
 
     pub fn parse(s: &str) -> Option<ForkPolicy> {
-        [ForkPolicy::Open, ForkPolicy::Approval].into_iter().find(|p| p.as_str() == s)
+        [ForkPolicy::Open, ForkPolicy::Approval, ForkPolicy::Masked].into_iter().find(|p| p.as_str() == s)
     }
 }
 
@@ -514,6 +556,10 @@ pub struct NewDatabase {
     /// With `fork`: fork it as it was at this WAL position (`0/3000060`).
     #[serde(default)]
     pub at_lsn: Option<String>,
+    /// With `fork` of a database that has masking rules: make it unmasked,
+    /// and why (admins only; members ask with an unmasked fork request).
+    #[serde(default)]
+    pub unmasked_reason: Option<String>,
 }
 
 impl NewDatabase {

@@ -31,7 +31,9 @@ impl ComponentStatus {
             }
             Phase::Available => ComponentStatus::Operational,
             Phase::CatchingUp => ComponentStatus::DegradedPerformance,
-            Phase::Provisioning | Phase::Promoting | Phase::Deleting => ComponentStatus::UnderMaintenance,
+            Phase::Provisioning | Phase::Masking | Phase::Promoting | Phase::Deleting => {
+                ComponentStatus::UnderMaintenance
+            }
             Phase::Failed | Phase::Restarting => ComponentStatus::MajorOutage,
         }
     }
@@ -144,6 +146,6 @@ pub fn badge_words(phase: Phase, lag_seconds: Option<f64>) -> (String, &'static 
         },
         Phase::Failed | Phase::Restarting => (phase.label().into(), "red"),
         Phase::Deleting => (phase.label().into(), "lightgrey"),
-        Phase::Provisioning | Phase::CatchingUp | Phase::Promoting => (phase.label().into(), "blue"),
+        Phase::Provisioning | Phase::CatchingUp | Phase::Masking | Phase::Promoting => (phase.label().into(), "blue"),
     }
 }

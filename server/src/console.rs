@@ -147,6 +147,22 @@ impl ConsoleBackend for Console {
         self.fleet.schema_diff(&actor()?, &name, other.as_deref()).await
     }
 
+    async fn masking(&self, name: String) -> Result<app::masking::MaskingView, ApiError> {
+        self.fleet.masking(&actor()?, &name).await
+    }
+
+    async fn save_masking(
+        &self,
+        name: String,
+        rules: app::masking::MaskRules,
+    ) -> Result<app::masking::MaskingView, ApiError> {
+        self.fleet.set_masking(&actor()?, &name, rules).await
+    }
+
+    async fn masking_preview(&self, name: String) -> Result<app::masking::MaskPreview, ApiError> {
+        self.fleet.masking_preview(&actor()?, &name).await
+    }
+
     async fn roles(&self, name: String) -> Result<Vec<app::roles::RoleView>, ApiError> {
         self.fleet.roles(&actor()?, &name).await
     }

@@ -91,6 +91,10 @@ enum Command {
         /// With --fork: as it was at this WAL position, e.g. 0/3000060.
         #[arg(long, requires = "fork")]
         at_lsn: Option<String>,
+        /// With --fork of a database with masking rules: without them, and
+        /// why (admins; members ask with a fork request).
+        #[arg(long, requires = "fork", value_name = "REASON")]
+        unmasked: Option<String>,
         /// Wait until it is available.
         #[arg(long)]
         wait: bool,
@@ -152,6 +156,18 @@ enum Command {
     Diff {
         name: String,
         other: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A database's masking rules, the columns they leave uncovered and
+    /// suggestions; --set FILE saves new rules (JSON: {"rules": [...]},
+    /// `-` for stdin), --preview shows masked sample rows.
+    Masking {
+        name: String,
+        #[arg(long, value_name = "FILE")]
+        set: Option<String>,
+        #[arg(long, conflicts_with = "set")]
+        preview: bool,
         #[arg(long)]
         json: bool,
     },
@@ -446,7 +462,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     let client = Client::new(&cli.url, token(&cli.home));
     match cli.command {
         Command::Serve { .. } | Command::User { .. } => unreachable!("handled above"),
-        Command::Create { name, plan, follow, fork, at, by, at_lsn, wait } => {
+        Command::Create { name, plan, follow, fork, at, by, at_lsn, unmasked, wait } => {
             let at = match (at, by) {
                 (Some(at), _) => Some(cli::parse_at(&at).map_err(anyhow::Error::msg)?),
                 (None, Some(by)) => {
@@ -454,7 +470,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
                 (None, None) => None,
             };
-            let db = client.create(&app::model::NewDatabase { name, plan, follow, fork, at, at_lsn }).await?;
+            let db = client
+                .create(&app::model::NewDatabase { name, plan, follow, fork, at, at_lsn, unmasked_reason: unmasked })
+                .await?;
             println!("Creating {}…", db.name);
             if wait {
                 return finish_wait(cli::wait(&client, &[db.name], None, false).await?);
@@ -590,6 +608,35 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
                 println!("{}", serde_json::to_string_pretty(&diagnosis)?);
             } else {
                 print!("{}", cli::diagnose::diagnosis_text(&name, &diagnosis));
+            }
+        }
+        Command::Masking { name, set, preview, json } => {
+            if preview {
+                let preview = client.masking_preview(&name).await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&preview)?);
+                } else {
+                    print!("{}", cli::masking::preview_text(&preview));
+                }
+                return Ok(0);
+            }
+            let view = match set {
+                Some(file) => {
+                    let text = if file == "-" {
+                        std::io::read_to_string(std::io::stdin())?
+                    } else {
+                        std::fs::read_to_string(&file).with_context(|| format!("cannot read {file}"))?
+                    };
+                    let rules: app::masking::MaskRules =
+                        serde_json::from_str(&text).with_context(|| format!("{file} is not {{\"rules\": [...]}}"))?;
+                    client.set_masking(&name, &rules).await?
+                }
+                None => client.masking(&name).await?,
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&view)?);
+            } else {
+                print!("{}", cli::masking::masking_text(&view));
             }
         }
         Command::Diff { name, other, json } => {

@@ -85,6 +85,8 @@ async fn every_route_for_every_caller() {
         body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         Some(body)
     };
+    let nowhere = json!({"rules": [{"table": "nowhere", "column": "x", "method": "hash"}]});
+    let sql_rule = json!({"rules": [{"table": "nowhere", "column": "x", "method": "sql", "sql": "1"}]});
     let rows = vec![
         row(Method::GET, "/api/v1/databases", None, [200, 200, 200]),
         row(Method::GET, "/api/v1/databases/prod", None, [200, 200, 200]),
@@ -150,6 +152,15 @@ async fn every_route_for_every_caller() {
         row(Method::DELETE, "/api/v1/databases/prod/roles/ro_prod", None, [403, 403, 204]),
         row(Method::DELETE, "/api/v1/databases/mine/roles/ro_mine", None, [403, 204, 404]),
         row(Method::GET, "/api/v1/databases/nothing/sizes", None, [404, 404, 404]),
+        row(Method::GET, "/api/v1/databases/prod/masking", None, [200, 200, 200]),
+        row(Method::GET, "/api/v1/databases/nothing/masking", None, [404, 404, 404]),
+        // A rule on a table neither has: past the rules, the check refuses.
+        row(Method::PUT, "/api/v1/databases/prod/masking", Some(nowhere.clone()), [403, 403, 422]),
+        row(Method::PUT, "/api/v1/databases/mine/masking", Some(nowhere.clone()), [403, 422, 422]),
+        row(Method::PUT, "/api/v1/databases/mine/masking", Some(sql_rule.clone()), [403, 403, 422]),
+        row(Method::PUT, "/api/v1/databases/nothing/masking", Some(nowhere), [404, 404, 404]),
+        row(Method::GET, "/api/v1/databases/prod/masking/preview", None, [403, 200, 200]),
+        row(Method::GET, "/api/v1/databases/nothing/masking/preview", None, [404, 404, 404]),
         row(Method::GET, "/api/v1/databases/prod/diagnose", None, [200, 200, 200]),
         row(Method::GET, "/api/v1/databases/nothing/diagnose", None, [404, 404, 404]),
         row(Method::GET, "/api/v1/databases/prod/statements?limit=0", None, [422, 422, 422]),

@@ -36,6 +36,7 @@ fn spec(name: &str, plan: &str, origin: Origin, source: Option<&str>) -> Spec {
         backup_wanted_at: None,
         roles: Vec::new(),
         reset_generation: 0,
+        unmasked_reason: None,
     }
 }
 

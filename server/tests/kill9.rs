@@ -1,6 +1,6 @@
 //! Restart safety with the real binary: `pgfleet serve` is killed with
 //! SIGKILL mid-fork, mid-follow, mid-reset of a fork, mid point-in-time
-//! fork, right after a promote and right after a destroy; each time a new `pgfleet serve` on the same home finishes the
+//! fork, mid-masking of a fork, right after a promote and right after a destroy; each time a new `pgfleet serve` on the same home finishes the
 //! work, with no copy left running, no server running twice, no slot left
 //! behind and no data dir lost.
 
@@ -188,6 +188,72 @@ async fn sigkill_at_any_step_ends_available_with_nothing_leaked() {
     while common::pg::scalar(&mut admin, "SELECT count(*) FROM pg_replication_slots").await != 0 {
         assert!(Instant::now() < deadline, "a slot was left on prod");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.kill9().await;
+}
+
+/// Killed while a fork's table is half masked: the new pgfleet makes the
+/// fork again and masks every value exactly once (the values equal what
+/// the rules' preview computes from the source).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_masking_masks_a_fresh_copy_once() {
+    common::init_logs();
+    let home = common::TestHome::new();
+    let _cleanup = Cleanup(home.path());
+    let server = serve(home.path()).await;
+    server.client.create(&CreateBody { name: Some("prod".into()), ..Default::default() }).await.unwrap();
+    wait_until(&server.client, "prod", "available", |db| db.phase == Phase::Available).await;
+    let url = server.client.credentials("prod").await.unwrap();
+    let mut prod: sqlx::PgConnection = sqlx::Connection::connect(&url).await.unwrap();
+    // Big enough that its masking reports progress more than once.
+    common::pg::exec(
+        &mut prod,
+        "CREATE TABLE people (id int PRIMARY KEY, email text); \
+         INSERT INTO people SELECT g, format('person%s@realmail.test', g) FROM generate_series(1, 1500000) g",
+    )
+    .await;
+    let rules: app::masking::MaskRules = serde_json::from_value(serde_json::json!({"rules": [
+        {"table": "people", "column": "id", "method": "keep"},
+        {"table": "people", "column": "email", "method": "hash"}
+    ]}))
+    .unwrap();
+    server.client.set_masking("prod", &rules).await.unwrap();
+    let preview = server.client.masking_preview("prod").await.unwrap();
+
+    let fork = CreateBody { name: Some("masked".into()), fork: Some("prod".into()), ..Default::default() };
+    server.client.create(&fork).await.unwrap();
+    let mut found = false;
+    let watch = server.client.follow_events(
+        |m| {
+            if let Ok(event) = serde_json::from_str::<app::model::Event>(&m.data) {
+                found = event.database == "masked"
+                    && event.view.and_then(|v| v.progress).is_some_and(|p| {
+                        p.unit == app::model::ProgressUnit::Rows
+                            && p.bytes_done > 0
+                            && p.bytes_total > Some(p.bytes_done)
+                    });
+            }
+            !found
+        },
+        |_| {},
+    );
+    tokio::time::timeout(Duration::from_secs(180), watch).await.expect("masking under way").unwrap();
+    server.kill9().await;
+
+    let server = serve(home.path()).await;
+    let db = wait_until(&server.client, "masked", "available", |db| db.phase == Phase::Available).await;
+    assert_eq!(db.masking, Some(app::masking::ForkMasking::Masked { version: 1 }));
+    let mut fork: sqlx::PgConnection =
+        sqlx::Connection::connect(&server.client.credentials("masked").await.unwrap()).await.unwrap();
+    assert_eq!(common::pg::scalar(&mut fork, "SELECT count(*) FROM people WHERE email LIKE '%@%'").await, 0);
+    assert_eq!(common::pg::scalar(&mut fork, "SELECT count(*) FROM people").await, 1_500_000);
+    for row in &preview.tables[0].rows {
+        let (id, email) = (row[0].clone().unwrap(), row[1].clone().unwrap());
+        let got: String = sqlx::query_scalar(&format!("SELECT email FROM people WHERE id = {id}"))
+            .fetch_one(&mut fork)
+            .await
+            .unwrap();
+        assert_eq!(got, email, "person {id} is masked once");
     }
     server.kill9().await;
 }

@@ -23,7 +23,8 @@ pub fn CopyActions(
     let usable = db.phase == Phase::Available;
     let can_follow = allows(me.role, &me.name, Can::Follow(&db));
     let can_fork = allows(me.role, &me.name, Can::Fork(&db));
-    let needs_approval = fork_needs_approval(me.role, &db);
+    let needs_approval = fork_needs_approval(me.role, &db, false);
+    let unmasked_needs_approval = fork_needs_approval(me.role, &db, true);
     let class = if small { "button small secondary" } else { "button secondary" };
     let name = db.name;
     let follow_name = name.clone();
@@ -52,5 +53,15 @@ pub fn CopyActions(
             .into_any(),
         ),
     };
-    view! { {follow}{fork} }
+    // On its page, a database whose forks are masked also offers to ask
+    // for an unmasked one (the list keeps to one fork button).
+    let unmasked_name = name.clone();
+    let unmasked = (can_fork && !small && !needs_approval && unmasked_needs_approval).then(|| {
+        view! {
+            <button class=class data-testid="request-unmasked" disabled=!usable
+                aria-label=format!("Request an unmasked fork of {name}")
+                on:click=move |_| request.set(Some(unmasked_name.clone()))>"Request unmasked"</button>
+        }
+    });
+    view! { {follow}{fork}{unmasked} }
 }

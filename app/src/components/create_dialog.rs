@@ -111,6 +111,7 @@ fn Dialog(mode: RwSignal<Option<CreateMode>>) -> impl IntoView {
             fork,
             at,
             at_lsn: None,
+            unmasked_reason: None,
         });
     };
     let window_words = move || {

@@ -15,6 +15,7 @@ pub mod expiry;
 pub mod insights;
 pub mod lag_chart;
 pub mod lineage;
+pub mod masking;
 pub mod modal;
 pub mod progress;
 pub mod request_dialog;

@@ -1,9 +1,10 @@
-//! A copy's progress: a bar with bytes and an ETA.
+//! Long work's progress (a copy's bytes, a masking's rows): a bar with
+//! how far it is and an ETA.
 
 use leptos::prelude::*;
 
 use crate::format;
-use crate::model::Progress;
+use crate::model::{Progress, ProgressUnit};
 
 #[component]
 pub fn ProgressBar(progress: Progress) -> impl IntoView {
@@ -14,7 +15,11 @@ pub fn ProgressBar(progress: Progress) -> impl IntoView {
     let text = match progress.bytes_total {
         Some(total) => {
             let eta = progress.eta_seconds.map(|s| format!(", ETA {}", format::eta(s))).unwrap_or_default();
-            format!("{} / {}{eta}", format::bytes(progress.bytes_done), format::bytes(total))
+            let step = match progress.unit {
+                ProgressUnit::Bytes => String::new(),
+                ProgressUnit::Rows => format!("{}: ", progress.step),
+            };
+            format!("{step}{}{eta}", format::done_of(progress.bytes_done, total, progress.unit))
         }
         None => progress.step.clone(),
     };

@@ -31,8 +31,14 @@ fn Dialog(source: RwSignal<Option<String>>) -> impl IntoView {
     let reason = RwSignal::new(String::new());
     let hours = RwSignal::new("72".to_string());
     let error = RwSignal::new(None::<String>);
+    let unmasked = RwSignal::new(false);
+    // Only a source with masking rules has forks that could be unmasked.
+    let has_rules = Memo::new(move |_| {
+        source.get().is_some_and(|s| live.dbs.with(|dbs| dbs.get(&s).is_some_and(|d| d.masking_rules > 0)))
+    });
     Effect::new(move |_| {
         if source.get().is_some() {
+            unmasked.set(false);
             let taken = live.dbs.get_untracked();
             name.set(names::free_name(|n| taken.contains_key(n)));
             reason.set(String::new());
@@ -66,6 +72,7 @@ fn Dialog(source: RwSignal<Option<String>>) -> impl IntoView {
             reason: reason.get_untracked(),
             ttl_seconds: Some((h * 3600.0).round() as i64),
             at: None,
+            unmasked: unmasked.get_untracked() && has_rules.get_untracked(),
         });
     };
     view! {
@@ -87,6 +94,14 @@ fn Dialog(source: RwSignal<Option<String>>) -> impl IntoView {
                     <label for="request-hours">"Keep it for (hours)"</label>
                     <input id="request-hours" data-testid="request-hours" inputmode="decimal"
                         prop:value=move || hours.get() on:input=move |ev| hours.set(event_target_value(&ev))/>
+                    <Show when=move || has_rules.get()>
+                        <label class="check">
+                            <input type="checkbox" data-testid="request-unmasked"
+                                prop:checked=move || unmasked.get()
+                                on:change=move |ev| unmasked.set(event_target_checked(&ev))/>
+                            " Unmasked: without the source's masking rules (say why above; it is marked unmasked everywhere)"
+                        </label>
+                    </Show>
                     <Show when=move || error.get().is_some()>
                         <p class="error" role="alert" data-testid="dialog-error">{move || error.get()}</p>
                     </Show>

@@ -1,8 +1,10 @@
 //! The tags beside a database's name: protected (with a drawn lock, since
-//! an emoji needs a font the machine may not have) and public.
+//! an emoji needs a font the machine may not have), public, and for a fork
+//! of a database with masking rules, masked or unmasked.
 
 use leptos::prelude::*;
 
+use crate::masking::ForkMasking;
 use crate::model::DatabaseView;
 
 #[component]
@@ -31,7 +33,21 @@ pub fn Tags(
                 .into_any()
         }
     });
-    view! { {protected}{public} }
+    let masking = db.masking.map(|m| match m {
+        ForkMasking::Masked { version } => view! {
+            <span class="tag masked-tag" data-testid="masked" title=format!("masked by its source's rules (version {version})")>
+                "masked"
+            </span>
+        }
+        .into_any(),
+        ForkMasking::Unmasked { reason } => view! {
+            <span class="tag unmasked-tag" data-testid="unmasked" title=format!("made without its source's masking rules: {reason}")>
+                "unmasked"
+            </span>
+        }
+        .into_any(),
+    });
+    view! { {protected}{public}{masking} }
 }
 
 /// A padlock, drawn in the text colour.

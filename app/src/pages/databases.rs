@@ -216,7 +216,7 @@ fn DatabaseRow(db: DatabaseView, dialogs: Dialogs, me: Me) -> impl IntoView {
             </td>
             <td data-label="State">
                 <PhaseBadge phase=phase/>
-                {db.progress.clone().filter(|_| phase == Phase::Provisioning).map(|p| view! { <ProgressBar progress=p/> })}
+                {db.progress.clone().filter(|_| matches!(phase, Phase::Provisioning | Phase::Masking)).map(|p| view! { <ProgressBar progress=p/> })}
                 {reason.map(|m| view! { <p class="reason" data-testid="reason">{m}</p> })}
             </td>
             <td data-label="Plan" data-testid="plan">{db.plan.clone()}</td>

@@ -25,6 +25,7 @@ use crate::components::expiry::Expiry;
 use crate::components::insights::InsightsCharts;
 use crate::components::lag_chart::LagChart;
 use crate::components::lineage::Lineage;
+use crate::components::masking::MaskingCard;
 use crate::components::modal::Modal;
 use crate::components::progress::ProgressBar;
 use crate::components::request_dialog::RequestDialog;
@@ -231,6 +232,16 @@ fn Detail(name: Memo<String>) -> impl IntoView {
         let me = me.clone();
         Memo::new(move |_| db.with(|d| d.as_ref().is_some_and(|d| manages_credentials(&me, d))))
     };
+    let can_edit_masking = {
+        let me = me.clone();
+        Memo::new(move |_| {
+            db.with(|d| d.as_ref().is_some_and(|d| allows(me.role, &me.name, Can::EditMasking { db: d, sql: false })))
+        })
+    };
+    let can_preview_masking = {
+        let me = me.clone();
+        Memo::new(move |_| db.with(|d| d.as_ref().is_some_and(|d| allows(me.role, &me.name, Can::SeeMaskingText(d)))))
+    };
     let can_reveal = {
         let me = me.clone();
         Memo::new(move |_| {
@@ -260,6 +271,8 @@ fn Detail(name: Memo<String>) -> impl IntoView {
             </Show>
             <SchemaDiffCard name source=forked_from/>
             <RolesCard name can_manage=can_manage_roles.into() can_reveal=can_reveal.into()/>
+            <MaskingCard name shown=Signal::derive(move || !is_follower.get()) can_edit=can_edit_masking.into()
+                can_preview=can_preview_masking.into()/>
             <BackupsCard name can_capture/>
             {admin.then(|| view! { <AccessCard name/> })}
         </Show>
@@ -342,7 +355,7 @@ fn DetailBody(db: DatabaseView, dialogs: Dialogs, me: Me, tab: Tab) -> impl Into
                 {can_extend.then(|| view! { <ExtendButton name=db.name.clone() at admin=me.role == UserRole::Admin ttl_max=dialogs.ttl_max/> })}
             </div>
         })}
-        {db.progress.clone().filter(|_| phase == Phase::Provisioning).map(|p| view! { <ProgressBar progress=p/> })}
+        {db.progress.clone().filter(|_| matches!(phase, Phase::Provisioning | Phase::Masking)).map(|p| view! { <ProgressBar progress=p/> })}
         {db.message.clone().map(|m| view! { <Message message=m down=phase.is_down()/> })}
         {can_retry.then(|| view! { <RetryButton name=db.name.clone()/> })}
         <TabNav name=db.name.clone() tab/>
@@ -483,6 +496,7 @@ fn AccessCard(name: Memo<String>) -> impl IntoView {
                         on:change=move |ev| policy.set(ForkPolicy::parse(&event_target_value(&ev)).unwrap_or_default())>
                         <option value="open" prop:selected=move || policy.get() == ForkPolicy::Open>"open: members fork at once"</option>
                         <option value="approval" prop:selected=move || policy.get() == ForkPolicy::Approval>"approval: an admin approves each fork"</option>
+                        <option value="masked" prop:selected=move || policy.get() == ForkPolicy::Masked>"masked: members fork at once, masked; unmasked needs approval"</option>
                     </select>
                 </div>
             </div>

@@ -120,6 +120,9 @@ fn RequestRow(request: ForkRequestView) -> impl IntoView {
             </td>
             <td data-label="Of">
                 {request.source.clone()}
+                {request.unmasked.then(|| view! {
+                    <span class="tag unmasked-tag" data-testid="request-unmasked" title="without its source's masking rules">"unmasked"</span>
+                })}
                 {request.at.map(|at| view! {
                     <p class="muted small" data-testid="request-moment">{format!("as it was at {}", at.format("%Y-%m-%d %H:%M:%S UTC"))}</p>
                 })}
@@ -155,7 +158,16 @@ fn PendingRequest(request: ForkRequestView) -> impl IntoView {
         <li class="card request" data-testid=format!("pending-{id}")>
             <p>
                 <strong>{request.requester.clone()}</strong>
-                {format!(" wants a fork of {} named {} for {}", request.source, request.name, format::span(request.ttl_seconds))}
+                {format!(
+                    " wants {} fork of {} named {} for {}",
+                    if request.unmasked { "an unmasked" } else { "a" },
+                    request.source,
+                    request.name,
+                    format::span(request.ttl_seconds)
+                )}
+                {request.unmasked.then(|| view! {
+                    <span class="tag unmasked-tag" data-testid="pending-unmasked" title="without its source's masking rules">"unmasked"</span>
+                })}
             </p>
             <blockquote data-testid="pending-reason">{request.reason.clone()}</blockquote>
             <label for=format!("reason-{id}")>"Reason (needed to reject)"</label>

@@ -4,7 +4,7 @@
 
 use app::accounts::UserRole;
 use app::limits;
-use app::model::{AccessSettings, ApiError, DatabaseView, ErrorCode};
+use app::model::{AccessSettings, ApiError, DatabaseView, ErrorCode, ForkPolicy};
 use app::policy::{check, fork_needs_approval, Action};
 use chrono::{Duration, Utc};
 
@@ -30,6 +30,7 @@ impl Fleet {
             (None, Some(s)) => ("database.fork", Some(s.clone())),
             _ => ("database.create", None),
         };
+        let req_unmasked = req.unmasked_reason.clone();
         let result = async {
             check(actor.role(), actor.name(), Action::Create)?;
             // An unknown source is the engine's error to give.
@@ -42,14 +43,23 @@ impl Fleet {
                     check(actor.role(), actor.name(), Action::Follow(src))?;
                 } else {
                     check(actor.role(), actor.name(), Action::Fork(src))?;
-                    if fork_needs_approval(actor.role(), src) {
+                    let unmasked = req.unmasked_reason.is_some();
+                    if fork_needs_approval(actor.role(), src, unmasked) {
+                        let what = if unmasked {
+                            format!("an unmasked fork of {} needs an admin's approval", src.name)
+                        } else if src.fork_policy == ForkPolicy::Masked {
+                            format!(
+                                "{} has no masking rules yet, so its fork would not be masked and needs an admin's \
+                                 approval",
+                                src.name
+                            )
+                        } else {
+                            format!("forks of {} need an admin's approval", src.name)
+                        };
+                        let how = if unmasked { " with unmasked: true" } else { "" };
                         return Err(ApiError::new(
                             ErrorCode::Forbidden,
-                            format!(
-                                "forks of {} need an admin's approval: ask with Request fork in the console or \
-                                 POST /api/v1/fork-requests",
-                                src.name
-                            ),
+                            format!("{what}: ask with Request fork in the console or POST /api/v1/fork-requests{how}"),
                         ));
                     }
                     if actor.role() != UserRole::Admin {
@@ -71,7 +81,10 @@ impl Fleet {
         }
         .await;
         let name = result.as_ref().ok().map(|v| v.name.clone());
-        let detail = source.as_ref().map(|s| format!("of {s}"));
+        let detail = source.as_ref().map(|s| match &req_unmasked {
+            Some(reason) => format!("of {s}, unmasked, because: {reason}"),
+            None => format!("of {s}"),
+        });
         self.audited(actor, action, name.as_deref().or(source.as_deref()), detail, result).await
     }
 

@@ -20,6 +20,7 @@ pub mod databases;
 pub mod insights;
 pub mod leases;
 pub mod limiter;
+pub mod masking;
 pub mod passwords;
 pub mod requests;
 pub mod roles;

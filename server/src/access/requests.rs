@@ -25,7 +25,10 @@ impl Fleet {
     pub async fn request_fork(&self, actor: &Actor, req: NewForkRequest) -> Result<ForkRequestView, ApiError> {
         let source = req.source.clone();
         let result = self.open_request(actor, req).await;
-        let detail = result.as_ref().ok().map(|r| format!("request {} for {}", r.id, r.name));
+        let detail = result.as_ref().ok().map(|r| {
+            let unmasked = if r.unmasked { format!(", unmasked, because: {}", r.reason) } else { String::new() };
+            format!("request {} for {}{unmasked}", r.id, r.name)
+        });
         let result = self.audited(actor, "request.create", Some(&source), detail, result).await;
         let request = result?;
         if request.state == RequestState::Approved {
@@ -40,6 +43,15 @@ impl Fleet {
             ApiError::new(ErrorCode::Unprocessable, format!("there is no database named {} to fork", req.source))
         })?;
         check(actor.role(), actor.name(), Action::Fork(&source))?;
+        if req.unmasked && source.masking_rules == 0 {
+            return Err(ApiError::new(
+                ErrorCode::Unprocessable,
+                format!(
+                    "{} has no masking rules, so an unmasked fork of it is just a fork; leave out unmasked",
+                    source.name
+                ),
+            ));
+        }
         let reason = req.reason.trim();
         if reason.is_empty() || reason.chars().count() > MAX_REASON {
             return Err(ApiError::new(
@@ -69,14 +81,10 @@ impl Fleet {
         if actor.role() != UserRole::Admin {
             admitted.check_fork_quota(&specs, actor.name(), settings.member_fork_quota).await?;
         }
-        let wanted = req.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+        let wanted = req.name.as_ref().map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
         let name = admitted.name(&specs, wanted.as_deref(), None).await?;
-        let request = self
-            .store
-            .add_fork_request(actor.name(), &source.name, &name, reason, ttl, req.at)
-            .await
-            .map_err(store_error)?;
-        if !fork_needs_approval(actor.role(), &source) {
+        let request = self.store.add_fork_request(actor.name(), &name, reason, ttl, &req).await.map_err(store_error)?;
+        if !fork_needs_approval(actor.role(), &source, req.unmasked) {
             let by = match actor.role() {
                 UserRole::Admin => actor.name().to_string(),
                 UserRole::Member | UserRole::Viewer => "open fork policy".to_string(),
@@ -161,6 +169,7 @@ impl Fleet {
                     name: Some(request.name.clone()),
                     fork: Some(request.source.clone()),
                     fork_point: request.at.map(app::model::ForkPoint::Time),
+                    unmasked_reason: request.unmasked.then(|| request.reason.clone()),
                     owner: Some(request.requester.clone()),
                     expires_at: Some(expires_at),
                     idempotency: Some(IdempotencyKey {
@@ -204,7 +213,9 @@ impl Fleet {
             Some(Phase::Available) => Some(RequestState::Available),
             Some(Phase::Failed) => Some(RequestState::Failed),
             Some(Phase::Deleting) => Some(RequestState::Destroyed),
-            Some(Phase::Provisioning | Phase::CatchingUp | Phase::Promoting | Phase::Restarting) => None,
+            Some(Phase::Provisioning | Phase::Masking | Phase::CatchingUp | Phase::Promoting | Phase::Restarting) => {
+                None
+            }
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod insights;
+pub mod masking;
 pub mod requests;
 pub mod roles;
 
@@ -30,7 +31,7 @@ pub mod roles;
     paths(
         databases::list, databases::show, databases::create, databases::promote, databases::retry, databases::reset, databases::destroy,
         databases::credentials, databases::rotate_credentials, roles::list, roles::create, roles::credentials,
-        roles::rotate, roles::destroy, databases::protect, databases::extend, databases::backups, databases::capture_backup,
+        roles::rotate, roles::destroy, masking::show, masking::put, masking::preview, databases::protect, databases::extend, databases::backups, databases::capture_backup,
         databases::metrics, insights::sessions, insights::locks, insights::cancel, insights::terminate,
         insights::statements, insights::reset_statements, insights::sizes, insights::diff_with_source, insights::diff, insights::diagnose, events::all, events::one,
         requests::list, requests::create, requests::show, requests::approve, requests::reject,
@@ -147,6 +148,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/databases/{name}/roles/{role}", delete(roles::destroy))
         .route("/databases/{name}/roles/{role}/credentials", get(roles::credentials))
         .route("/databases/{name}/roles/{role}/rotate", post(roles::rotate))
+        .route("/databases/{name}/masking", get(masking::show).put(masking::put))
+        .route("/databases/{name}/masking/preview", get(masking::preview))
         .route("/databases/{name}/events", get(events::one))
         .route("/events", get(events::all))
         .route("/fork-requests", get(requests::list).post(requests::create))

@@ -3,6 +3,7 @@
 
 pub mod diagnose;
 pub mod insights;
+pub mod masking;
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -36,9 +37,9 @@ impl WaitOutcome {
 pub fn describe(db: &DatabaseView) -> String {
     let mut line = format!("{}: {}", db.name, db.phase.label());
     match db.phase {
-        Phase::Provisioning => {
+        Phase::Provisioning | Phase::Masking => {
             if let Some(p) = &db.progress {
-                line.push_str(&format!(", {}", progress_bar(p.bytes_done, p.bytes_total, p.eta_seconds, &p.step)));
+                line.push_str(&format!(", {}", progress_bar(p, &p.step)));
             }
         }
         Phase::CatchingUp => {
@@ -56,19 +57,23 @@ pub fn describe(db: &DatabaseView) -> String {
     line
 }
 
-fn progress_bar(done: u64, total: Option<u64>, eta: Option<f64>, step: &str) -> String {
-    match total.filter(|t| *t > 0) {
+fn progress_bar(p: &app::model::Progress, step: &str) -> String {
+    let (done, eta) = (p.bytes_done, p.eta_seconds);
+    let what = match p.unit {
+        app::model::ProgressUnit::Bytes => String::new(),
+        app::model::ProgressUnit::Rows => format!("{step}: "),
+    };
+    match p.bytes_total.filter(|t| *t > 0) {
         Some(total) => {
             let ratio = (done as f64 / total as f64).clamp(0.0, 1.0);
             let filled = (ratio * 20.0).round() as usize;
             let eta = eta.map(|s| format!(", ETA {}", format::eta(s))).unwrap_or_default();
             format!(
-                "[{}{}] {:>3.0}% {} / {}{eta}",
+                "{what}[{}{}] {:>3.0}% {}{eta}",
                 "#".repeat(filled),
                 " ".repeat(20 - filled),
                 ratio * 100.0,
-                format::bytes(done),
-                format::bytes(total)
+                format::done_of(done, total, p.unit)
             )
         }
         None => step.to_string(),
@@ -209,7 +214,7 @@ pub async fn follow_backup(
                     match event.kind {
                         app::model::EventKind::Progress => {
                             if let Some(p) = event.view.and_then(|v| v.progress) {
-                                let line = progress_bar(p.bytes_done, p.bytes_total, p.eta_seconds, &p.step);
+                                let line = progress_bar(&p, &p.step);
                                 let _ =
                                     if tty { write!(stdout, "\r\x1b[2K{line}") } else { writeln!(stdout, "{line}") };
                                 let _ = stdout.flush();
@@ -271,7 +276,7 @@ pub fn info_text(db: &DatabaseView) -> String {
         row("Lag:", format::lag(lag));
     }
     if let Some(p) = &db.progress {
-        row("Progress:", progress_bar(p.bytes_done, p.bytes_total, p.eta_seconds, &p.step));
+        row("Progress:", progress_bar(p, &p.step));
     }
     if let Some(point) = &db.fork_point {
         row("Forked as of:", point.describe());
@@ -426,7 +431,26 @@ mod tests {
 
     #[test]
     fn progress_reads_for_people() {
-        assert_eq!(progress_bar(50, Some(100), Some(3.0), "x"), "[##########          ]  50% 50 B / 100 B, ETA 3s");
-        assert_eq!(progress_bar(0, None, None, "waiting for checkpoint to finish"), "waiting for checkpoint to finish");
+        let p = |done, total, eta, unit| app::model::Progress {
+            step: "masking public.users".into(),
+            bytes_done: done,
+            bytes_total: total,
+            eta_seconds: eta,
+            unit,
+        };
+        let bytes = app::model::ProgressUnit::Bytes;
+        assert_eq!(
+            progress_bar(&p(50, Some(100), Some(3.0), bytes), "x"),
+            "[##########          ]  50% 50 B / 100 B, ETA 3s"
+        );
+        assert_eq!(
+            progress_bar(&p(0, None, None, bytes), "waiting for checkpoint to finish"),
+            "waiting for checkpoint to finish"
+        );
+        let rows = p(1500, Some(3000), None, app::model::ProgressUnit::Rows);
+        assert_eq!(
+            progress_bar(&rows, &rows.step),
+            "masking public.users: [##########          ]  50% 1,500 / 3,000 rows"
+        );
     }
 }

@@ -194,6 +194,22 @@ impl Client {
         self.send(self.request(reqwest::Method::POST, &format!("/api/v1/databases/{name}/reset")).json(request)).await
     }
 
+    pub async fn masking(&self, name: &str) -> Result<app::masking::MaskingView, ClientError> {
+        self.send(self.request(reqwest::Method::GET, &format!("/api/v1/databases/{name}/masking"))).await
+    }
+
+    pub async fn set_masking(
+        &self,
+        name: &str,
+        rules: &app::masking::MaskRules,
+    ) -> Result<app::masking::MaskingView, ClientError> {
+        self.send(self.request(reqwest::Method::PUT, &format!("/api/v1/databases/{name}/masking")).json(rules)).await
+    }
+
+    pub async fn masking_preview(&self, name: &str) -> Result<app::masking::MaskPreview, ClientError> {
+        self.send(self.request(reqwest::Method::GET, &format!("/api/v1/databases/{name}/masking/preview"))).await
+    }
+
     pub async fn destroy(&self, name: &str, take_followers: bool) -> Result<(), ClientError> {
         let path = format!("/api/v1/databases/{name}?take_followers={take_followers}");
         self.send::<Option<()>>(self.request(reqwest::Method::DELETE, &path)).await.map(|_| ())

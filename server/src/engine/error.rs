@@ -70,6 +70,13 @@ pub enum EngineError {
     NoSuchRole { name: String, role: String },
     #[error("{name} already has {max} additional roles, the most a database can have; destroy one first")]
     TooManyRoles { name: String, max: usize },
+    /// Masking rules that do not fit the source, or could not be checked.
+    #[error("{name}'s masking rules: {error}")]
+    Masking { name: String, error: crate::insights::masking::MaskError },
+    #[error("{name} follows {of} and is never masked; its forks use {of}'s masking rules, set them there")]
+    FollowerMasking { name: String, of: String },
+    #[error("{0} has no masking rules, so an unmasked fork of it is just a fork; leave out unmasked")]
+    NothingToUnmask(String),
     /// The backend could not answer (it is the backend's fault, not the
     /// request's).
     #[error("{0}")]
@@ -113,6 +120,8 @@ impl From<EngineError> for ApiError {
             | EngineError::TooManyRoles { .. }
             | EngineError::NothingToCompare(_)
             | EngineError::NotAFork(_)
+            | EngineError::FollowerMasking { .. }
+            | EngineError::NothingToUnmask(_)
             | EngineError::IdempotencyMismatch { .. } => ErrorCode::Unprocessable,
             EngineError::NoFreePort(..) | EngineError::Backend(_) | EngineError::Store(StoreError::Busy(_)) => {
                 ErrorCode::Unavailable
@@ -122,6 +131,12 @@ impl From<EngineError> for ApiError {
                 InsightError::Ours(_) => ErrorCode::Unprocessable,
                 InsightError::Unavailable(_) => ErrorCode::Conflict,
                 InsightError::Provision(_) => ErrorCode::Unavailable,
+            },
+            EngineError::Masking { error, .. } => match error {
+                crate::insights::masking::MaskError::Rule(_) | crate::insights::masking::MaskError::Table { .. } => {
+                    ErrorCode::Unprocessable
+                }
+                crate::insights::masking::MaskError::Provision(_) => ErrorCode::Unavailable,
             },
             EngineError::Store(inner) => {
                 tracing::error!(error = %inner, "metadata store failed");

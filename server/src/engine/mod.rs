@@ -32,6 +32,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod feed;
 pub mod leadership;
+pub mod masking;
 pub mod noteworthy;
 pub mod plans;
 pub mod reconciler;
@@ -92,6 +93,8 @@ pub struct CreateRequest {
     pub idempotency: Option<admission::IdempotencyKey>,
     /// For a fork: refuse when its owner already has this many (members).
     pub fork_quota: Option<i64>,
+    /// For a fork: make it unmasked, and why (checked by the caller).
+    pub unmasked_reason: Option<String>,
     /// The fork request whose fork this is (its name is held for it).
     pub for_request: Option<i64>,
     /// The user asking.
@@ -110,6 +113,7 @@ impl CreateRequest {
             follow: new.follow,
             fork: new.fork,
             fork_point,
+            unmasked_reason: new.unmasked_reason.map(|r| r.trim().to_string()),
             ..Default::default()
         })
     }
@@ -363,6 +367,24 @@ impl Engine {
                 .map_err(|e| EngineError::Backend(format!("cannot read {}'s backups: {e}", src.name)))?;
             admission::check_fork_point(&src.name, point, window.as_ref(), Utc::now())?;
         }
+        if let Some(reason) = &req.unmasked_reason {
+            let src = match (&source, origin) {
+                (Some(src), Origin::Fork) => src,
+                _ => return Err(EngineError::Invalid("unmasked_reason goes with fork".into())),
+            };
+            if reason.trim().is_empty() || reason.chars().count() > MAX_UNMASKED_REASON {
+                return Err(EngineError::Invalid(format!(
+                    "say why the fork must be unmasked (1-{MAX_UNMASKED_REASON} characters)"
+                )));
+            }
+            if masking::rules_for_fork_of(store, src).await?.is_none() {
+                return Err(EngineError::NothingToUnmask(src.name.clone()));
+            }
+        } else if let (Origin::Fork, Some(src), Some(why)) = (origin, &source, self.inner.provisioner.cannot_mask()) {
+            if masking::rules_for_fork_of(store, src).await?.is_some() {
+                return Err(EngineError::Invalid(why));
+            }
+        }
         if let (Origin::Fork, Some(quota), Some(owner)) = (origin, req.fork_quota, &req.owner) {
             admitted.check_fork_quota(&specs, owner, quota).await?;
         }
@@ -416,6 +438,7 @@ impl Engine {
             backup_wanted_at: None,
             roles,
             reset_generation: 0,
+            unmasked_reason: req.unmasked_reason.clone(),
         };
         store.insert_spec(&spec).await?;
         self.inner.recorder.note(&name, app::model::EventKind::Created, format!("{name} was requested")).await?;
@@ -462,9 +485,12 @@ impl Engine {
         }
         match phase {
             Phase::Available | Phase::CatchingUp => {}
-            Phase::Provisioning | Phase::Promoting | Phase::Restarting | Phase::Failed | Phase::Deleting => {
-                return Err(EngineError::Busy { name: name.to_string(), phase })
-            }
+            Phase::Provisioning
+            | Phase::Masking
+            | Phase::Promoting
+            | Phase::Restarting
+            | Phase::Failed
+            | Phase::Deleting => return Err(EngineError::Busy { name: name.to_string(), phase }),
         }
         // While following, its rules were at least its source's (see the
         // store's view); promoted, they are its own.
@@ -495,6 +521,7 @@ impl Engine {
         match phase {
             Phase::Failed => {}
             Phase::Provisioning
+            | Phase::Masking
             | Phase::CatchingUp
             | Phase::Available
             | Phase::Promoting
@@ -544,6 +571,7 @@ impl Engine {
         match phase {
             Phase::Available => {}
             Phase::Provisioning
+            | Phase::Masking
             | Phase::CatchingUp
             | Phase::Promoting
             | Phase::Restarting
@@ -592,9 +620,12 @@ impl Engine {
         match phase {
             Phase::Available => Ok(spec),
             Phase::Deleting => Err(EngineError::SourceDeleting(name.to_string())),
-            Phase::Provisioning | Phase::CatchingUp | Phase::Promoting | Phase::Restarting | Phase::Failed => {
-                Err(EngineError::SourceNotAvailable { name: name.to_string(), phase })
-            }
+            Phase::Provisioning
+            | Phase::Masking
+            | Phase::CatchingUp
+            | Phase::Promoting
+            | Phase::Restarting
+            | Phase::Failed => Err(EngineError::SourceNotAvailable { name: name.to_string(), phase }),
         }
     }
 }
@@ -613,6 +644,9 @@ fn fingerprint(req: &CreateRequest) -> String {
     .to_string();
     crate::digest::sha256_hex(fields.as_bytes())
 }
+
+/// The longest reason for an unmasked fork.
+pub const MAX_UNMASKED_REASON: usize = 500;
 
 fn secret() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 32)

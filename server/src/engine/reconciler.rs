@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::model::{EventKind, Phase, Progress};
+use app::model::{EventKind, Phase, Progress, ProgressUnit};
 use tokio::sync::{watch, Notify};
 use tokio::task::{AbortHandle, JoinSet};
 
@@ -23,7 +23,9 @@ use super::relay::{Pacer, Relay};
 use super::restarts::{AfterFailure, Restarts};
 use super::spec::{Desired, ExtraRole, Origin, Spec};
 use super::EngineConfig;
-use crate::provisioner::{ProvisionError, Provisioner, Recovery};
+use crate::insights::masking::{self as masking_sql, MaskError};
+use crate::provisioner::{ProgressSink, ProvisionError, Provisioner, Recovery};
+use crate::store::status::MaskState;
 use crate::store::{Store, StoreError};
 
 /// A follower this close to its source (in WAL bytes) has caught up.
@@ -85,7 +87,7 @@ fn next_step(spec: &Spec, seen: Seen) -> Step {
     }
     // A reset was asked for: the data there is moot, and so is watching
     // over it. (A failed reset waits for a retry, as any failure does.)
-    if stale && matches!(phase, Phase::Provisioning | Phase::Available | Phase::Restarting) {
+    if stale && matches!(phase, Phase::Provisioning | Phase::Masking | Phase::Available | Phase::Restarting) {
         return match running {
             Some(Work::Provision) => Step::Nothing,
             Some(_) => Step::Replace(Work::Provision),
@@ -97,7 +99,9 @@ fn next_step(spec: &Spec, seen: Seen) -> Step {
     }
     match phase {
         Phase::Failed | Phase::Deleting => Step::Nothing,
-        Phase::Provisioning => Step::Start(Work::Provision),
+        // Masking is part of making a fork; a pgfleet that died during it
+        // finds the masking begun and makes the fork again.
+        Phase::Provisioning | Phase::Masking => Step::Start(Work::Provision),
         Phase::CatchingUp if spec.promote => Step::Start(Work::Promote),
         Phase::CatchingUp => Step::Start(Work::CatchUp),
         Phase::Promoting => Step::Start(Work::Promote),
@@ -318,7 +322,24 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
             }
         }
     }
+    // A masking that began and did not finish left some tables masked and
+    // some not: the data is made again (masked twice, hashes would differ).
+    if made && matches!(ctx.store.mask_state(&spec.name).await?, MaskState::Begun(_)) {
+        tracing::info!(db = %spec.name, "its masking did not finish; copying it again");
+        ctx.recorder
+            .transition(&spec.name, Phase::Provisioning, Some("its masking was interrupted; copying it again".into()))
+            .await?;
+        let removed = async {
+            prov.stop_for_removal(spec).await?;
+            prov.remove(spec).await
+        };
+        if let Err(e) = removed.await {
+            return fail(ctx, spec, format!("could not remove its half-masked data: {e}")).await;
+        }
+        made = false;
+    }
     if !made {
+        ctx.recorder.masking(&spec.name, MaskState::None).await?;
         let sink = Relay::start(&ctx.recorder, &spec.name);
         // How a copy of the running source is made; a fork of a past moment
         // is not one (its progress says which backup or snapshot it starts
@@ -389,10 +410,27 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
             Some(point) => format!("replaying WAL to {}, then promoting", point.describe()),
         };
         ctx.recorder
-            .progress(&spec.name, Some(Progress { step, bytes_done: 0, bytes_total: None, eta_seconds: None }))
+            .progress(
+                &spec.name,
+                Some(Progress { step, bytes_done: 0, bytes_total: None, eta_seconds: None, unit: ProgressUnit::Bytes }),
+            )
             .await?;
         if let Err(e) = wait_for_promotion(ctx, spec).await {
             return fail(ctx, spec, e).await;
+        }
+        if spec.unmasked_reason.is_none() {
+            if let Err(why) = mask(ctx, spec, source.as_ref()).await? {
+                // Never handed out unmasked: its data goes with the failure.
+                let removed = async {
+                    prov.stop_for_removal(spec).await?;
+                    prov.remove(spec).await
+                };
+                if let Err(e) = removed.await {
+                    tracing::error!(db = %spec.name, error = %e, "could not remove a fork whose masking failed");
+                }
+                ctx.recorder.masking(&spec.name, MaskState::None).await?;
+                return fail(ctx, spec, why).await;
+            }
         }
     }
     if let Err(e) = prov.set_up_owner(spec).await {
@@ -400,6 +438,83 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
     }
     ctx.recorder.transition(&spec.name, Phase::Available, None).await?;
     probe_info(ctx, spec).await
+}
+
+/// Masks a fork by its source's rules (unless its masking already
+/// finished, or its source has none), with progress per table. The outer
+/// error is the store's; the inner one says why masking failed, naming the
+/// table, and the fork must then not be handed out.
+async fn mask(ctx: &Ctx, spec: &Spec, source: Option<&Spec>) -> Result<Result<(), String>, StoreError> {
+    if let MaskState::Done(_) = ctx.store.mask_state(&spec.name).await? {
+        return Ok(Ok(()));
+    }
+    let Some(source) = source else {
+        return Ok(Err("its source is gone, so the masking rules it must be masked with cannot be read".into()));
+    };
+    let Some(rules) = super::masking::rules_for_fork_of(&ctx.store, source).await? else { return Ok(Ok(())) };
+    if let Some(why) = ctx.provisioner.cannot_mask() {
+        return Ok(Err(why));
+    }
+    ctx.recorder
+        .transition(
+            &spec.name,
+            Phase::Masking,
+            Some(format!("masking with {}'s rules (version {})", super::masking::rules_home(source), rules.version)),
+        )
+        .await?;
+    ctx.recorder.masking(&spec.name, MaskState::Begun(rules.version)).await?;
+    let sink = Relay::start(&ctx.recorder, &spec.name);
+    let masked = masking_work(ctx, spec, &rules, &sink).await;
+    sink.finish().await;
+    ctx.recorder.progress(&spec.name, None).await?;
+    match masked {
+        Ok(()) => {
+            ctx.recorder.masking(&spec.name, MaskState::Done(rules.version)).await?;
+            Ok(Ok(()))
+        }
+        Err(e) => Ok(Err(format!("its masking failed, so its data was removed: {e}"))),
+    }
+}
+
+/// The masking itself: every table's update, the rewrite, and the WAL from
+/// before dropped.
+async fn masking_work(
+    ctx: &Ctx,
+    spec: &Spec,
+    rules: &crate::store::masking::SavedRules,
+    sink: &Relay,
+) -> Result<(), MaskError> {
+    let mut conn = ctx.provisioner.connect(spec).await?;
+    let columns = masking_sql::columns(&mut conn).await?;
+    let plans = masking_sql::plan(&rules.rules, &columns, &rules.salt)
+        .map_err(|e| MaskError::Rule(format!("the rules no longer fit the schema: {e}")))?;
+    let tables = plans.len();
+    for (i, plan) in plans.iter().enumerate() {
+        let total = masking_sql::count_rows(&mut conn, plan).await?;
+        let step = format!("masking {} (table {} of {tables})", plan.table, i + 1);
+        let report = |done: u64| {
+            sink.progress(Progress {
+                step: step.clone(),
+                bytes_done: done,
+                bytes_total: Some(total),
+                eta_seconds: None,
+                unit: ProgressUnit::Rows,
+            })
+        };
+        report(0);
+        masking_sql::apply(&mut conn, plan, report).await?;
+    }
+    sink.progress(Progress {
+        step: "rewriting the masked tables so no original value stays behind".into(),
+        bytes_done: 0,
+        bytes_total: None,
+        eta_seconds: None,
+        unit: ProgressUnit::Rows,
+    });
+    masking_sql::rewrite(&mut conn, &plans).await?;
+    drop(conn);
+    ctx.provisioner.forget_unmasked_wal(spec).await?;
+    Ok(())
 }
 
 /// Gives `spec` the first free port, under the engine's admission lock.
@@ -696,6 +811,11 @@ mod tests {
         assert_eq!(next_step(&empty, Seen::new(Phase::Failed)), Step::Nothing, "a failed database waits for retry");
         let follower = spec(Origin::Follow);
         assert_eq!(next_step(&follower, Seen::new(Phase::CatchingUp)), Step::Start(Work::CatchUp));
+        // A masking that a restart of pgfleet cut short is taken up by the
+        // provisioning, which makes the fork again.
+        let fork = spec(Origin::Fork);
+        assert_eq!(next_step(&fork, Seen::new(Phase::Masking)), Step::Start(Work::Provision));
+        assert_eq!(next_step(&fork, running(Phase::Masking, Work::Provision)), Step::Nothing);
     }
 
     #[test]

@@ -148,6 +148,11 @@ impl Recorder {
         self.store.observe(name, &Observation::Made(generation)).await
     }
 
+    /// How far its masking got.
+    pub async fn masking(&self, name: &str, state: crate::store::status::MaskState) -> Result<(), StoreError> {
+        self.store.observe(name, &Observation::Mask(state)).await
+    }
+
     /// It no longer follows (its source and the moment stay in its lineage).
     pub async fn promoted(&self, name: &str) -> Result<(), StoreError> {
         self.store.observe(name, &Observation::Promoted).await

@@ -32,6 +32,7 @@ impl Engine {
         match self.phase(name).await? {
             Phase::Available | Phase::Failed => {}
             phase @ (Phase::Provisioning
+            | Phase::Masking
             | Phase::CatchingUp
             | Phase::Promoting
             | Phase::Restarting

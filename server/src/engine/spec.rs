@@ -99,6 +99,9 @@ pub struct Spec {
     /// How many resets from its source were asked for; data made for an
     /// older one (`database_status.made_generation`) is stale.
     pub reset_generation: i64,
+    /// For a fork of a database with masking rules: made unmasked, and
+    /// why (an admin's leave). `None`: masked by its source's rules.
+    pub unmasked_reason: Option<String>,
 }
 
 /// An additional login role a database should have, or, once `dropped`,
@@ -192,6 +195,7 @@ impl Spec {
             backup_wanted_at: None,
             roles: Vec::new(),
             reset_generation: 0,
+            unmasked_reason: None,
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::provisioner::ProvisionError;
 pub mod activity;
 pub mod counters;
 pub mod diagnose;
+pub mod masking;
 pub mod schema;
 pub mod sizes;
 pub mod statements;

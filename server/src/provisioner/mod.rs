@@ -131,6 +131,21 @@ pub trait Provisioner: Send + Sync + 'static {
     /// the generated credentials work and no one else's do. Idempotent; a
     /// follower takes all of this from its source.
     async fn set_up_owner(&self, db: &Spec) -> Result<(), ProvisionError>;
+    /// Why this backend cannot mask a fork's data, if it cannot (masking
+    /// needs the superuser in the fork: triggers are off while a table is
+    /// rewritten).
+    fn cannot_mask(&self) -> Option<String> {
+        None
+    }
+    /// After a fork's tables were masked and rewritten: closes the WAL it
+    /// wrote so far (which holds the original values, in full-page images
+    /// and in the WAL replayed from its source) and checkpoints, so nothing
+    /// after that needs it. A backend that can also delete those segments
+    /// does (the local one does); otherwise PostgreSQL recycles them.
+    async fn forget_unmasked_wal(&self, db: &Spec) -> Result<(), ProvisionError> {
+        let mut conn = self.connect(db).await?;
+        probe::close_wal(&mut conn).await.map(|_| ())
+    }
     /// Ends recovery on a follower or fork, making it writable.
     async fn promote(&self, db: &Spec) -> Result<(), ProvisionError>;
     /// Whether a made follower can resume streaming from `source` where it

@@ -18,6 +18,18 @@ pub fn sql_err(e: sqlx::Error) -> ProvisionError {
     }
 }
 
+/// Closes the current WAL segment and checkpoints, so the segments written
+/// so far are needed neither for crash recovery nor by later WAL; answers
+/// the segment the checkpoint's redo starts in (every older one can go).
+pub async fn close_wal(conn: &mut PgConnection) -> Result<String, ProvisionError> {
+    sqlx::query("SELECT pg_switch_wal()").execute(&mut *conn).await.map_err(sql_err)?;
+    sqlx::query("CHECKPOINT").execute(&mut *conn).await.map_err(sql_err)?;
+    sqlx::query_scalar("SELECT pg_walfile_name(redo_lsn) FROM pg_control_checkpoint()")
+        .fetch_one(conn)
+        .await
+        .map_err(sql_err)
+}
+
 /// Whether the server is a standby (or still recovering).
 pub async fn in_recovery(conn: &mut PgConnection) -> Result<bool, ProvisionError> {
     sqlx::query_scalar("SELECT pg_is_in_recovery()").fetch_one(conn).await.map_err(sql_err)

@@ -9,7 +9,9 @@ use super::{Store, StoreError};
 const VIEW_QUERY: &str = "SELECT d.name, d.plan, d.origin, d.source, d.created_at, s.phase, s.message, \
                           s.following, s.progress_json, s.lag_json, s.info_json, s.copy_json, s.restore_window_json, s.archiving_json, s.followed_until, d.fork_point_json, d.owner, d.protected, d.fork_policy, \
                           d.expires_at, d.public, src.protected AS source_protected, \
-                          src.fork_policy AS source_fork_policy \
+                          src.fork_policy AS source_fork_policy, d.unmasked_reason, s.mask_state, s.mask_version, \
+                          (SELECT m.rules_count FROM masking_rules m WHERE m.name = COALESCE(s.following, d.name) \
+                          ORDER BY m.version DESC LIMIT 1) AS masking_rules \
                           FROM databases d LEFT JOIN database_status s ON s.name = d.name \
                           LEFT JOIN databases src ON src.name = s.following";
 
@@ -88,7 +90,19 @@ fn view_from_row(row: &sqlx::any::AnyRow) -> Result<DatabaseView, StoreError> {
         protected: super::flag(row, "protected")? || super::optional_flag(row, "source_protected")?.unwrap_or(false),
         fork_policy: match row.try_get::<Option<String>, _>("source_fork_policy")?.as_deref() {
             Some("approval") => app::model::ForkPolicy::Approval,
+            Some("masked") => app::model::ForkPolicy::Masked,
             _ => super::fork_policy_column(row, &name)?,
+        },
+        // A follower's forks are masked by its source's rules.
+        masking_rules: u32::try_from(row.try_get::<Option<i64>, _>("masking_rules")?.unwrap_or(0)).unwrap_or(u32::MAX),
+        masking: match (
+            row.try_get::<Option<String>, _>("unmasked_reason")?,
+            row.try_get::<Option<String>, _>("mask_state")?.as_deref(),
+            row.try_get::<Option<i64>, _>("mask_version")?,
+        ) {
+            (Some(reason), _, _) => Some(app::masking::ForkMasking::Unmasked { reason }),
+            (None, Some("done"), Some(version)) => Some(app::masking::ForkMasking::Masked { version }),
+            _ => None,
         },
         expires_at: super::optional_time(row, &name, "expires_at")?,
         created_at: DateTime::parse_from_rfc3339(&created_at)
@@ -125,6 +139,8 @@ fn unreadable_view(row: &sqlx::any::AnyRow, e: &StoreError) -> DatabaseView {
         restore_window: None,
         archiving: None,
         followed: None,
+        masking_rules: 0,
+        masking: None,
     }
 }
 

@@ -11,24 +11,25 @@ impl Store {
     pub async fn add_fork_request(
         &self,
         requester: &str,
-        source: &str,
         name: &str,
         reason: &str,
         ttl_seconds: i64,
-        at: Option<chrono::DateTime<Utc>>,
+        req: &app::accounts::NewForkRequest,
     ) -> Result<ForkRequestView, StoreError> {
-        let point = at.map(|t| serde_json::to_string(&app::model::ForkPoint::Time(t)).expect("fork points serialise"));
+        let point =
+            req.at.map(|t| serde_json::to_string(&app::model::ForkPoint::Time(t)).expect("fork points serialise"));
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO fork_requests (requester, source, name, reason, ttl_seconds, state, created_at, \
-             fork_point_json) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) RETURNING id",
+             fork_point_json, unmasked) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8) RETURNING id",
         )
         .bind(requester)
-        .bind(source)
+        .bind(&req.source)
         .bind(name)
         .bind(reason)
         .bind(ttl_seconds)
         .bind(Utc::now().to_rfc3339())
         .bind(point)
+        .bind(req.unmasked)
         .fetch_one(self.pool())
         .await?;
         self.fork_request(id).await?.ok_or_else(|| StoreError::Corrupt(format!("fork request {id} vanished")))
@@ -109,6 +110,7 @@ fn request_from_row(row: &sqlx::any::AnyRow) -> Result<ForkRequestView, StoreErr
         message: row.try_get("message")?,
         created_at: parse_time(&what, "created_at", &created_at)?,
         decided_at: optional_time(row, &what, "decided_at")?,
+        unmasked: super::flag(row, "unmasked")?,
         at: match row.try_get::<Option<String>, _>("fork_point_json")? {
             None => None,
             Some(text) => match serde_json::from_str(&text) {

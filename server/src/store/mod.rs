@@ -21,6 +21,7 @@ pub mod events;
 pub mod fork_requests;
 pub mod history;
 pub mod idempotency;
+pub mod masking;
 pub mod samples;
 pub mod sessions;
 pub mod settings;

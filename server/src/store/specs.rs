@@ -10,7 +10,8 @@ use crate::engine::spec::{Desired, ExtraRole, Origin, Spec};
 
 const COLUMNS: &str = "name, plan, origin, source, port, pg_user, pg_password, pg_database, \
                        replication_password, desired, take_followers, promote, created_at, owner, protected, \
-                       fork_policy, expires_at, public, fork_point_json, backup_wanted_at, roles_json, reset_generation";
+                       fork_policy, expires_at, public, fork_point_json, backup_wanted_at, roles_json, reset_generation, \
+                       unmasked_reason";
 
 impl Store {
     /// Inserts a new spec with its first status (`provisioning`) in one
@@ -20,7 +21,8 @@ impl Store {
         sqlx::query(
             "INSERT INTO databases (name, plan, origin, source, port, pg_user, pg_password, pg_database, \
              replication_password, desired, take_followers, promote, created_at, owner, \
-             protected, fork_policy, expires_at, fork_point_json, roles_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+             protected, fork_policy, expires_at, fork_point_json, roles_json, unmasked_reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
         )
         .bind(&spec.name)
         .bind(&spec.plan)
@@ -41,6 +43,7 @@ impl Store {
         .bind(spec.expires_at.map(|t| t.to_rfc3339()))
         .bind(spec.fork_point.as_ref().map(|p| serde_json::to_string(p).expect("fork points serialise")))
         .bind(roles_json(&spec.roles))
+        .bind(&spec.unmasked_reason)
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -243,6 +246,7 @@ fn spec_from_row(row: &sqlx::any::AnyRow) -> Result<Spec, StoreError> {
         pg_database: row.try_get("pg_database")?,
         replication_password: row.try_get("replication_password")?,
         reset_generation: row.try_get("reset_generation")?,
+        unmasked_reason: row.try_get("unmasked_reason")?,
         roles: row
             .try_get::<Option<String>, _>("roles_json")?
             .map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("{name}.roles: {e}"))))

@@ -24,6 +24,8 @@ pub enum Observation {
     /// Its data was made for this reset generation (see
     /// `Spec::reset_generation`).
     Made(i64),
+    /// How far a fork's masking got.
+    Mask(MaskState),
     /// A primary's restore window and archiving, after the backup loop
     /// looked.
     Recoverability {
@@ -32,7 +34,36 @@ pub enum Observation {
     },
 }
 
+/// How far a fork's masking got (`database_status.mask_state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MaskState {
+    /// Not masked (its data is a plain copy, or none was made yet).
+    None,
+    /// Masking with this version of the rules began and did not finish:
+    /// some tables may be masked, others not, so the data is made again.
+    Begun(i64),
+    /// Masked with this version of the rules.
+    Done(i64),
+}
+
 impl Store {
+    /// How far `name`'s masking got.
+    pub async fn mask_state(&self, name: &str) -> Result<MaskState, StoreError> {
+        let row: Option<(Option<String>, Option<i64>)> =
+            sqlx::query_as("SELECT mask_state, mask_version FROM database_status WHERE name = $1")
+                .bind(name)
+                .fetch_optional(self.pool())
+                .await?;
+        match row {
+            None | Some((None, _)) => Ok(MaskState::None),
+            Some((Some(state), version)) => match (state.as_str(), version) {
+                ("begun", Some(v)) => Ok(MaskState::Begun(v)),
+                ("done", Some(v)) => Ok(MaskState::Done(v)),
+                _ => Err(StoreError::Corrupt(format!("{name}: mask state {state:?} version {version:?}"))),
+            },
+        }
+    }
+
     pub async fn phase_of(&self, name: &str) -> Result<Option<Phase>, StoreError> {
         let phase: Option<String> = sqlx::query_scalar("SELECT phase FROM database_status WHERE name = $1")
             .bind(name)
@@ -102,6 +133,16 @@ impl Store {
             Observation::Made(generation) => {
                 sqlx::query("UPDATE database_status SET made_generation = $1, updated_at = $2 WHERE name = $3")
                     .bind(*generation)
+            }
+            Observation::Mask(state) => {
+                let (state, version) = match state {
+                    MaskState::None => (None, None),
+                    MaskState::Begun(v) => (Some("begun"), Some(*v)),
+                    MaskState::Done(v) => (Some("done"), Some(*v)),
+                };
+                sqlx::query("UPDATE database_status SET mask_state = $1, mask_version = $2, updated_at = $3 WHERE name = $4")
+                    .bind(state)
+                    .bind(version)
             }
             Observation::Copy(c) => {
                 sqlx::query("UPDATE database_status SET copy_json = $1, updated_at = $2 WHERE name = $3").bind(json(c))

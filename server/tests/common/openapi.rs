@@ -61,24 +61,52 @@ impl Documented {
     }
 
     fn check_schema(&self, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+        self.check_value(schema, value, at, false)
+    }
+
+    /// Every property name `schema` (through references and compositions)
+    /// describes.
+    fn known_keys(&self, schema: &Value, into: &mut std::collections::HashSet<String>) {
+        if let Some(reference) = schema["$ref"].as_str() {
+            let name = reference.rsplit('/').next().unwrap_or(reference);
+            return self.known_keys(&self.doc["components"]["schemas"][name], into);
+        }
+        for key in ["oneOf", "anyOf", "allOf"] {
+            for part in schema[key].as_array().into_iter().flatten() {
+                self.known_keys(part, into);
+            }
+        }
+        into.extend(schema["properties"].as_object().into_iter().flatten().map(|(k, _)| k.clone()));
+    }
+
+    /// `open`: keys the schema does not name are another part's (of an
+    /// `allOf`), checked there.
+    fn check_value(&self, schema: &Value, value: &Value, at: &str, open: bool) -> Result<(), String> {
         if let Some(reference) = schema["$ref"].as_str() {
             let name = reference.rsplit('/').next().unwrap_or(reference);
             let target = &self.doc["components"]["schemas"][name];
             if target.is_null() {
                 return Err(format!("{at}: {reference} is not in the document"));
             }
-            return self.check_schema(target, value, at);
+            return self.check_value(target, value, at, open);
         }
         for key in ["oneOf", "anyOf"] {
             if let Some(choices) = schema[key].as_array() {
                 let errors: Vec<String> =
-                    choices.iter().filter_map(|c| self.check_schema(c, value, at).err()).collect();
+                    choices.iter().filter_map(|c| self.check_value(c, value, at, open).err()).collect();
                 return if errors.len() < choices.len() { Ok(()) } else { Err(errors.join("; ")) };
             }
         }
         if let Some(all) = schema["allOf"].as_array() {
             for part in all {
-                self.check_schema(part, value, at)?;
+                self.check_value(part, value, at, true)?;
+            }
+            if let (Value::Object(fields), false) = (value, open) {
+                let mut known = std::collections::HashSet::new();
+                self.known_keys(schema, &mut known);
+                if let Some(key) = fields.keys().find(|k| !known.contains(*k)) {
+                    return Err(format!("{at}: {key} is not in the document"));
+                }
             }
             return Ok(());
         }
@@ -116,6 +144,9 @@ impl Documented {
                 if let Some(properties) = properties {
                     for (key, field) in fields {
                         let Some(schema) = properties.get(key) else {
+                            if open {
+                                continue;
+                            }
                             return Err(format!("{at}: {key} is not in the document"));
                         };
                         self.check_schema(schema, field, &format!("{at}.{key}"))?;

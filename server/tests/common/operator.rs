@@ -96,6 +96,7 @@ fn spec_of(api: &FakeApi, c: &Value, made: &BTreeMap<String, Spec>, port: u16) -
         backup_wanted_at: None,
         roles: Vec::new(),
         reset_generation: 0,
+        unmasked_reason: None,
     })
 }
 

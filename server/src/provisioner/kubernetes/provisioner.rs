@@ -164,7 +164,13 @@ impl KubernetesProvisioner {
                     }
                     _ => None,
                 };
-                sink.progress(Progress { step, bytes_done, bytes_total, eta_seconds });
+                sink.progress(Progress {
+                    step,
+                    bytes_done,
+                    bytes_total,
+                    eta_seconds,
+                    unit: app::model::ProgressUnit::Bytes,
+                });
             }
             if started.elapsed() > self.config.ready_within {
                 let minutes = self.config.ready_within.as_secs() / 60;
@@ -394,6 +400,7 @@ impl Provisioner for KubernetesProvisioner {
                 bytes_done: 0,
                 bytes_total: None,
                 eta_seconds: None,
+                unit: app::model::ProgressUnit::Bytes,
             })),
             Ok(Seen::Hibernated) | Err(_) => Recovery::Replaying(None),
         }
@@ -476,6 +483,7 @@ impl Provisioner for KubernetesProvisioner {
                 bytes_done: 0,
                 bytes_total: None,
                 eta_seconds: None,
+                unit: app::model::ProgressUnit::Bytes,
             });
             if started.elapsed() > self.config.ready_within {
                 return Err(ProvisionError::Kubernetes(format!("backup {id} did not finish in time")));
@@ -510,6 +518,14 @@ impl Provisioner for KubernetesProvisioner {
     async fn info(&self, db: &Spec) -> Result<Info, ProvisionError> {
         let mut conn = connect::connect(&self.config.reach, &db.name, Self::owner(db)).await?;
         probe::server_info(&mut conn).await
+    }
+
+    fn cannot_mask(&self) -> Option<String> {
+        Some(
+            "masking needs the superuser in the fork, and CloudNativePG gives pgfleet none; on Kubernetes a fork of a \
+             database with masking rules can only be made unmasked (an admin's call)"
+                .into(),
+        )
     }
 
     async fn connect(&self, db: &Spec) -> Result<sqlx::postgres::PgConnection, ProvisionError> {

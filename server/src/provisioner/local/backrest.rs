@@ -335,6 +335,7 @@ impl Backrest {
             bytes_done: 0,
             bytes_total: None,
             eta_seconds: None,
+            unit: app::model::ProgressUnit::Bytes,
         });
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
@@ -351,6 +352,7 @@ impl Backrest {
                                 bytes_done: done,
                                 bytes_total: Some(total),
                                 eta_seconds: eta,
+                                unit: app::model::ProgressUnit::Bytes,
                             });
                         }
                     }

@@ -183,6 +183,7 @@ async fn clone_all(items: Vec<Item>, user: &OsUser, step: &str, sink: &dyn Progr
             bytes_done: bytes,
             bytes_total: Some(total_bytes),
             eta_seconds: eta,
+            unit: app::model::ProgressUnit::Bytes,
         });
     };
     report((0, 0));
@@ -243,7 +244,13 @@ pub async fn clone_running(c: CloneCopy<'_>, sink: &dyn ProgressSink) -> Result<
         .execute(&mut conn)
         .await
         .map_err(sql::sql_err)?;
-    sink.progress(Progress { step: "checkpoint".into(), bytes_done: 0, bytes_total: None, eta_seconds: None });
+    sink.progress(Progress {
+        step: "checkpoint".into(),
+        bytes_done: 0,
+        bytes_total: None,
+        eta_seconds: None,
+        unit: app::model::ProgressUnit::Bytes,
+    });
     sqlx::query("SELECT pg_backup_start($1, true)").bind(c.label).execute(&mut conn).await.map_err(sql::sql_err)?;
     let data = plan(c.source_data, c.target, c.user, false)?;
     clone_all(data, c.user, "cloning", sink).await?;

@@ -215,7 +215,7 @@ pub async fn base_backup(b: BaseBackup<'_>, sink: &dyn ProgressSink) -> Result<(
                     match read_progress(conn, &app_name).await {
                         Ok(Some((step, done, total))) => {
                             let eta = eta(&mut streaming_since, done, total);
-                            sink.progress(Progress { step, bytes_done: done, bytes_total: total, eta_seconds: eta });
+                            sink.progress(Progress { step, bytes_done: done, bytes_total: total, eta_seconds: eta, unit: app::model::ProgressUnit::Bytes });
                         }
                         Ok(None) => {}
                         Err(_) => monitor = None,
@@ -235,6 +235,7 @@ pub async fn base_backup(b: BaseBackup<'_>, sink: &dyn ProgressSink) -> Result<(
         bytes_done: size,
         bytes_total: Some(size),
         eta_seconds: Some(0.0),
+        unit: app::model::ProgressUnit::Bytes,
     });
     tracing::debug!(target = %b.target.display(), elapsed = ?started.elapsed(), "base backup done");
     Ok(())

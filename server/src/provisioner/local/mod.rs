@@ -22,6 +22,7 @@ pub mod backrest;
 pub mod clone;
 pub mod copy;
 pub mod layout;
+pub mod masked;
 pub mod os;
 pub mod pitr;
 pub mod roles;
@@ -297,6 +298,7 @@ impl LocalProvisioner {
                 bytes_done: 0,
                 bytes_total: None,
                 eta_seconds: None,
+                unit: app::model::ProgressUnit::Bytes,
             })
         };
         let _running = match gates.running.clone().try_acquire_owned() {
@@ -489,6 +491,17 @@ impl Provisioner for LocalProvisioner {
         self.backrest.remove_stanza(&db.name).await?;
         self.snapshots.remove_all(&db.name).await?;
         self.discard_partial(db).await
+    }
+
+    async fn forget_unmasked_wal(&self, db: &Spec) -> Result<(), ProvisionError> {
+        let mut conn = self.connect(db).await?;
+        let keep_from = probe::close_wal(&mut conn).await?;
+        let pg_wal = self.layout.data(&db.name).join("pg_wal");
+        let gone = tokio::task::spawn_blocking(move || masked::delete_segments_before(&pg_wal, &keep_from))
+            .await
+            .map_err(|e| ProvisionError::Io(e.to_string()))??;
+        tracing::info!(db = %db.name, segments = gone, "deleted the WAL written before masking");
+        Ok(())
     }
 
     async fn set_up_owner(&self, db: &Spec) -> Result<(), ProvisionError> {

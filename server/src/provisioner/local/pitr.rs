@@ -287,6 +287,7 @@ impl LocalProvisioner {
                     bytes_done: 0,
                     bytes_total: None,
                     eta_seconds: None,
+                    unit: app::model::ProgressUnit::Bytes,
                 });
                 os::copy_tree(&snapshot.join("data"), &data).await?;
             }
@@ -322,7 +323,7 @@ impl LocalProvisioner {
                     let done = copy::dir_size(data);
                     let seconds = started.elapsed().as_secs_f64();
                     let eta = total.filter(|_| done > 0).map(|t| seconds * t.saturating_sub(done) as f64 / done as f64);
-                    sink.progress(Progress { step: format!("restoring backup {set}"), bytes_done: done, bytes_total: total, eta_seconds: eta });
+                    sink.progress(Progress { step: format!("restoring backup {set}"), bytes_done: done, bytes_total: total, eta_seconds: eta, unit: app::model::ProgressUnit::Bytes });
                 }
             }
         }
@@ -354,6 +355,7 @@ impl LocalProvisioner {
             bytes_done: replayed.saturating_sub(replay.from_lsn),
             bytes_total: replay.to_lsn.map(|t| t.saturating_sub(replay.from_lsn)),
             eta_seconds: None,
+            unit: app::model::ProgressUnit::Bytes,
         }))
     }
 }
