@@ -426,6 +426,18 @@ fn info_rows(db: &DatabaseView) -> Vec<(&'static str, String)> {
     if let Some(point) = &db.fork_point {
         rows.push(("Forked as of", point.describe()));
     }
+    match &db.masking {
+        Some(crate::masking::ForkMasking::Masked { version }) => {
+            rows.push(("Masking", format!("masked by its source's rules (version {version})")))
+        }
+        Some(crate::masking::ForkMasking::Unmasked { reason }) => {
+            rows.push(("Masking", format!("unmasked, because: {reason}")))
+        }
+        None => {}
+    }
+    if db.masking_rules > 0 {
+        rows.push(("Masking rules", format!("{}: its forks are masked", db.masking_rules)));
+    }
     if let Some(lag) = &db.lag {
         rows.push(("Lag", format::lag(lag)));
     }

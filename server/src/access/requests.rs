@@ -149,7 +149,11 @@ impl Fleet {
         .await;
         let action = if approve { "request.approve" } else { "request.reject" };
         let source = result.as_ref().ok().map(|r| r.source.clone());
-        let request = self.audited(actor, action, source.as_deref(), Some(format!("request {id}")), result).await?;
+        let detail = match result.as_ref().ok().filter(|r| r.unmasked) {
+            Some(r) => format!("request {id} for {}, unmasked, because: {}", r.name, r.reason),
+            None => format!("request {id}"),
+        };
+        let request = self.audited(actor, action, source.as_deref(), Some(detail), result).await?;
         if approve {
             self.start_fork(&request).await;
         }
