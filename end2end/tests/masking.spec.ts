@@ -37,6 +37,7 @@ test("rules from the Masking card mask a member's fork, and again after a reset"
   const card = page.getByTestId("masking");
   await expect(card.getByTestId("masking-version")).toHaveText("No rules: its forks are plain copies of its data.");
   await expect(card.getByTestId("masking-suggestions")).toContainText("public.users.email");
+  await axe(page, "masking card with suggestions");
   const addRule = async (column: string, method: string) => {
     await card.getByTestId("rule-column").selectOption(column);
     await card.getByTestId("rule-method").selectOption(method);
@@ -45,7 +46,7 @@ test("rules from the Masking card mask a member's fork, and again after a reset"
   };
   await addRule("public.users.email", "hash");
   await addRule("public.orders.email", "hash");
-  await card.getByRole("button", { name: "Mask public.users.name as fake name" }).click();
+  await card.getByRole("button", { name: "Add this rule: mask public.users.name as fake name" }).click();
   await expect(card.getByTestId("rule-public.users.name")).toContainText("fake name");
   await expect(card.getByTestId("masking-version")).toContainText("Version 3, saved by admin");
   // A rule that does not fit is refused with the reason, and nothing changes.

@@ -193,7 +193,7 @@ fn MaskingBody(
             <ul class="suggestions" data-testid="masking-suggestions">
                 {view.suggestions.into_iter().map(|s| {
                     let rule = MaskRule { table: s.table.clone(), column: s.column.clone(), method: s.method.clone() };
-                    let label = format!("Mask {}.{} as {}", s.table, s.column, s.method.describe());
+                    let label = format!("Add this rule: mask {}.{} as {}", s.table, s.column, s.method.describe());
                     view! {
                         <li>
                             <code>{format!("{}.{}", s.table, s.column)}</code>
