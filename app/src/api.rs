@@ -223,6 +223,13 @@ pub async fn request_fork(request: NewForkRequest) -> Result<ForkRequestView, Ap
     crate::backend::answer(async { crate::backend::backend()?.request_fork(request).await }.await)
 }
 
+/// How many fork requests wait (an admin's: all pending; others': their
+/// own). The nav asks on every page, so it reads a number, not the list.
+#[server(endpoint = "pending_fork_requests", client = ConsoleClient, output = JsonAnswer)]
+pub async fn pending_fork_requests() -> Result<u32, ApiError> {
+    crate::backend::answer(async { crate::backend::backend()?.pending_fork_requests().await }.await)
+}
+
 #[server(endpoint = "list_fork_requests", client = ConsoleClient, output = JsonAnswer)]
 pub async fn list_fork_requests() -> Result<Vec<ForkRequestView>, ApiError> {
     crate::backend::answer(async { crate::backend::backend()?.fork_requests().await }.await)

@@ -98,6 +98,8 @@ pub trait ConsoleBackend: Send + Sync + 'static {
 
     async fn request_fork(&self, request: NewForkRequest) -> Result<ForkRequestView, ApiError>;
     async fn fork_requests(&self) -> Result<Vec<ForkRequestView>, ApiError>;
+    /// How many of those are pending.
+    async fn pending_fork_requests(&self) -> Result<u32, ApiError>;
     async fn decide(&self, id: i64, approve: bool, reason: Option<String>) -> Result<ForkRequestView, ApiError>;
 
     async fn users(&self) -> Result<Vec<UserView>, ApiError>;

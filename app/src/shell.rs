@@ -101,12 +101,7 @@ fn PendingCount(admin: bool) -> impl IntoView {
     let live = crate::live::use_live();
     let pending = crate::fetched::fetched(move || {
         live.requests_version.track();
-        async move {
-            crate::api::list_fork_requests()
-                .await
-                .map(|list| list.iter().filter(|r| r.state == crate::accounts::RequestState::Pending).count())
-                .unwrap_or(0)
-        }
+        async move { crate::api::pending_fork_requests().await.unwrap_or(0) }
     });
     let count = move || pending.get().unwrap_or(0);
     let words = move || match (count(), admin) {

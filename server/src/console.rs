@@ -227,6 +227,12 @@ impl ConsoleBackend for Console {
         self.fleet.fork_requests(&actor()?).await
     }
 
+    async fn pending_fork_requests(&self) -> Result<u32, ApiError> {
+        let requests = self.fleet.fork_requests(&actor()?).await?;
+        let pending = requests.iter().filter(|r| r.state == app::accounts::RequestState::Pending).count();
+        Ok(u32::try_from(pending).unwrap_or(u32::MAX))
+    }
+
     async fn decide(&self, id: i64, approve: bool, reason: Option<String>) -> Result<ForkRequestView, ApiError> {
         self.fleet.decide(&actor()?, id, approve, reason).await
     }
