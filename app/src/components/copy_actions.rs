@@ -1,5 +1,6 @@
 //! Follow, Fork or Request fork for one database: the same buttons, with
-//! the same rules, in the databases list and on the database's own page.
+//! the same rules, in the databases list and on the database's own page
+//! (which also offers Request unmasked where forks are masked).
 
 use leptos::prelude::*;
 

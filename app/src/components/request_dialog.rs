@@ -1,7 +1,9 @@
-//! The Request fork dialog, for a member's fork of a database whose fork
-//! policy is `approval`: a name, why, and how long it should live. The
-//! request then waits for an admin on the fork requests page. Its code
-//! loads on the first open ([`deferred`]).
+//! The Request fork dialog, for a member's fork that an admin approves (of
+//! a database whose fork policy is `approval`, or an unmasked fork of one
+//! with masking rules): a name, why, how long it should live and, where
+//! the source has masking rules, whether it is to be unmasked. The request
+//! then waits for an admin on the fork requests page. Its code loads on
+//! the first open ([`deferred`]).
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
@@ -80,7 +82,7 @@ fn Dialog(source: RwSignal<Option<String>>) -> impl IntoView {
             <Modal on_close=Callback::new(move |_| source.set(None)) labelledby="request-title" testid="request-dialog">
                 <h2 id="request-title">{move || format!("Request a fork of {}", source.get().unwrap_or_default())}</h2>
                 <p class="muted">
-                    "This database is protected: an admin approves each fork. You will see the request's state live, "
+                    "An admin approves this fork. You will see the request's state live, "
                     "and the fork is destroyed when its time is up unless you extend it."
                 </p>
                 <form on:submit=on_submit>
