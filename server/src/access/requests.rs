@@ -16,7 +16,7 @@ use chrono::Utc;
 
 use super::{store_error, Actor, Fleet};
 use crate::engine::admission::{IdempotencyKey, SYSTEM_CALLER};
-use crate::engine::CreateRequest;
+use crate::engine::{CreateRequest, EngineError};
 
 /// The longest reason kept.
 const MAX_REASON: usize = 500;
@@ -44,13 +44,7 @@ impl Fleet {
         })?;
         check(actor.role(), actor.name(), Action::Fork(&source))?;
         if req.unmasked && source.masking_rules == 0 {
-            return Err(ApiError::new(
-                ErrorCode::Unprocessable,
-                format!(
-                    "{} has no masking rules, so an unmasked fork of it is just a fork; leave out unmasked",
-                    source.name
-                ),
-            ));
+            return Err(EngineError::NothingToUnmask(source.name.clone()).into());
         }
         let reason = req.reason.trim();
         if reason.is_empty() || reason.chars().count() > MAX_REASON {

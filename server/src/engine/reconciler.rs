@@ -290,11 +290,7 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
         // The data made before goes, and its backups with it: the new copy
         // starts a history of its own. Its sessions were told when the
         // reset was asked for.
-        let removed = async {
-            prov.stop_for_removal(spec).await?;
-            prov.remove(spec).await
-        };
-        if let Err(e) = removed.await {
+        if let Err(e) = discard_data(prov, spec).await {
             return fail(ctx, spec, format!("could not remove its data to reset it: {e}")).await;
         }
         // Its restore window went with its backups; the backup loop
@@ -329,11 +325,7 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
         ctx.recorder
             .transition(&spec.name, Phase::Provisioning, Some("its masking was interrupted; copying it again".into()))
             .await?;
-        let removed = async {
-            prov.stop_for_removal(spec).await?;
-            prov.remove(spec).await
-        };
-        if let Err(e) = removed.await {
+        if let Err(e) = discard_data(prov, spec).await {
             return fail(ctx, spec, format!("could not remove its half-masked data: {e}")).await;
         }
         made = false;
@@ -421,11 +413,7 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
         if spec.unmasked_reason.is_none() {
             if let Err(why) = mask(ctx, spec, source.as_ref()).await? {
                 // Never handed out unmasked: its data goes with the failure.
-                let removed = async {
-                    prov.stop_for_removal(spec).await?;
-                    prov.remove(spec).await
-                };
-                if let Err(e) = removed.await {
+                if let Err(e) = discard_data(prov, spec).await {
                     tracing::error!(db = %spec.name, error = %e, "could not remove a fork whose masking failed");
                 }
                 ctx.recorder.masking(&spec.name, MaskState::None).await?;
@@ -438,6 +426,13 @@ async fn provision(ctx: &Ctx, spec: &Spec) -> Result<(), StoreError> {
     }
     ctx.recorder.transition(&spec.name, Phase::Available, None).await?;
     probe_info(ctx, spec).await
+}
+
+/// Stops `spec`'s server for good and removes its data and backups, so it
+/// is made again (a reset, an interrupted or failed masking).
+async fn discard_data(prov: &Arc<dyn Provisioner>, spec: &Spec) -> Result<(), ProvisionError> {
+    prov.stop_for_removal(spec).await?;
+    prov.remove(spec).await
 }
 
 /// Masks a fork by its source's rules (unless its masking already

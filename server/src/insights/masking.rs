@@ -225,9 +225,16 @@ pub struct TablePlan {
     pub table: String,
     /// `"schema"."table"`.
     pub target: String,
-    /// `"column" = expression`, in rule order.
-    pub sets: Vec<String>,
+    /// (column, expression), in rule order.
+    pub sets: Vec<(String, String)>,
     pub partitioned: bool,
+}
+
+impl TablePlan {
+    /// The `SET` list of its `UPDATE`: `"column" = expression, …`.
+    fn assignments(&self) -> String {
+        self.sets.iter().map(|(c, e)| format!("{} = {e}", ident(c))).collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// The columns by table and name.
@@ -256,7 +263,7 @@ pub fn plan(rules: &[MaskRule], columns: &[Column], salt: &str) -> Result<Vec<Ta
             ));
         }
         let Some(expr) = expression(&rule.method, column, salt)? else { continue };
-        let set = format!("{} = {expr}", ident(&column.name));
+        let set = (column.name.clone(), expr);
         match plans.iter_mut().find(|p| p.table == rule.table) {
             Some(p) => p.sets.push(set),
             None => plans.push(TablePlan {
@@ -308,12 +315,11 @@ pub async fn check(conn: &mut PgConnection, rules: &[MaskRule], salt: &str) -> R
     let columns = columns(conn).await?;
     let plans = plan(rules, &columns, salt).map_err(MaskError::Rule)?;
     for p in &plans {
-        for set in &p.sets {
-            let (column, expr) = set.split_once(" = ").expect("sets are `column = expression`");
+        for (column, expr) in &p.sets {
             let sql = format!("SELECT {expr} FROM {} LIMIT 0", p.target);
             read_only(conn, |c| Box::pin(async move { sqlx::query(&sql).execute(c).await.map(|_| ()) }))
                 .await
-                .map_err(|e| MaskError::Rule(format!("{}.{}: {}", p.table, column.trim_matches('"'), db_message(e))))?;
+                .map_err(|e| MaskError::Rule(format!("{}.{column}: {}", p.table, db_message(e))))?;
         }
     }
     Ok(())
@@ -366,7 +372,7 @@ pub async fn apply(conn: &mut PgConnection, plan: &TablePlan, mut report: impl F
     // No trigger fires (foreign-key checks included): see the module docs.
     sqlx::query("SET LOCAL session_replication_role = replica").execute(&mut *tx).await.map_err(failed)?;
     sqlx::query("SET LOCAL statement_timeout = 0").execute(&mut *tx).await.map_err(failed)?;
-    let sets = plan.sets.join(", ");
+    let sets = plan.assignments();
     let mut done = 0u64;
     if plan.partitioned {
         let r = sqlx::query(&format!("UPDATE {} SET {sets}", plan.target)).execute(&mut *tx).await.map_err(failed)?;
@@ -626,8 +632,10 @@ mod tests {
         assert_eq!(plans.len(), 1);
         assert_eq!(plans[0].target, "\"public\".\"users\"");
         assert_eq!(plans[0].sets.len(), 2);
-        assert!(plans[0].sets[0].starts_with("\"email\" = CAST('user_' || substr(md5(\"email\"::text || 's4lt')"));
-        assert!(plans[0].sets[1].contains("% 21 - 10) * interval '1 day' AS date)"));
+        assert_eq!(plans[0].sets[0].0, "email");
+        assert!(plans[0].sets[0].1.starts_with("CAST('user_' || substr(md5(\"email\"::text || 's4lt')"));
+        assert!(plans[0].sets[1].1.contains("% 21 - 10) * interval '1 day' AS date)"));
+        assert!(plans[0].assignments().starts_with("\"email\" = CAST('user_'"));
         let kept = plan(&[rule("public.users", "id", MaskMethod::Keep)], &users(), "s").unwrap();
         assert!(kept.is_empty(), "a table whose rules all keep is not updated");
     }
