@@ -13,7 +13,7 @@
 
 use leptos::prelude::*;
 use leptos_router::{
-    components::{Route, Routes},
+    components::{FlatRoutes, Route},
     lazy_route, Lazy, LazyRoute, ParamSegment, StaticSegment,
 };
 
@@ -27,7 +27,7 @@ use crate::ready::mark_hydrated;
 #[component]
 pub fn AppRoutes() -> impl IntoView {
     view! {
-        <Routes fallback=|| page(view! { <p class="notice">"This page does not exist."</p> })>
+        <FlatRoutes fallback=|| page(view! { <p class="notice">"This page does not exist."</p> })>
             <Route path=StaticSegment("") view=|| page(view! { <DatabasesPage/> })/>
             <Route path=(StaticSegment("databases"), ParamSegment("name")) view={Lazy::<DetailRoute>::new()}/>
             <Route path=StaticSegment("sign-in") view={Lazy::<SignInRoute>::new()}/>
@@ -35,7 +35,7 @@ pub fn AppRoutes() -> impl IntoView {
             <Route path=StaticSegment("team") view={Lazy::<TeamRoute>::new()}/>
             <Route path=StaticSegment("tokens") view={Lazy::<TokensRoute>::new()}/>
             <Route path=StaticSegment("audit") view={Lazy::<AuditRoute>::new()}/>
-        </Routes>
+        </FlatRoutes>
     }
 }
 

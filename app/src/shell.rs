@@ -1,7 +1,6 @@
 //! The HTML document and the app's routes.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Router, A};
 
 use crate::accounts::{Me, UserRole};
@@ -19,11 +18,11 @@ pub fn shell(options: LeptosOptions, stylesheet: String) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <title>"pgfleet"</title>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="stylesheet" href=stylesheet/>
                 <script inner_html=crate::ready::PRELUDE></script>
                 <HydrationScripts options/>
-                <MetaTags/>
             </head>
             <body>
                 <App/>
@@ -35,12 +34,10 @@ pub fn shell(options: LeptosOptions, stylesheet: String) -> impl IntoView {
 /// The console.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     provide_live();
     provide_session();
 
     view! {
-        <Title text="pgfleet"/>
         <Router>
             <a class="skip-link" href="#main" on:click=skip_to_main>"Skip to main content"</a>
             <header class="topbar">
