@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// What a person may do. See [`crate::policy`] for the rules.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum UserRole {
     /// Everything, including accounts, protection and approvals.
     Admin,
@@ -226,3 +226,5 @@ pub struct AuditEntry {
     pub outcome: String,
     pub detail: Option<String>,
 }
+
+crate::named::read_by_name!(UserRole);

@@ -4,21 +4,38 @@
 use chrono::{DateTime, Datelike, Timelike, Utc};
 
 /// `1536` → `"1.5 KB"`; decimal units, as `pg_size_pretty` readers expect.
+///
+/// Here and below, numbers are rounded and written with integers: writing
+/// an `f64` (`{:.1}`) brings core's float printing into the console's
+/// WASM, for a handful of one-decimal figures.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut value = n as f64;
+    let mut div: u64 = 1;
     let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
+    while n / div >= 1000 && unit < UNITS.len() - 1 {
+        div *= 1000;
         unit += 1;
     }
     if unit == 0 {
-        format!("{n} B")
-    } else if value < 10.0 {
-        format!("{value:.1} {}", UNITS[unit])
-    } else {
-        format!("{value:.0} {}", UNITS[unit])
+        return format!("{n} B");
     }
+    let (n, div) = (u128::from(n), u128::from(div));
+    let tenths = (n * 10 + div / 2) / div;
+    if tenths < 100 {
+        format!("{} {}", tenths_text(tenths as u64), UNITS[unit])
+    } else {
+        format!("{} {}", (n + div / 2) / div, UNITS[unit])
+    }
+}
+
+/// A count of tenths as a decimal: `15` → `"1.5"`.
+fn tenths_text(tenths: u64) -> String {
+    format!("{}.{}", tenths / 10, tenths % 10)
+}
+
+/// `v` rounded to tenths, as a count of them.
+fn tenths(v: f64) -> u64 {
+    (v * 10.0).round() as u64
 }
 
 /// A measured value in its unit: `"1.5 MB"`, `"12 MB/s"`, `"102/s"`,
@@ -54,12 +71,12 @@ pub fn measure(unit: crate::metrics::Unit, v: f64) -> String {
     match unit {
         Unit::Bytes => bytes(v.round() as u64),
         Unit::BytesPerSecond => format!("{}/s", bytes(v.round() as u64)),
-        Unit::PerSecond if v >= 1000.0 => format!("{:.1}k/s", v / 1000.0),
-        Unit::PerSecond if v >= 10.0 || v == 0.0 => format!("{v:.0}/s"),
-        Unit::PerSecond => format!("{v:.1}/s"),
+        Unit::PerSecond if v >= 1000.0 => format!("{}k/s", tenths_text(tenths(v / 1000.0))),
+        Unit::PerSecond if v >= 10.0 || v == 0.0 => format!("{}/s", v.round() as u64),
+        Unit::PerSecond => format!("{}/s", tenths_text(tenths(v))),
         Unit::Count => format!("{}", v.round() as u64),
         Unit::Ratio if v >= 0.999_95 => "100%".into(),
-        Unit::Ratio => format!("{:.1}%", v * 100.0),
+        Unit::Ratio => format!("{}%", tenths_text(tenths(v * 100.0))),
         Unit::Seconds => duration(v),
     }
 }
@@ -70,7 +87,7 @@ pub fn duration(seconds: f64) -> String {
         return "unknown".into();
     }
     if seconds < 1.0 {
-        return format!("{:.0} ms", seconds * 1000.0);
+        return format!("{} ms", (seconds * 1000.0).round() as u64);
     }
     let s = seconds.round() as u64;
     match s {
@@ -207,6 +224,11 @@ mod tests {
         assert_eq!(bytes(999), "999 B");
         assert_eq!(bytes(1536), "1.5 KB");
         assert_eq!(bytes(12_000_000), "12 MB");
+        assert_eq!(bytes(9_960), "10 KB");
+        assert_eq!(bytes(9_940), "9.9 KB");
+        assert_eq!(bytes(999_999), "1000 KB");
+        assert_eq!(bytes(1_000_000), "1.0 MB");
+        assert_eq!(bytes(u64::MAX), "18446744 TB");
         assert_eq!(duration(0.25), "250 ms");
         assert_eq!(duration(75.0), "1m 15s");
         assert_eq!(duration(7300.0), "2h 1m");

@@ -201,15 +201,43 @@ pub struct MaskPreview {
 }
 
 /// How a fork stands with its source's masking rules.
+///
+/// Written `{"state": "masked", "version": 3}` or `{"state": "unmasked",
+/// "reason": "…"}`. It is read through [`ForkMaskingWire`]: serde reads an
+/// internally tagged enum by buffering it whole first, and that buffering
+/// code was 15 KB of the first page's WASM for this one field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(tag = "state", rename_all = "snake_case", try_from = "ForkMaskingWire")]
 pub enum ForkMasking {
     /// Masked with this version of its source's rules.
     Masked { version: i64 },
     /// Made without masking although its source has rules, as an admin
     /// allowed, and why.
     Unmasked { reason: String },
+}
+
+/// [`ForkMasking`] as read: the tag (a string, for the reason in
+/// [`crate::named`]) and every variant's fields, each optional.
+#[derive(Deserialize)]
+struct ForkMaskingWire {
+    state: String,
+    version: Option<i64>,
+    reason: Option<String>,
+}
+
+impl TryFrom<ForkMaskingWire> for ForkMasking {
+    type Error = String;
+
+    fn try_from(wire: ForkMaskingWire) -> Result<Self, Self::Error> {
+        match (wire.state.as_str(), wire.version, wire.reason) {
+            ("masked", Some(version), _) => Ok(ForkMasking::Masked { version }),
+            ("masked", None, _) => Err("a masked fork's masking has no version".into()),
+            ("unmasked", _, Some(reason)) => Ok(ForkMasking::Unmasked { reason }),
+            ("unmasked", _, None) => Err("an unmasked fork's masking has no reason".into()),
+            (other, _, _) => Err(format!("unknown variant `{other}`, expected `masked` or `unmasked`")),
+        }
+    }
 }
 
 /// `table` with its schema: `users` is `public.users`.
@@ -311,6 +339,21 @@ mod tests {
 
     fn rule(json: &str) -> MaskRule {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_forks_masking_reads_back_what_is_written_and_refuses_a_state_without_its_field() {
+        for masking in [ForkMasking::Masked { version: 3 }, ForkMasking::Unmasked { reason: "an audit".into() }] {
+            let json = serde_json::to_string(&masking).unwrap();
+            assert_eq!(serde_json::from_str::<ForkMasking>(&json).unwrap(), masking);
+        }
+        assert_eq!(
+            serde_json::to_string(&ForkMasking::Masked { version: 3 }).unwrap(),
+            r#"{"state":"masked","version":3}"#
+        );
+        assert!(serde_json::from_str::<ForkMasking>(r#"{"state":"masked"}"#).is_err());
+        assert!(serde_json::from_str::<ForkMasking>(r#"{"state":"unmasked","version":1}"#).is_err());
+        assert!(serde_json::from_str::<ForkMasking>(r#"{"state":"other","version":1}"#).is_err());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::format::{self, Clock};
 /// logged and published as one event by the control plane.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum Phase {
     /// Asked for; its server is being made (data copied, configured, started).
     Provisioning,
@@ -121,13 +121,15 @@ impl Phase {
 /// Whether a database takes writes of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum Role {
     Primary,
     Follower,
 }
 
 impl Role {
+    pub const ALL: [Role; 2] = [Role::Primary, Role::Follower];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Primary => "primary",
@@ -155,11 +157,22 @@ pub struct Progress {
 /// What a [`Progress`] counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum ProgressUnit {
     #[default]
     Bytes,
     Rows,
+}
+
+impl ProgressUnit {
+    pub const ALL: [ProgressUnit; 2] = [ProgressUnit::Bytes, ProgressUnit::Rows];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProgressUnit::Bytes => "bytes",
+            ProgressUnit::Rows => "rows",
+        }
+    }
 }
 
 /// How far a follower is behind its source.
@@ -185,13 +198,14 @@ pub struct Info {
     pub tables: u64,
     pub connections: u64,
     pub max_connections: u64,
+    #[serde(deserialize_with = "crate::rfc3339::deserialize")]
     pub probed_at: DateTime<Utc>,
 }
 
 /// How a follower's or fork's data was copied from its source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum CopyMethod {
     /// Copy-on-write clones of the source's files (seconds at any size).
     Clone,
@@ -200,6 +214,8 @@ pub enum CopyMethod {
 }
 
 impl CopyMethod {
+    pub const ALL: [CopyMethod; 2] = [CopyMethod::Clone, CopyMethod::Basebackup];
+
     pub fn as_str(self) -> &'static str {
         match self {
             CopyMethod::Clone => "clone",
@@ -233,6 +249,7 @@ pub struct DatabaseView {
     pub progress: Option<Progress>,
     pub lag: Option<Lag>,
     pub info: Option<Info>,
+    #[serde(deserialize_with = "crate::rfc3339::deserialize")]
     pub created_at: DateTime<Utc>,
     /// Who asked for it (absent for databases made before accounts).
     pub owner: Option<String>,
@@ -240,6 +257,7 @@ pub struct DatabaseView {
     pub protected: bool,
     pub fork_policy: ForkPolicy,
     /// When a member's fork is destroyed unless extended.
+    #[serde(default, deserialize_with = "crate::rfc3339::deserialize_option")]
     pub expires_at: Option<DateTime<Utc>>,
     /// Shown on the public status page, embeds and badges.
     pub public: bool,
@@ -273,6 +291,7 @@ pub struct DatabaseView {
 pub struct Followed {
     pub source: String,
     /// When its promotion ended the following.
+    #[serde(deserialize_with = "crate::rfc3339::deserialize")]
     pub until: DateTime<Utc>,
 }
 
@@ -291,7 +310,7 @@ impl Followed {
 #[serde(rename_all = "snake_case")]
 pub enum ForkPoint {
     /// The last commit at or before this time.
-    Time(DateTime<Utc>),
+    Time(#[serde(deserialize_with = "crate::rfc3339::deserialize")] DateTime<Utc>),
     /// This WAL position (`0/3000060`).
     Lsn(String),
 }
@@ -310,7 +329,9 @@ impl ForkPoint {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RestoreWindow {
+    #[serde(deserialize_with = "crate::rfc3339::deserialize")]
     pub from: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::rfc3339::deserialize")]
     pub to: DateTime<Utc>,
 }
 
@@ -369,6 +390,7 @@ pub struct Backup {
 pub struct Archiving {
     /// The last WAL segment pgBackRest took.
     pub last_archived_wal: Option<String>,
+    #[serde(default, deserialize_with = "crate::rfc3339::deserialize_option")]
     pub last_archived_at: Option<DateTime<Utc>>,
     /// The last failure, while it is newer than the last success.
     pub failing: Option<String>,
@@ -378,6 +400,7 @@ pub struct Archiving {
     /// behind; absent when all is well.
     pub warning: Option<String>,
     pub backups: u64,
+    #[serde(default, deserialize_with = "crate::rfc3339::deserialize_option")]
     pub last_backup_at: Option<DateTime<Utc>>,
     /// What its backups, snapshots and archived WAL take on disk.
     pub stored_bytes: u64,
@@ -398,7 +421,7 @@ pub struct AccessSettings {
 /// Whether members fork a database at once or ask an admin first.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum ForkPolicy {
     /// Any member forks at once.
     #[default]
@@ -412,6 +435,8 @@ pub enum ForkPolicy {
 }
 
 impl ForkPolicy {
+    pub const ALL: [ForkPolicy; 3] = [ForkPolicy::Open, ForkPolicy::Approval, ForkPolicy::Masked];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ForkPolicy::Open => "open",
@@ -421,14 +446,14 @@ impl ForkPolicy {
     }
 
     pub fn parse(s: &str) -> Option<ForkPolicy> {
-        [ForkPolicy::Open, ForkPolicy::Approval, ForkPolicy::Masked].into_iter().find(|p| p.as_str() == s)
+        ForkPolicy::ALL.into_iter().find(|p| p.as_str() == s)
     }
 }
 
 /// What an [`Event`] reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum EventKind {
     /// The database was asked for.
     Created,
@@ -528,6 +553,7 @@ pub struct Event {
     pub id: i64,
     pub database: String,
     pub kind: EventKind,
+    #[serde(deserialize_with = "crate::rfc3339::deserialize")]
     pub at: DateTime<Utc>,
     /// Words for people, e.g. why a database failed or was restarted.
     pub message: Option<String>,
@@ -698,7 +724,7 @@ mod tests {
 /// from the kind; the message is safe to show to anyone allowed to ask.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "String")]
 pub enum ErrorCode {
     BadRequest,
     Unauthorized,
@@ -717,6 +743,39 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    pub const ALL: [ErrorCode; 12] = [
+        ErrorCode::BadRequest,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::Conflict,
+        ErrorCode::Unprocessable,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::TooManyRequests,
+        ErrorCode::Unavailable,
+        ErrorCode::Internal,
+    ];
+
+    /// Its name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::Unprocessable => "unprocessable",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::BadRequest => 400,
@@ -750,3 +809,5 @@ impl ApiError {
         ApiError { code, message: message.into() }
     }
 }
+
+crate::named::read_by_name!(Phase, Role, ProgressUnit, CopyMethod, ForkPolicy, EventKind, ErrorCode);

@@ -8,10 +8,11 @@ use crate::model::{Progress, ProgressUnit};
 
 #[component]
 pub fn ProgressBar(progress: Progress) -> impl IntoView {
+    // Whole percent, in integers (no float printing in the WASM).
     let percent = progress
         .bytes_total
         .filter(|t| *t > 0)
-        .map(|t| ((progress.bytes_done as f64 / t as f64) * 100.0).clamp(0.0, 100.0));
+        .map(|t| (u128::from(progress.bytes_done.min(t)) * 100 / u128::from(t)) as u64);
     let text = match progress.bytes_total {
         Some(total) => {
             let eta = progress.eta_seconds.map(|s| format!(", ETA {}", format::eta(s))).unwrap_or_default();
@@ -31,9 +32,9 @@ pub fn ProgressBar(progress: Progress) -> impl IntoView {
                 aria-label="copy progress"
                 aria-valuemin="0"
                 aria-valuemax="100"
-                aria-valuenow=percent.map(|p| format!("{p:.0}"))
+                aria-valuenow=percent.map(|p| p.to_string())
             >
-                <div class="progress-fill" style=format!("width: {:.0}%", percent.unwrap_or(0.0))></div>
+                <div class="progress-fill" style=format!("width: {}%", percent.unwrap_or(0))></div>
             </div>
             <span class="progress-text" data-testid="progress-text">{text}</span>
         </div>
