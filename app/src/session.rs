@@ -1,14 +1,15 @@
 //! Who is signed in, as the console knows it: one request for the current
 //! user, shared by the top bar and every page. Pages wrap themselves in
 //! [`Signed`], which shows the password form instead while a one-time
-//! password is in use, and gives children the [`Me`] through context.
+//! password is in use (its code loads only then), and gives children the
+//! [`Me`] through context.
 
 use leptos::prelude::*;
 
 use crate::accounts::Me;
 use crate::api::current_user;
 use crate::model::ApiError;
-use crate::pages::password::ChangePassword;
+use crate::pages::password::PasswordGate;
 
 /// The current user, loaded once per page load.
 #[derive(Clone, Copy)]
@@ -40,7 +41,7 @@ pub fn Signed(children: ChildrenFn) -> impl IntoView {
         <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match session.me.await {
-                    Ok(Some(me)) if me.must_change_password => view! { <ChangePassword/> }.into_any(),
+                    Ok(Some(me)) if me.must_change_password => view! { <PasswordGate/> }.into_any(),
                     Ok(Some(me)) => {
                         provide_context(me);
                         children.with_value(|c| c()).into_any()

@@ -3,7 +3,31 @@
 use leptos::prelude::*;
 
 use crate::api::change_password;
+use crate::components::deferred::deferred;
 use crate::session::reload_to;
+
+/// Where the form goes. A one-time password is used once, so the form's
+/// code is a part of the WASM (a `#[lazy]` function, cut out of the first
+/// page's by `.ci/build-site`) fetched only when it is wanted. It is drawn
+/// in the browser once the page is live, not rendered by the server: a
+/// lazy part inside a page that is hydrating would have nothing to hydrate
+/// with until it arrived. Meanwhile the page says it is coming.
+#[component]
+pub fn PasswordGate() -> impl IntoView {
+    let live = RwSignal::new(false);
+    Effect::new(move |_| live.set(true));
+    view! {
+        <Show when=move || !live.get()>
+            <p class="notice" data-testid="password-loading">"Loading the password form…"</p>
+        </Show>
+        {deferred(move || live.get(), change_password_page)}
+    }
+}
+
+#[lazy]
+fn change_password_page() -> AnyView {
+    view! { <ChangePassword/> }.into_any()
+}
 
 #[component]
 pub fn ChangePassword() -> impl IntoView {
