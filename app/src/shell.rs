@@ -45,9 +45,7 @@ pub fn App() -> impl IntoView {
                     <span class="brand-mark" aria-hidden="true">"◆"</span>
                     " pgfleet"
                 </A>
-                <Navigation/>
-                <StreamStatus/>
-                <UserMenu/>
+                <SignedInHeader/>
             </header>
             <main class="content" id="main" tabindex="-1">
                 <AppRoutes/>
@@ -70,24 +68,34 @@ fn signed_in<V: IntoView + 'static>(render: impl Fn(Me) -> V + Send + Sync + 'st
     }
 }
 
-/// Links to the pages the user may use.
+/// The header's parts for a signed-in user, under one wait for who that
+/// is (signed out there are no links, no stream and no one to sign out).
 #[component]
-fn Navigation() -> impl IntoView {
+fn SignedInHeader() -> impl IntoView {
     signed_in(|me: Me| {
-        let admin = me.role == UserRole::Admin;
         view! {
-            <nav class="nav" aria-label="Console">
-                <A href="/">"Databases"</A>
-                <A href="/requests" attr:data-testid="nav-requests">"Fork requests"<PendingCount admin/></A>
-                <A href="/tokens">"Tokens"</A>
-                <a href="/status" rel="external">"Status page"</a>
-                {admin.then(|| view! {
-                    <A href="/team" attr:data-testid="nav-team">"Team"</A>
-                    <A href="/audit" attr:data-testid="nav-audit">"Audit"</A>
-                })}
-            </nav>
+            <Navigation admin=me.role == UserRole::Admin/>
+            <StreamStatus/>
+            <UserMenu me/>
         }
     })
+}
+
+/// Links to the pages the user may use.
+#[component]
+fn Navigation(admin: bool) -> impl IntoView {
+    view! {
+        <nav class="nav" aria-label="Console">
+            <A href="/">"Databases"</A>
+            <A href="/requests" attr:data-testid="nav-requests">"Fork requests"<PendingCount admin/></A>
+            <A href="/tokens">"Tokens"</A>
+            <a href="/status" rel="external">"Status page"</a>
+            {admin.then(|| view! {
+                <A href="/team" attr:data-testid="nav-team">"Team"</A>
+                <A href="/audit" attr:data-testid="nav-audit">"Audit"</A>
+            })}
+        </nav>
+    }
 }
 
 /// How many fork requests wait: for an admin every pending one (theirs to
@@ -117,42 +125,38 @@ fn PendingCount(admin: bool) -> impl IntoView {
     }
 }
 
-/// Whether the console is live, for a signed-in user (signed out there is
-/// no stream to speak of).
+/// Whether the console is live (shown to a signed-in user: signed out
+/// there is no stream to speak of).
 #[component]
 fn StreamStatus() -> impl IntoView {
     let live = crate::live::use_live();
-    signed_in(move |_| {
-        live.start();
-        view! {
-            <span class="stream" role="status" data-testid="stream-status" data-stream=move || format!("{:?}", live.stream.get())>
-                {move || live.stream.get().label()}
-            </span>
-        }
-    })
+    live.start();
+    view! {
+        <span class="stream" role="status" data-testid="stream-status" data-stream=move || format!("{:?}", live.stream.get())>
+            {move || live.stream.get().label()}
+        </span>
+    }
 }
 
 /// Who is signed in, and Sign out.
 #[component]
-fn UserMenu() -> impl IntoView {
+fn UserMenu(me: Me) -> impl IntoView {
     let out = Action::new(|_: &()| sign_out());
     Effect::new(move |_| {
         if out.value().get().is_some() {
             reload_to("/sign-in");
         }
     });
-    signed_in(move |me: Me| {
-        view! {
-            <span class="user" data-testid="user">
-                <span data-testid="user-name">{me.name.clone()}</span>
-                " "
-                <span class="role-chip" data-testid="user-role">{me.role.as_str()}</span>
-            </span>
-            <button class="button small secondary" data-testid="sign-out" on:click=move |_| { out.dispatch(()); }>
-                "Sign out"
-            </button>
-        }
-    })
+    view! {
+        <span class="user" data-testid="user">
+            <span data-testid="user-name">{me.name.clone()}</span>
+            " "
+            <span class="role-chip" data-testid="user-role">{me.role.as_str()}</span>
+        </span>
+        <button class="button small secondary" data-testid="sign-out" on:click=move |_| { out.dispatch(()); }>
+            "Sign out"
+        </button>
+    }
 }
 
 /// The skip link moves the focus itself: the router takes over clicks on
