@@ -24,7 +24,7 @@ pub fn bytes(n: u64) -> String {
     if tenths < 100 {
         format!("{} {}", tenths_text(tenths as u64), UNITS[unit])
     } else {
-        format!("{} {}", (n + div / 2) / div, UNITS[unit])
+        format!("{} {}", ((n + div / 2) / div) as u64, UNITS[unit])
     }
 }
 

@@ -96,7 +96,9 @@ struct Filters {
 impl Filters {
     /// The names of the databases the filters keep, in the list's order.
     fn shown(&self, dbs: &std::collections::BTreeMap<String, DatabaseView>) -> Vec<String> {
-        let name = self.name.with(|n| n.trim().to_lowercase());
+        // Names are ASCII (`[a-z][a-z0-9-]*`): ASCII case folding is enough, and
+        // leaves Unicode's case tables out of the WASM.
+        let name = self.name.with(|n| n.trim().to_ascii_lowercase());
         let phase = self.phase.get();
         let kind = self.kind.get();
         let keep = |db: &DatabaseView| {
@@ -106,7 +108,9 @@ impl Filters {
                 "fork" => db.forked_from.is_some(),
                 _ => true,
             };
-            db.name.to_lowercase().contains(&name) && (phase.is_empty() || db.phase.as_str() == phase) && kind_matches
+            db.name.to_ascii_lowercase().contains(&name)
+                && (phase.is_empty() || db.phase.as_str() == phase)
+                && kind_matches
         };
         dbs.values().filter(|db| keep(db)).map(|db| db.name.clone()).collect()
     }
