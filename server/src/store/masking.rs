@@ -66,7 +66,7 @@ impl Store {
         by: Option<&str>,
         salt: &str,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_read_then_write().await?;
         let last: Option<(i64, String)> =
             sqlx::query_as("SELECT version, salt FROM masking_rules WHERE name = $1 ORDER BY version DESC LIMIT 1")
                 .bind(name)

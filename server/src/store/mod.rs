@@ -168,6 +168,18 @@ impl Store {
         &self.pool
     }
 
+    /// A transaction that reads, then writes what it read decides. On
+    /// SQLite it takes the write lock at its start (`BEGIN IMMEDIATE`):
+    /// begun as a reader, its first write fails at once with
+    /// SQLITE_BUSY_SNAPSHOT when another connection committed since its
+    /// read, which no busy timeout waits out.
+    pub async fn begin_read_then_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.dialect() {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// Rows that could not be decoded when last read (`spec/NAME` →
     /// why), for `/healthz`. A row that reads again is taken off.
     pub fn unreadable(&self) -> Vec<(String, String)> {
