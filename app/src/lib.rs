@@ -53,6 +53,9 @@ pub use shell::{shell, App};
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // Built with `-Cpanic=immediate-abort` (.ci/build-site on Debian's
+    // toolchain), a panic never reaches a hook: leave its code out.
+    #[cfg(not(pgfleet_immediate_abort))]
     console_error_panic_hook::set_once();
     // Lazy routes (routes.rs) hydrate once their part has loaded, so the
     // body is hydrated asynchronously.
