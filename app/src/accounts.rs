@@ -30,7 +30,7 @@ impl UserRole {
     }
 
     pub fn parse(s: &str) -> Option<UserRole> {
-        UserRole::ALL.into_iter().find(|r| r.as_str() == s)
+        crate::named::parse(s)
     }
 }
 

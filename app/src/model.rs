@@ -87,7 +87,7 @@ impl Phase {
 
     /// Parses [`Phase::as_str`]'s output.
     pub fn parse(s: &str) -> Option<Phase> {
-        Phase::ALL.into_iter().find(|p| p.as_str() == s)
+        crate::named::parse(s)
     }
 
     /// Whether it is not serving and its message says why (shown as an
@@ -446,7 +446,7 @@ impl ForkPolicy {
     }
 
     pub fn parse(s: &str) -> Option<ForkPolicy> {
-        ForkPolicy::ALL.into_iter().find(|p| p.as_str() == s)
+        crate::named::parse(s)
     }
 }
 

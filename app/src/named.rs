@@ -19,13 +19,14 @@ pub trait Named: Copy + Sized + 'static {
     fn name(self) -> &'static str;
 }
 
-/// The value named `given`.
+/// The value named `name`, if any.
+pub fn parse<T: Named>(name: &str) -> Option<T> {
+    T::all().iter().copied().find(|v| v.name() == name)
+}
+
+/// The value named `given`, or serde's error for it.
 pub fn from_name<T: Named>(given: String) -> Result<T, UnknownName> {
-    T::all()
-        .iter()
-        .copied()
-        .find(|v| v.name() == given)
-        .ok_or_else(|| UnknownName { given, expected: T::all().iter().map(|v| v.name()).collect() })
+    parse(&given).ok_or_else(|| UnknownName { given, expected: T::all().iter().map(|v| v.name()).collect() })
 }
 
 /// A name no value has; reads as serde's own "unknown variant" error.

@@ -63,8 +63,7 @@ pub fn parse(text: &str) -> Option<DateTime<Utc>> {
 
 /// A required time.
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
-    let text = String::deserialize(deserializer)?;
-    parse(&text).ok_or_else(|| D::Error::custom(format!("{text:?} is not an RFC 3339 time")))
+    read(&String::deserialize(deserializer)?)
 }
 
 /// An optional time (`null` or absent is `None`; give the field
@@ -72,10 +71,13 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTim
 pub fn deserialize_option<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error> {
     match Option::<String>::deserialize(deserializer)? {
         None => Ok(None),
-        Some(text) => {
-            parse(&text).map(Some).ok_or_else(|| D::Error::custom(format!("{text:?} is not an RFC 3339 time")))
-        }
+        Some(text) => read(&text).map(Some),
     }
+}
+
+/// [`parse`], with the error a reader gives.
+fn read<E: Error>(text: &str) -> Result<DateTime<Utc>, E> {
+    parse(text).ok_or_else(|| E::custom(format!("{text:?} is not an RFC 3339 time")))
 }
 
 #[cfg(test)]
