@@ -111,6 +111,15 @@ async fn a_follower_replicates_is_read_only_reports_lag_and_can_be_promoted() {
     assert!(slots(&t, "prod").await.is_empty(), "the promoted follower's slot is dropped");
     // Now independent: the primary does not see the promoted database's write.
     assert_eq!(scalar(&mut primary, "SELECT count(*) FROM items").await, 2);
+    // It archives from its promotion on (its new timeline's history file
+    // first), never refused: a refused archive_command idles PostgreSQL's
+    // archiver for a minute, and its first backup waits that out.
+    let deadline = std::time::Instant::now() + READY;
+    while scalar(&mut promoted, "SELECT archived_count FROM pg_stat_archiver").await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the promoted database archived nothing");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(scalar(&mut promoted, "SELECT failed_count FROM pg_stat_archiver").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -259,13 +259,19 @@ impl Backrest {
     /// repository nothing there can restore anything, so those remains go
     /// and the stanza is made again; with one, the repository is left as it
     /// is and the error stands.
-    pub async fn ensure_stanza(&self, stanza: &str) -> Result<(), ProvisionError> {
+    ///
+    /// `online: false` reads the server's identity from its data dir rather
+    /// than asking it, which a standby cannot answer for.
+    pub async fn ensure_stanza(&self, stanza: &str, online: bool) -> Result<(), ProvisionError> {
         let info = self.info_json(stanza).await?;
         if info.get("db").and_then(Value::as_array).is_some_and(|dbs| !dbs.is_empty()) {
             return Ok(());
         }
         let create = || {
             let mut cmd = self.command(stanza);
+            if !online {
+                cmd.arg("--no-online");
+            }
             cmd.arg("stanza-create");
             os::finish("pgbackrest stanza-create", cmd)
         };

@@ -534,6 +534,12 @@ impl Provisioner for LocalProvisioner {
         if !probe::in_recovery(&mut conn).await? {
             return Ok(());
         }
+        // Its stanza is there before its first archive_command, at the
+        // promotion: pgBackRest refuses to archive into none, and three
+        // refusals keep PostgreSQL's archiver idle for a minute, which the
+        // first backup's wait for its WAL then sits out (two minutes seen).
+        self.configure_backups(db)?;
+        self.backrest.ensure_stanza(&db.name, false).await?;
         let promoted: bool =
             sqlx::query_scalar("SELECT pg_promote(true, 60)").fetch_one(&mut conn).await.map_err(sql::sql_err)?;
         if !promoted || probe::in_recovery(&mut conn).await? {

@@ -75,7 +75,7 @@ impl LocalProvisioner {
 
     pub(super) async fn ensure_archiving_now(&self, db: &Spec) -> Result<(), ProvisionError> {
         self.configure_backups(db)?;
-        self.backrest.ensure_stanza(&db.name).await
+        self.backrest.ensure_stanza(&db.name, true).await
     }
 
     /// Its backups and snapshots, oldest first: one read of the repository.
