@@ -42,21 +42,75 @@ pub const PRELUDE: &str = r#"(function () {
 
 /// Sets `data-hydrated` on `<html>` once the WASM has taken over the page
 /// (tests and styles read it), then replays a held press. Each route calls
-/// it (`routes.rs`): a lazy page hydrates after the rest of the app.
+/// it (`routes.rs`): a lazy page hydrates after the rest of the app. The
+/// page's suspended parts ([`hydrating`]) hydrate later still, each in a
+/// task of its own, so the mark waits for them too: marked sooner, a press
+/// on a control in one of them would be neither held nor handled.
 pub fn mark_hydrated() {
     Effect::new(move |_| {
         #[cfg(feature = "hydrate")]
-        {
-            if let Some(root) = document().document_element() {
-                let _ = root.set_attribute("data-hydrated", "true");
-            }
-            // Suspended parts of the page hydrate in tasks of their own; a
-            // tick later their controls are live too.
-            leptos::task::spawn_local(async {
-                leptos::task::tick().await;
-                replay();
-            });
+        done();
+    });
+}
+
+/// A suspended part's content (what a `Suspense` or `Transition` awaits),
+/// waited for until it has hydrated, on the page's first load.
+pub fn hydrating<F: std::future::Future>(content: F) -> impl std::future::Future<Output = F::Output> {
+    #[cfg(feature = "hydrate")]
+    {
+        use futures::FutureExt;
+        let waiting = Waiting::new();
+        content.inspect(move |_| drop(waiting))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    content
+}
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// How many things the first load still waits for (the page, then each
+    /// suspended part), or `None` once the console is marked live.
+    static WAITING: std::cell::Cell<Option<u32>> = const { std::cell::Cell::new(Some(1)) };
+}
+
+/// One suspended part not hydrated yet, before the console is live;
+/// dropped when its content is ready (or the part is gone).
+#[cfg(feature = "hydrate")]
+struct Waiting;
+
+#[cfg(feature = "hydrate")]
+impl Waiting {
+    fn new() -> Option<Self> {
+        let n = WAITING.get()?;
+        WAITING.set(Some(n + 1));
+        Some(Waiting)
+    }
+}
+
+#[cfg(feature = "hydrate")]
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        done();
+    }
+}
+
+/// One thing less to wait for. A tick later (the content just awaited is
+/// drawn by then, and has counted the parts inside it), marks the console
+/// live if nothing is left.
+#[cfg(feature = "hydrate")]
+fn done() {
+    let Some(n) = WAITING.get() else { return };
+    WAITING.set(Some(n.saturating_sub(1)));
+    leptos::task::spawn_local(async {
+        leptos::task::tick().await;
+        if WAITING.get() != Some(0) {
+            return;
         }
+        WAITING.set(None);
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+        replay();
     });
 }
 

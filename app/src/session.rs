@@ -10,6 +10,7 @@ use crate::accounts::Me;
 use crate::api::current_user;
 use crate::model::ApiError;
 use crate::pages::password::PasswordGate;
+use crate::ready::hydrating;
 
 /// The current user, loaded once per page load.
 #[derive(Clone, Copy)]
@@ -39,7 +40,7 @@ pub fn Signed(children: ChildrenFn) -> impl IntoView {
     let children = StoredValue::new(children);
     view! {
         <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || Suspend::new(hydrating(async move {
                 match session.me.await {
                     Ok(Some(me)) if me.must_change_password => view! { <PasswordGate/> }.into_any(),
                     Ok(Some(me)) => {
@@ -54,7 +55,7 @@ pub fn Signed(children: ChildrenFn) -> impl IntoView {
                     .into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
                 }
-            })}
+            }))}
         </Suspense>
     }
 }

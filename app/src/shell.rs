@@ -7,6 +7,7 @@ use leptos_router::hooks::use_location;
 use crate::accounts::{Me, UserRole};
 use crate::api::sign_out;
 use crate::live::provide_live;
+use crate::ready::hydrating;
 use crate::routes::AppRoutes;
 use crate::session::{provide_session, reload_to};
 
@@ -63,7 +64,7 @@ fn signed_in<V: IntoView + 'static>(render: impl Fn(Me) -> V + Send + Sync + 'st
         <Suspense fallback=|| ()>
             {move || {
                 let render = render.clone();
-                Suspend::new(async move { session.me.await.ok().flatten().map(|me| render(me)) })
+                Suspend::new(hydrating(async move { session.me.await.ok().flatten().map(|me| render(me)) }))
             }}
         </Suspense>
     }

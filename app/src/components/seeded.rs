@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::list_databases;
 use crate::live::use_live;
+use crate::ready::hydrating;
 
 #[component]
 pub fn Seeded(children: ChildrenFn) -> impl IntoView {
@@ -13,7 +14,7 @@ pub fn Seeded(children: ChildrenFn) -> impl IntoView {
     let children = StoredValue::new(children);
     view! {
         <Suspense fallback=|| view! { <p class="notice">"Loading databases…"</p> }>
-            {move || Suspend::new(async move {
+            {move || Suspend::new(hydrating(async move {
                 match initial.await {
                     Ok(list) => {
                         live.seed(list);
@@ -24,7 +25,7 @@ pub fn Seeded(children: ChildrenFn) -> impl IntoView {
                     }
                     .into_any(),
                 }
-            })}
+            }))}
         </Suspense>
     }
 }

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use crate::api::audit_log;
 use crate::format::{self, Clock};
 use crate::live::use_live;
+use crate::ready::hydrating;
 use crate::session::Signed;
 
 #[component]
@@ -27,7 +28,7 @@ fn Audit() -> impl IntoView {
     view! {
         <div class="page-head"><h1>"Audit log"</h1></div>
         <Transition fallback=|| view! { <p class="notice">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || Suspend::new(hydrating(async move {
                 match entries.await {
                     Ok(list) => view! {
                         <table class="databases" data-testid="audit">
@@ -57,7 +58,7 @@ fn Audit() -> impl IntoView {
                     .into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
                 }
-            })}
+            }))}
         </Transition>
     }
 }

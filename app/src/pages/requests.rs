@@ -7,6 +7,7 @@ use crate::accounts::{ForkRequestView, Me, RequestState, UserRole};
 use crate::api::{decide_fork_request, list_fork_requests};
 use crate::format;
 use crate::live::use_live;
+use crate::ready::hydrating;
 use crate::session::{use_me, Signed};
 
 #[component]
@@ -37,12 +38,12 @@ fn Requests() -> impl IntoView {
         <Transition fallback=|| view! { <p class="notice">"Loading requests…"</p> }>
             {move || Suspend::new({
                 let me = me.clone();
-                async move {
+                hydrating(async move {
                     match requests.await {
                         Ok(list) => view! { <RequestLists list me/> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
                     }
-                }
+                })
             })}
         </Transition>
     }

@@ -7,6 +7,7 @@ use crate::accounts::{Invitation, Settings, UserRole, UserView};
 use crate::api::{get_settings, invite_user, list_users, put_settings, set_user_role};
 use crate::components::copy_button::CopyButton;
 use crate::format::{self, Clock};
+use crate::ready::hydrating;
 use crate::session::Signed;
 
 #[component]
@@ -42,7 +43,7 @@ fn People() -> impl IntoView {
         <section class="card">
             <h2>"People"</h2>
             <Transition fallback=|| view! { <p class="notice">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || Suspend::new(hydrating(async move {
                     match users.await {
                         Ok(list) => view! {
                             <table class="databases" data-testid="users">
@@ -53,7 +54,7 @@ fn People() -> impl IntoView {
                         .into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
                     }
-                })}
+                }))}
             </Transition>
         </section>
     }
@@ -172,12 +173,12 @@ fn GuardRails() -> impl IntoView {
         <section class="card">
             <h2>"Members' forks"</h2>
             <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || Suspend::new(hydrating(async move {
                     match settings.await {
                         Ok(s) => view! { <GuardRailsForm settings=s/> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
                     }
-                })}
+                }))}
             </Suspense>
         </section>
     }

@@ -7,6 +7,7 @@ use crate::accounts::{NewToken, TokenView};
 use crate::api::{create_token, list_tokens, revoke_token};
 use crate::components::copy_button::CopyButton;
 use crate::format::{self, Clock};
+use crate::ready::hydrating;
 use crate::session::Signed;
 
 #[component]
@@ -77,12 +78,12 @@ fn Tokens() -> impl IntoView {
             <p class="error" role="alert">{move || error.get()}</p>
         </Show>
         <Transition fallback=|| view! { <p class="notice">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || Suspend::new(hydrating(async move {
                 match tokens.await {
                     Ok(list) => view! { <TokenTable list revoke/> }.into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
                 }
-            })}
+            }))}
         </Transition>
     }
 }
