@@ -56,31 +56,22 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The signed-in user, once known.
-fn signed_in<V: IntoView + 'static>(render: impl Fn(Me) -> V + Send + Sync + 'static) -> impl IntoView {
-    let session = crate::session::use_session();
-    let render = std::sync::Arc::new(render);
-    view! {
-        <Suspense fallback=|| ()>
-            {move || {
-                let render = render.clone();
-                Suspend::new(hydrating(async move { session.me.await.ok().flatten().map(|me| render(me)) }))
-            }}
-        </Suspense>
-    }
-}
-
 /// The header's parts for a signed-in user, under one wait for who that
 /// is (signed out there are no links, no stream and no one to sign out).
 #[component]
 fn SignedInHeader() -> impl IntoView {
-    signed_in(|me: Me| {
-        view! {
-            <Navigation admin=me.role == UserRole::Admin/>
-            <StreamStatus/>
-            <UserMenu me/>
-        }
-    })
+    let session = crate::session::use_session();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(hydrating(async move {
+                session.me.await.ok().flatten().map(|me| view! {
+                    <Navigation admin=me.role == UserRole::Admin/>
+                    <StreamStatus/>
+                    <UserMenu me/>
+                })
+            }))}
+        </Suspense>
+    }
 }
 
 /// Links to the pages the user may use.
