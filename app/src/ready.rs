@@ -53,6 +53,14 @@ pub fn mark_hydrated() {
     });
 }
 
+/// False until the component calling it has been drawn in the browser:
+/// what the server renders, and hydration finds, is the `false` state.
+pub fn mounted() -> ReadSignal<bool> {
+    let mounted = RwSignal::new(false);
+    Effect::new(move |_| mounted.set(true));
+    mounted.read_only()
+}
+
 /// A suspended part's content (what a `Suspense` or `Transition` awaits),
 /// waited for until it has hydrated, on the page's first load.
 pub fn hydrating<F: std::future::Future>(content: F) -> impl std::future::Future<Output = F::Output> {

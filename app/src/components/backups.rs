@@ -23,8 +23,7 @@ pub fn BackupsCard(name: Memo<String>, can_capture: Signal<bool>) -> impl IntoVi
     let marker = Memo::new(move |_| {
         db.with(|d| d.as_ref().and_then(|d| d.archiving.as_ref()).map(|a| (a.backups, a.last_backup_at)))
     });
-    let mounted = RwSignal::new(false);
-    Effect::new(move |_| mounted.set(true));
+    let mounted = crate::ready::mounted();
     let primary = Memo::new(move |_| db.with(|d| d.as_ref().is_some_and(|d| d.following.is_none())));
     // A follower has no backups of its own: nothing is asked for.
     let list = crate::fetched::fetched(move || {

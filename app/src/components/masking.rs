@@ -60,8 +60,7 @@ pub fn MaskingCard(
     /// Read the rules' text and preview masked rows.
     can_preview: Signal<bool>,
 ) -> impl IntoView {
-    let mounted = RwSignal::new(false);
-    Effect::new(move |_| mounted.set(true));
+    let mounted = crate::ready::mounted();
     let current = RwSignal::new(None::<Result<MaskingView, ApiError>>);
     let error = RwSignal::new(None::<String>);
     let loaded = crate::fetched::fetched(move || {

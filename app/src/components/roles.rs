@@ -26,8 +26,7 @@ pub fn RolesCard(
     can_reveal: Signal<bool>,
 ) -> impl IntoView {
     let live = use_live();
-    let mounted = RwSignal::new(false);
-    Effect::new(move |_| mounted.set(true));
+    let mounted = crate::ready::mounted();
     let changed = Memo::new(move |_| live.roles_changed.with(|r| r.get(&name.get()).copied()));
     let list = crate::fetched::fetched(move || {
         let (name, _) = (name.get(), changed.get());

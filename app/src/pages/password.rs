@@ -14,8 +14,7 @@ use crate::session::reload_to;
 /// with until it arrived. Meanwhile the page says it is coming.
 #[component]
 pub fn PasswordGate() -> impl IntoView {
-    let live = RwSignal::new(false);
-    Effect::new(move |_| live.set(true));
+    let live = crate::ready::mounted();
     view! {
         <Show when=move || !live.get()>
             <p class="notice" data-testid="password-loading">"Loading the password form…"</p>
